@@ -1,0 +1,51 @@
+# posestack: one command to set up and run the demo, one to set up and run the tests.
+#   make demo   - create .venv, install posestack, fetch the models and the sample, run it
+#   make test   - same set-up, fetch what the tests need, run the whole test suite
+#   make lint   - ruff
+#   make bench  - speed and memory against MediaPipe's own Pose solution (see benchmarks/)
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PS := $(VENV)/bin/posestack
+TEST_ASSETS := blazepose_detector blazepose_landmark_full sports2d_demo pose2sim_demo_singleperson
+
+.PHONY: demo test lint bench reference setup clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(PS) assets fetch blazepose_detector blazepose_landmark_full sports2d_demo
+	$(PS) demo -o out/demo
+
+test: $(VENV)/.installed
+	$(PS) assets fetch $(TEST_ASSETS)
+	$(PY) -m pytest -q -ra
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check src tests benchmarks
+
+# MediaPipe itself (numpy<2) lives in a throwaway venv used only by the benchmarks.
+.mpref-venv/.installed:
+	bash benchmarks/mediapipe_env.sh
+	touch $@
+
+bench: $(VENV)/.installed .mpref-venv/.installed
+	$(PS) assets fetch $(TEST_ASSETS)
+	$(PY) benchmarks/bench_estimate.py --mediapipe-python .mpref-venv/bin/python
+
+# Regenerate tests/data/mediapipe_reference.json from MediaPipe's own Pose solution.
+reference: $(VENV)/.installed .mpref-venv/.installed
+	$(PS) assets fetch pose2sim_demo_singleperson
+	.mpref-venv/bin/python benchmarks/make_mediapipe_reference.py \
+	  --video "$$($(PS) assets path pose2sim_demo_singleperson)/videos/cam01.mp4" \
+	  --video "$$($(PS) assets path pose2sim_demo_singleperson)/videos/cam03.mp4" \
+	  --frames 0,10,20,30,40,50,60,70,80,90 --out tests/data/mediapipe_reference.json
+
+clean:
+	rm -rf $(VENV) .mpref-venv out

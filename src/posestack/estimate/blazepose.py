@@ -1,0 +1,567 @@
+"""BlazePose on LiteRT: MediaPipe's models, our own pre- and post-processing.
+
+The two models (``pose_detection.tflite`` and ``pose_landmark_full.tflite``
+from the mediapipe 0.10.21 wheel) run on the LiteRT interpreter
+(``ai-edge-litert``). Everything around them is written here from the numbers
+in MediaPipe's graphs (sources in ``shared/reference/blazepose.md``):
+
+1. detection: letterbox to 224×224 in [-1, 1], 2254 SSD anchors, sigmoid
+   scores, weighted non-maximum suppression (IoU 0.3), letterbox removal;
+2. detection → ROI: centre at the hip keypoint, size 2·|kp1 − kp0|·1.25,
+   rotation so that kp1 is "up";
+3. landmarks: rotated crop to 256×256 in [0, 1], 39 landmarks with heatmap
+   refinement (7×7 window), projection back to the image, 33 world landmarks
+   (metres, hip-centred) rotated back by the ROI angle;
+4. video mode: each person's next ROI comes from the (one-euro filtered)
+   auxiliary landmarks 33/34, and the detector runs again only when a person
+   is lost, or every ``detect_interval`` frames while fewer than
+   ``max_people`` are followed.
+
+Unlike MediaPipe's Pose solution, every person the detector finds (up to
+``max_people``) gets landmarks.
+
+Conventions: image pixels, origin top-left, x right, y down, OpenCV pixel
+centres; rotations in radians; world landmarks in metres, origin between the
+hips, x right, y down, z towards the camera negative (MediaPipe's GHUM frame).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import AssetError, InputError
+from ..filters import LowPass, OneEuro
+
+N_LANDMARKS = 33
+_N_RAW = 39
+
+# --- pose_detection_cpu.pbtxt -------------------------------------------------
+DET_SIZE = 224
+DET_STRIDES = (8, 16, 32, 32, 32)
+DET_NMS_IOU = 0.3
+DET_SCORE_CLIP = 100.0
+# --- pose_detection_to_roi.pbtxt / pose_landmarks_to_roi.pbtxt ----------------
+ROI_SCALE = 1.25
+# --- pose_landmark_by_roi_cpu.pbtxt --------------------------------------------
+LM_SIZE = 256
+HEATMAP_KERNEL = 7
+HEATMAP_MIN_CONFIDENCE = 0.5
+# --- pose_landmark_filtering.pbtxt --------------------------------------------
+VISIBILITY_ALPHA = 0.1
+LANDMARK_FILTER = dict(min_cutoff=0.05, beta=80.0, d_cutoff=1.0)
+WORLD_FILTER = dict(min_cutoff=0.1, beta=40.0, d_cutoff=1.0)
+AUX_FILTER = dict(min_cutoff=0.01, beta=10.0, d_cutoff=1.0)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -80.0, 80.0)))
+
+
+def normalize_radians(a: float) -> float:
+    """Wrap an angle to [-π, π)."""
+    return a - 2.0 * math.pi * math.floor((a + math.pi) / (2.0 * math.pi))
+
+
+@dataclass(frozen=True)
+class Roi:
+    """A rotated rectangle in image pixels: centre, size, rotation (radians)."""
+
+    xc: float
+    yc: float
+    w: float
+    h: float
+    rot: float
+
+    def box(self) -> tuple[float, float, float, float]:
+        """Axis-aligned bounding box (x0, y0, x1, y1) of the rotated rectangle."""
+        c, s = abs(math.cos(self.rot)), abs(math.sin(self.rot))
+        hw = 0.5 * (self.w * c + self.h * s)
+        hh = 0.5 * (self.w * s + self.h * c)
+        return (self.xc - hw, self.yc - hh, self.xc + hw, self.yc + hh)
+
+
+def ssd_anchors(input_size: int = DET_SIZE, strides: tuple[int, ...] = DET_STRIDES,
+                ) -> np.ndarray:
+    """Anchor centres of MediaPipe's SSD anchor generator with fixed anchor size.
+
+    Layers of equal stride are merged; each layer adds two anchors per cell
+    (aspect ratio 1 plus the interpolated one). Order: stride group, row, column,
+    anchor. Returns float32 ``(N, 2)`` (x, y) in [0, 1]; N = 2254 for BlazePose.
+    """
+    out = []
+    i = 0
+    while i < len(strides):
+        j = i
+        while j < len(strides) and strides[j] == strides[i]:
+            j += 1
+        per_cell = 2 * (j - i)
+        fm = math.ceil(input_size / strides[i])
+        ys, xs = np.meshgrid((np.arange(fm) + 0.5) / fm, (np.arange(fm) + 0.5) / fm,
+                             indexing="ij")
+        cells = np.stack([xs.ravel(), ys.ravel()], axis=1)
+        out.append(np.repeat(cells, per_cell, axis=0))
+        i = j
+    return np.concatenate(out).astype(np.float32)
+
+
+def crop_to_tensor(image: np.ndarray, roi: Roi, size: int, keep_aspect: bool,
+                   value_range: tuple[float, float], border_zero: bool,
+                   ) -> tuple[np.ndarray, tuple[float, float, float, float], Roi]:
+    """MediaPipe's ImageToTensor (CPU): rotated ROI crop → float32 tensor.
+
+    Args:
+        image: uint8 RGB ``(H, W, 3)``.
+        roi: the region in pixels.
+        size: square output side in pixels.
+        keep_aspect: letterbox the ROI to the tensor aspect (enlarging it).
+        value_range: pixel 0..255 maps linearly onto this range.
+        border_zero: pad with 0 (→ range min) instead of replicating the edge.
+
+    Returns:
+        tensor ``(1, size, size, 3)`` float32, letterbox padding
+        (left, top, right, bottom) as fractions of the tensor, and the padded ROI.
+    """
+    pad = (0.0, 0.0, 0.0, 0.0)
+    if keep_aspect:
+        roi_aspect = roi.h / roi.w
+        tensor_aspect = 1.0
+        if tensor_aspect > roi_aspect:
+            vp = (1.0 - roi_aspect / tensor_aspect) / 2.0
+            roi = Roi(roi.xc, roi.yc, roi.w, roi.w * tensor_aspect, roi.rot)
+            pad = (0.0, vp, 0.0, vp)
+        else:
+            hp = (1.0 - tensor_aspect / roi_aspect) / 2.0
+            roi = Roi(roi.xc, roi.yc, roi.h / tensor_aspect, roi.h, roi.rot)
+            pad = (hp, 0.0, hp, 0.0)
+    src = cv2.boxPoints(((roi.xc, roi.yc), (roi.w, roi.h), math.degrees(roi.rot)))
+    dst = np.array([[0, size], [0, 0], [size, 0]], dtype=np.float32)
+    m = cv2.getAffineTransform(src[:3].astype(np.float32), dst)
+    lo, hi = value_range
+    border = cv2.BORDER_CONSTANT if border_zero else cv2.BORDER_REPLICATE
+    crop = cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=border,
+                          borderValue=(0, 0, 0))
+    tensor = crop.astype(np.float32)
+    tensor *= (hi - lo) / 255.0
+    tensor += lo
+    return tensor[None], pad, roi
+
+
+def weighted_nms(boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray,
+                 iou_threshold: float = DET_NMS_IOU,
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """MediaPipe's WEIGHTED non-maximum suppression.
+
+    Args:
+        boxes: ``(N, 4)`` (x0, y0, x1, y1). keypoints: ``(N, M, 2)``. scores: ``(N,)``.
+
+    Returns the merged boxes, keypoints and scores, best first. Each output is
+    the score-weighted mean of the detections with IoU > ``iou_threshold``
+    with the best remaining one; its score is that best detection's score.
+    """
+    order = np.argsort(-scores, kind="stable")
+    boxes, keypoints, scores = boxes[order], keypoints[order], scores[order]
+    area = np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0,
+                                                                   None)
+    remaining = np.arange(len(scores))
+    out_b, out_k, out_s = [], [], []
+    while remaining.size:
+        top = remaining[0]
+        b = boxes[remaining]
+        ix0 = np.maximum(b[:, 0], boxes[top, 0])
+        iy0 = np.maximum(b[:, 1], boxes[top, 1])
+        ix1 = np.minimum(b[:, 2], boxes[top, 2])
+        iy1 = np.minimum(b[:, 3], boxes[top, 3])
+        inter = np.clip(ix1 - ix0, 0, None) * np.clip(iy1 - iy0, 0, None)
+        union = area[remaining] + area[top] - inter
+        iou = np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+        cand = iou > iou_threshold
+        cand[0] = True
+        idx = remaining[cand]
+        w = scores[idx][:, None]
+        total = w.sum()
+        out_b.append((boxes[idx] * w).sum(0) / total)
+        out_k.append((keypoints[idx] * w[:, :, None]).sum(0) / total)
+        out_s.append(scores[top])
+        remaining = remaining[~cand]
+    if not out_s:
+        return (np.zeros((0, 4), np.float32), np.zeros((0, *keypoints.shape[1:]), np.float32),
+                np.zeros((0,), np.float32))
+    return np.array(out_b), np.array(out_k), np.array(out_s)
+
+
+def roi_from_points(center: np.ndarray, scale_point: np.ndarray, target_deg: float = 90.0,
+                    scale: float = ROI_SCALE) -> Roi:
+    """AlignmentPointsRects + RectTransformation (square_long) in pixels.
+
+    ``center`` and ``scale_point`` are ``(2,)`` pixel points; the ROI is a
+    square of side ``2·|scale_point − center|·scale`` rotated so that the
+    direction centre→scale_point points at ``target_deg`` (90° = up).
+    """
+    dx = float(scale_point[0] - center[0])
+    dy = float(scale_point[1] - center[1])
+    size = 2.0 * math.hypot(dx, dy) * scale
+    rot = normalize_radians(math.radians(target_deg) - math.atan2(-dy, dx))
+    return Roi(float(center[0]), float(center[1]), size, size, rot)
+
+
+def refine_from_heatmap(xy: np.ndarray, heatmap: np.ndarray, kernel: int = HEATMAP_KERNEL,
+                        min_confidence: float = HEATMAP_MIN_CONFIDENCE) -> np.ndarray:
+    """MediaPipe's RefineLandmarksFromHeatmap on tensor-normalised landmarks.
+
+    Args:
+        xy: ``(L, 2)`` landmark x, y as fractions of the crop.
+        heatmap: ``(Hh, Wh, L)`` logits.
+
+    Returns refined ``(L, 2)``: the sigmoid-weighted mean cell index over a
+    ``kernel``² window (clipped at the edges) divided by the map size, where
+    the window's max sigmoid ≥ ``min_confidence``. As in MediaPipe, a
+    landmark whose row lies past the map's last row is not skipped (the
+    upstream bounds check compares the column twice).
+    """
+    hh, hw, n = heatmap.shape
+    out = xy.copy()
+    off = (kernel - 1) // 2
+    cols = np.trunc(xy[:, 0] * hw).astype(np.int64)
+    rows = np.trunc(xy[:, 1] * hh).astype(np.int64)
+    for i in range(n):
+        c, r = cols[i], rows[i]
+        if c < 0 or c >= hw or r < 0 or c >= hh:
+            continue
+        r0, r1 = max(0, r - off), min(hh, r + off + 1)
+        c0, c1 = max(0, c - off), min(hw, c + off + 1)
+        if r0 >= r1 or c0 >= c1:
+            continue
+        conf = _sigmoid(heatmap[r0:r1, c0:c1, i].astype(np.float64))
+        total = conf.sum()
+        if conf.max() >= min_confidence and total > 0:
+            rr, cc = np.mgrid[r0:r1, c0:c1]
+            out[i, 0] = (cc * conf).sum() / hw / total
+            out[i, 1] = (rr * conf).sum() / hh / total
+    return out
+
+
+def project_from_roi(xy: np.ndarray, roi: Roi) -> np.ndarray:
+    """Crop-normalised ``(L, 2)`` → image pixels through the rotated ROI."""
+    c, s = math.cos(roi.rot), math.sin(roi.rot)
+    dx = xy[:, 0] - 0.5
+    dy = xy[:, 1] - 0.5
+    x = (c * dx - s * dy) * roi.w + roi.xc
+    y = (s * dx + c * dy) * roi.h + roi.yc
+    return np.stack([x, y], axis=1)
+
+
+def _load_interpreter(model_path: Path, num_threads: int):
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError as e:  # pragma: no cover - core dependency
+        raise AssetError("ai-edge-litert is not installed: pip install ai-edge-litert") from e
+    try:
+        interp = Interpreter(model_path=str(model_path), num_threads=num_threads)
+        interp.allocate_tensors()
+    except (ValueError, RuntimeError) as e:
+        raise AssetError(
+            f"{model_path} is not a loadable TFLite model ({e}). Re-fetch it with "
+            "`posestack assets fetch blazepose_detector blazepose_landmark_full` or pass "
+            "the right .tflite file"
+        ) from e
+    return interp
+
+
+@dataclass
+class Detection:
+    """One person detection in image pixels: face box, 4 keypoints, score."""
+
+    box: np.ndarray        # (4,) x0, y0, x1, y1 pixels
+    keypoints: np.ndarray  # (4, 2) pixels: hip centre, full-body scale point, shoulders, ...
+    score: float
+
+    def roi(self) -> Roi:
+        return roi_from_points(self.keypoints[0], self.keypoints[1])
+
+
+class PoseDetector:
+    """BlazePose person detector (``pose_detection.tflite``)."""
+
+    def __init__(self, model_path: Path, min_score: float = 0.5, num_threads: int = 1) -> None:
+        self.interp = _load_interpreter(model_path, num_threads)
+        inp = self.interp.get_input_details()
+        outs = self.interp.get_output_details()
+        if len(inp) != 1 or tuple(inp[0]["shape"]) != (1, DET_SIZE, DET_SIZE, 3):
+            raise AssetError(
+                f"{model_path} is not the BlazePose detector: expected one input of shape "
+                f"(1, {DET_SIZE}, {DET_SIZE}, 3), got {[tuple(d['shape']) for d in inp]}. "
+                "Use the asset blazepose_detector"
+            )
+        by_shape = {tuple(d["shape"])[-1]: d["index"] for d in outs}
+        if 12 not in by_shape or 1 not in by_shape:
+            raise AssetError(f"{model_path}: unexpected detector outputs "
+                             f"{[tuple(d['shape']) for d in outs]}")
+        self._in = inp[0]["index"]
+        self._boxes = by_shape[12]
+        self._scores = by_shape[1]
+        self.anchors = ssd_anchors()
+        self.min_score = float(min_score)
+
+    def __call__(self, image: np.ndarray) -> list[Detection]:
+        """Detect people in an RGB uint8 ``(H, W, 3)`` image, best first."""
+        h, w = image.shape[:2]
+        whole = Roi(w / 2.0, h / 2.0, float(w), float(h), 0.0)
+        tensor, pad, _ = crop_to_tensor(image, whole, DET_SIZE, True, (-1.0, 1.0), True)
+        self.interp.set_tensor(self._in, tensor)
+        self.interp.invoke()
+        raw = self.interp.get_tensor(self._boxes)[0]
+        logits = self.interp.get_tensor(self._scores)[0, :, 0]
+        scores = _sigmoid(np.clip(logits, -DET_SCORE_CLIP, DET_SCORE_CLIP))
+        keep = scores >= self.min_score
+        if not keep.any():
+            return []
+        raw, scores, anchors = raw[keep], scores[keep], self.anchors[keep]
+        xc = raw[:, 0] / DET_SIZE + anchors[:, 0]
+        yc = raw[:, 1] / DET_SIZE + anchors[:, 1]
+        bw = raw[:, 2] / DET_SIZE
+        bh = raw[:, 3] / DET_SIZE
+        ok = (bw >= 0) & (bh >= 0)
+        boxes = np.stack([xc - bw / 2, yc - bh / 2, xc + bw / 2, yc + bh / 2], axis=1)[ok]
+        kps = (raw[:, 4:12].reshape(-1, 4, 2) / DET_SIZE + anchors[:, None, :])[ok]
+        boxes, kps, scores = weighted_nms(boxes, kps, scores[ok])
+        left, top, right, bottom = pad
+        sx, sy = 1.0 - left - right, 1.0 - top - bottom
+        boxes = (boxes - [left, top, left, top]) / [sx, sy, sx, sy] * [w, h, w, h]
+        kps = (kps - [left, top]) / [sx, sy] * [w, h]
+        return [Detection(boxes[i].astype(np.float64), kps[i].astype(np.float64),
+                          float(scores[i])) for i in range(len(scores))]
+
+
+@dataclass
+class LandmarkResult:
+    """The landmark model's output for one ROI (pixels and metres)."""
+
+    xy: np.ndarray          # (33, 2) pixels
+    z: np.ndarray           # (33,) pixels, relative depth (MediaPipe's z·image width)
+    visibility: np.ndarray  # (33,)
+    presence: np.ndarray    # (33,)
+    world: np.ndarray       # (33, 3) metres
+    aux: np.ndarray         # (2, 2) pixels: auxiliary landmarks 33, 34
+    flag: float             # pose presence probability
+
+
+class PoseLandmarker:
+    """BlazePose landmark model (``pose_landmark_full.tflite``)."""
+
+    def __init__(self, model_path: Path, num_threads: int = 1) -> None:
+        self.interp = _load_interpreter(model_path, num_threads)
+        inp = self.interp.get_input_details()
+        if len(inp) != 1 or tuple(inp[0]["shape"]) != (1, LM_SIZE, LM_SIZE, 3):
+            raise AssetError(
+                f"{model_path} is not a BlazePose landmark model: expected one input of shape "
+                f"(1, {LM_SIZE}, {LM_SIZE}, 3), got {[tuple(d['shape']) for d in inp]}. "
+                "Use the asset blazepose_landmark_full"
+            )
+        by_shape = {tuple(d["shape"]): d["index"] for d in self.interp.get_output_details()}
+        want = {"landmarks": (1, _N_RAW * 5), "flag": (1, 1), "heatmap": (1, 64, 64, _N_RAW),
+                "world": (1, _N_RAW * 3)}
+        missing = [k for k, s in want.items() if s not in by_shape]
+        if missing:
+            raise AssetError(f"{model_path}: landmark model outputs {sorted(by_shape)} lack "
+                             f"{missing}")
+        self._in = inp[0]["index"]
+        self._out = {k: by_shape[s] for k, s in want.items()}
+
+    def __call__(self, image: np.ndarray, roi: Roi) -> LandmarkResult:
+        """Run on the ROI of an RGB uint8 image."""
+        tensor, _, roi = crop_to_tensor(image, roi, LM_SIZE, True, (0.0, 1.0), False)
+        self.interp.set_tensor(self._in, tensor)
+        self.interp.invoke()
+        get = self.interp.get_tensor
+        flag = float(get(self._out["flag"]).reshape(-1)[0])
+        raw = get(self._out["landmarks"]).reshape(_N_RAW, 5).astype(np.float64)
+        heat = get(self._out["heatmap"])[0]
+        world = get(self._out["world"]).reshape(_N_RAW, 3)[:N_LANDMARKS].astype(np.float64)
+        xy = raw[:, :2] / LM_SIZE
+        xy = refine_from_heatmap(xy, heat)
+        pix = project_from_roi(xy, roi)
+        c, s = math.cos(roi.rot), math.sin(roi.rot)
+        wx = c * world[:, 0] - s * world[:, 1]
+        wy = s * world[:, 0] + c * world[:, 1]
+        return LandmarkResult(
+            xy=pix[:N_LANDMARKS], z=raw[:N_LANDMARKS, 2] / LM_SIZE * roi.w,
+            visibility=_sigmoid(raw[:N_LANDMARKS, 3]), presence=_sigmoid(raw[:N_LANDMARKS, 4]),
+            world=np.stack([wx, wy, world[:, 2]], axis=1), aux=pix[33:35], flag=flag,
+        )
+
+
+@dataclass
+class PersonPose:
+    """One person in one frame: what :class:`BlazePose` returns."""
+
+    slot: int               # stable index while the person is followed (< max_people)
+    xy: np.ndarray          # (33, 2) pixels
+    visibility: np.ndarray  # (33,) in [0, 1]
+    presence: np.ndarray    # (33,) in [0, 1]
+    world: np.ndarray       # (33, 3) metres, hip-centred
+    score: float            # pose presence probability
+
+
+@dataclass
+class _Track:
+    slot: int
+    roi: Roi
+    aux_filter: OneEuro = field(default_factory=lambda: OneEuro(**AUX_FILTER))
+    lm_filter: OneEuro = field(default_factory=lambda: OneEuro(**LANDMARK_FILTER))
+    world_filter: OneEuro = field(default_factory=lambda: OneEuro(**WORLD_FILTER))
+    vis_filter: LowPass = field(default_factory=LowPass)
+
+
+def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+class BlazePose:
+    """Multi-person BlazePose (full model) on LiteRT.
+
+    Args:
+        max_people: most people followed per frame.
+        static: treat every frame as an unrelated image (detect every frame,
+            no smoothing), like MediaPipe's ``static_image_mode``.
+        smooth: one-euro smoothing of landmarks in video mode (MediaPipe's
+            default). The auxiliary ROI landmarks are always smoothed.
+        min_detection_confidence: detector score threshold.
+        min_tracking_confidence: a person is dropped (and the detector runs
+            again) when the landmark model's presence is not above this.
+        detect_interval: in video mode, frames between detector runs while
+            fewer than ``max_people`` are followed (0: only when someone is lost).
+        num_threads: interpreter threads per model.
+        detector_path, landmark_path: model files; default: the cached assets.
+
+    Call it on successive RGB uint8 ``(H, W, 3)`` frames with their times
+    (seconds); it returns one :class:`PersonPose` per person found.
+    """
+
+    skeleton_name = "blazepose33"
+
+    def __init__(self, *, max_people: int = 1, static: bool = False, smooth: bool = True,
+                 min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5,
+                 detect_interval: int = 10, num_threads: int | None = None,
+                 detector_path: Path | str | None = None,
+                 landmark_path: Path | str | None = None) -> None:
+        if max_people < 1:
+            raise InputError(f"max_people must be ≥ 1; got {max_people}")
+        for name, v in (("min_detection_confidence", min_detection_confidence),
+                        ("min_tracking_confidence", min_tracking_confidence)):
+            if not 0.0 <= v <= 1.0:
+                raise InputError(f"{name} must be in [0, 1]; got {v}")
+        from .. import assets
+
+        det = Path(detector_path) if detector_path else assets.path("blazepose_detector")
+        lm = Path(landmark_path) if landmark_path else assets.path("blazepose_landmark_full")
+        for p in (det, lm):
+            if not p.is_file():
+                raise AssetError(f"model file {p} does not exist")
+        threads = num_threads if num_threads is not None else 1
+        self.detector = PoseDetector(det, min_detection_confidence, threads)
+        self.landmarker = PoseLandmarker(lm, threads)
+        self.model_files = {"blazepose_detector": det, "blazepose_landmark_full": lm}
+        self.max_people = int(max_people)
+        self.static = bool(static)
+        self.smooth = bool(smooth)
+        self.min_tracking_confidence = float(min_tracking_confidence)
+        self.detect_interval = int(detect_interval)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget all followed people (call between unrelated videos)."""
+        self._tracks: list[_Track] = []
+        self._since_detect = 0
+
+    def _free_slot(self) -> int:
+        used = {t.slot for t in self._tracks}
+        return next(i for i in range(self.max_people) if i not in used)
+
+    def _detect_new(self, image: np.ndarray) -> None:
+        dets = self.detector(image)
+        self._since_detect = 0
+        for d in dets:
+            if len(self._tracks) >= self.max_people:
+                break
+            roi = d.roi()
+            if roi.w <= 1.0:
+                continue
+            box = roi.box()
+            if any(_iou(box, t.roi.box()) > 0.3 for t in self._tracks):
+                continue  # someone we already follow
+            self._tracks.append(_Track(self._free_slot(), roi))
+
+    def __call__(self, image: np.ndarray, time: float | None = None) -> list[PersonPose]:
+        """Landmarks of every person in one RGB uint8 frame.
+
+        Args:
+            image: ``(H, W, 3)`` uint8 RGB.
+            time: seconds since the start of the video (video mode smoothing);
+                ignored in static mode.
+
+        Returns: people sorted by slot.
+        """
+        if not (isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3
+                and image.dtype == np.uint8):
+            raise InputError("image must be a uint8 RGB array of shape (H, W, 3); got "
+                             f"{getattr(image, 'dtype', type(image))} "
+                             f"{getattr(image, 'shape', '')}")
+        if self.static:
+            self.reset()
+        if not self._tracks or (
+            len(self._tracks) < self.max_people and self.detect_interval > 0
+            and self._since_detect >= self.detect_interval
+        ):
+            self._detect_new(image)
+        else:
+            self._since_detect += 1
+        t = 0.0 if time is None else float(time)
+        results: list[tuple[_Track, LandmarkResult]] = []
+        for track in self._tracks:
+            res = self.landmarker(image, track.roi)
+            if res.flag > self.min_tracking_confidence:
+                results.append((track, res))
+        # Two followed ROIs that converged on one person: keep the more confident.
+        results.sort(key=lambda tr: -tr[1].flag)
+        kept: list[tuple[_Track, LandmarkResult]] = []
+        for track, res in results:
+            box = _landmark_box(res.xy)
+            if all(_iou(box, _landmark_box(r.xy)) < 0.5 for _, r in kept):
+                kept.append((track, res))
+        lost = len(kept) < len(self._tracks)
+        people = [self._finish(track, res, t) for track, res in kept]
+        self._tracks = [track for track, _ in kept]
+        if lost:
+            self._since_detect = max(self._since_detect, self.detect_interval)
+        return sorted(people, key=lambda p: p.slot)
+
+    def _finish(self, track: _Track, res: LandmarkResult, t: float) -> PersonPose:
+        xy, vis, world = res.xy, res.visibility, res.world
+        aux = res.aux
+        if not self.static:
+            scale = 2.0 * float(np.hypot(*(res.aux[1] - res.aux[0])))
+            if scale > 1e-6:
+                aux = track.aux_filter(res.aux, t, 1.0 / scale)
+                if self.smooth:
+                    xy = track.lm_filter(res.xy, t, 1.0 / scale)
+                    world = track.world_filter(res.world, t)
+                    vis = track.vis_filter(res.visibility, VISIBILITY_ALPHA)
+            track.roi = roi_from_points(aux[0], aux[1])
+        return PersonPose(track.slot, xy.astype(np.float32), vis.astype(np.float32),
+                          res.presence.astype(np.float32), world.astype(np.float32),
+                          res.flag)
+
+
+def _landmark_box(xy: np.ndarray) -> tuple[float, float, float, float]:
+    x0, y0 = np.nanmin(xy, axis=0)
+    x1, y1 = np.nanmax(xy, axis=0)
+    return (float(x0), float(y0), float(x1), float(y1))
