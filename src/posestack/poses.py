@@ -30,10 +30,15 @@ from posestack.skeletons import Skeleton, get_skeleton, keypoint_map
 
 __all__ = ["Poses"]
 
-_SPACE_RE = re.compile(r"^(?:(?P<kind>image|camera):(?P<cam>[A-Za-z0-9_.\-]+)|body|world)$")
+# <cam>: any camera name (e.g. a video file stem) that is not blank, has no
+# leading/trailing whitespace and no control characters.
+_SPACE_RE = re.compile(
+    r"^(?:(?P<kind>image|camera):(?P<cam>[^\x00-\x1f\x7f\s](?:[^\x00-\x1f\x7f]*"
+    r"[^\x00-\x1f\x7f\s])?)|body|world)$"
+)
 _SPACE_HELP = (
     "'image:<cam>' (D=2), 'camera:<cam>' (D=3), 'body' (D=3) or 'world' (D=3), "
-    "where <cam> is a camera name of letters, digits, '_', '.' or '-'"
+    "where <cam> is a non-blank camera name"
 )
 
 
@@ -54,7 +59,7 @@ def _space_dim(space: str) -> int:
     """Required D for a space string (validating it)."""
     if not isinstance(space, str):
         raise InputError(f"space must be a string: {_SPACE_HELP}; got {type(space).__name__}")
-    m = _SPACE_RE.match(space)
+    m = _SPACE_RE.fullmatch(space)
     if m is None:
         raise InputError(f"space must be one of {_SPACE_HELP}; got {space!r}")
     return 2 if m.group("kind") == "image" else 3

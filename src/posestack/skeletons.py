@@ -510,8 +510,9 @@ BODY25 = Skeleton(
 
 # OpenPose experimental BODY_25B (openpose_train; POSE_BODY_25B_BODY_PARTS): COCO-17
 # order, then UpperNeck, HeadTop and the six foot points in BODY_25 order. Index 17 is
-# OpenPose's "UpperNeck" (MPII-style, named "Neck" in Pose2Sim); we call it "neck".
-_BODY25B_NAMES = (*_COCO17_NAMES, "neck", "head_top", *_FEET6_NAMES)
+# OpenPose's "UpperNeck" (MPII-style; Pose2Sim calls it "Neck"). It sits higher than BODY_25's
+# neck (the shoulder midpoint), so it gets its own name.
+_BODY25B_NAMES = (*_COCO17_NAMES, "upper_neck", "head_top", *_FEET6_NAMES)
 # poseParametersRender.hpp POSE_BODY_25B_PAIRS_RENDER_GPU (24). As in OpenPose, the
 # head (nose, eyes, ears) is not linked to the neck.
 _BODY25B_EDGES = _parse_pairs(
@@ -634,7 +635,7 @@ _FACE468_FLIP = (
 
 FACE468 = Skeleton(
     name="face468",
-    keypoints=tuple(f"face_{k}" for k in range(468)),
+    keypoints=tuple(f"face_mesh_{k}" for k in range(468)),
     edges=(
         _FACE_LIPS + _FACE_LEFT_EYE + _FACE_LEFT_EYEBROW + _FACE_RIGHT_EYE
         + _FACE_RIGHT_EYEBROW + _FACE_OVAL
