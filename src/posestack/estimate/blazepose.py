@@ -223,25 +223,32 @@ def refine_from_heatmap(xy: np.ndarray, heatmap: np.ndarray, kernel: int = HEATM
     landmark whose row lies past the map's last row is not skipped (the
     upstream bounds check compares the column twice).
     """
-    hh, hw, n = heatmap.shape
+    hh, hw, _ = heatmap.shape
     out = xy.copy()
     off = (kernel - 1) // 2
     cols = np.trunc(xy[:, 0] * hw).astype(np.int64)
     rows = np.trunc(xy[:, 1] * hh).astype(np.int64)
-    for i in range(n):
-        c, r = cols[i], rows[i]
-        if c < 0 or c >= hw or r < 0 or c >= hh:
-            continue
-        r0, r1 = max(0, r - off), min(hh, r + off + 1)
-        c0, c1 = max(0, c - off), min(hw, c + off + 1)
-        if r0 >= r1 or c0 >= c1:
-            continue
-        conf = _sigmoid(heatmap[r0:r1, c0:c1, i].astype(np.float64))
-        total = conf.sum()
-        if conf.max() >= min_confidence and total > 0:
-            rr, cc = np.mgrid[r0:r1, c0:c1]
-            out[i, 0] = (cc * conf).sum() / hw / total
-            out[i, 1] = (rr * conf).sum() / hh / total
+    # The upstream bounds check tests the column twice, so rows past the end pass;
+    # their window is whatever part of the map it still covers (often none).
+    ok = (cols >= 0) & (cols < hw) & (rows >= 0) & (rows < hh + off)
+    idx = np.nonzero(ok)[0]
+    if idx.size == 0:
+        return out
+    # Pad with -inf (sigmoid 0): a window clipped at the map edge then sums the same.
+    padded = np.pad(heatmap.astype(np.float64), ((off, 2 * off), (off, off), (0, 0)),
+                    constant_values=-np.inf)
+    span = np.arange(kernel) - off
+    rr = rows[idx, None] + span  # (n, k) map rows
+    cc = cols[idx, None] + span
+    win = padded[rr[:, :, None] + off, cc[:, None, :] + off, idx[:, None, None]]
+    conf = np.exp(-np.logaddexp(0.0, -win))  # sigmoid, exact at ±inf
+    total = conf.sum(axis=(1, 2))
+    refine = (conf.max(axis=(1, 2)) >= min_confidence) & (total > 0)
+    safe = np.where(total > 0, total, 1.0)
+    x = (conf * cc[:, None, :]).sum(axis=(1, 2)) / hw / safe
+    y = (conf * rr[:, :, None]).sum(axis=(1, 2)) / hh / safe
+    out[idx[refine], 0] = x[refine]
+    out[idx[refine], 1] = y[refine]
     return out
 
 
