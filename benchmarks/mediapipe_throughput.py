@@ -28,7 +28,9 @@ Output: one JSON line with ``--json`` (otherwise a short text line), e.g.
 ``{"frames": n, "seconds": s, "fps": n/s, "peak_rss_mb": ..., "mediapipe": "0.10.21", ...}``
 where ``frames`` counts timed frames only, ``cpu_seconds`` is the process CPU time over the timed
 part (``cpu_seconds / seconds`` > 1 means MediaPipe used more than one core), and
-``peak_rss_mb`` is ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` at the end, in MiB.
+``peak_rss_mb`` is ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` at the end, in MiB (on Linux
+also ``vm_hwm_mb``, the same peak from /proc/self/status, which unlike ru_maxrss does not inherit
+the launching process's peak).
 
 Usage (from the repository root)::
 
@@ -82,6 +84,23 @@ def peak_rss_mb() -> float:
     # ru_maxrss is in KiB on Linux, in bytes on macOS.
     scale = 1 if sys.platform == "darwin" else 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
+
+
+def vm_hwm_mb() -> float | None:
+    """Peak RSS of this process image from /proc (Linux), None elsewhere.
+
+    Unlike ``ru_maxrss``, which a process started by fork/vfork + exec inherits from its parent's
+    peak, VmHWM counts only memory touched after exec: a cross-check for a launcher that is larger
+    than this script.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
 
 
 def run_in_memory(args: argparse.Namespace) -> dict[str, Any]:
@@ -187,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
             "ms_per_frame": 1000 * result["seconds"] / result["frames"],
             "cpu_util": result["cpu_seconds"] / result["seconds"],
             "peak_rss_mb": peak_rss_mb(),
+            "vm_hwm_mb": vm_hwm_mb(),
             "mediapipe": mp.__version__,
             "numpy": np.__version__,
             "av": av.__version__,

@@ -286,6 +286,7 @@ def _run_one(est, path: Path, info: MediaInfo, name: str, bundle: Path | None,
     writer = None
     wt = None
     overlay_ctx = None
+    made_bundle = bundle is not None and not bundle.exists()
     if bundle is not None and params.video:
         bundle.mkdir(parents=True, exist_ok=True)
         overlay_ctx = atomic_path(bundle / BUNDLE_FILES["overlay"])
@@ -361,6 +362,8 @@ def _run_one(est, path: Path, info: MediaInfo, name: str, bundle: Path | None,
                     pass
             if overlay_ctx is not None:
                 overlay_ctx.__exit__(*sys.exc_info())
+            if made_bundle and bundle.is_dir() and not any(bundle.iterdir()):
+                bundle.rmdir()
     wall = time.perf_counter() - t_start
 
     n_people = max_slot + 1
