@@ -314,3 +314,22 @@ def test_overlay_draws_the_skeleton(tmp_path, p2s_videos):
     assert inside.mean() > 0.95
     assert np.median(near) < 150
     assert get_skeleton("blazepose33").edges  # drawn with BlazePose's connections
+
+
+def test_failed_redo_does_not_leave_a_stale_manifest(tmp_path, p2s_videos, monkeypatch):
+    from posestack.estimate import blazepose
+
+    posestack.run(p2s_videos / "cam01.mp4", tmp_path, end=0.1, video=False, progress=False)
+    assert (tmp_path / "cam01" / "manifest.json").is_file()
+
+    def broken(self, image, time=None):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(blazepose.BlazePose, "__call__", broken)
+    with pytest.raises(RuntimeError):
+        posestack.run(p2s_videos / "cam01.mp4", tmp_path, end=0.2, progress=False)
+    # the bundle no longer claims to be complete, and no half overlay exists
+    assert not (tmp_path / "cam01" / "manifest.json").exists()
+    assert _files(tmp_path / "cam01") == {"keypoints2d.parquet", "keypoints3d_body.parquet",
+                                          "coco_results.json"} | {
+        f for f in _files(tmp_path / "cam01") if f.startswith("openpose/")}

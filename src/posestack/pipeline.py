@@ -287,6 +287,9 @@ def _run_one(est, path: Path, info: MediaInfo, name: str, bundle: Path | None,
     wt = None
     overlay_ctx = None
     made_bundle = bundle is not None and not bundle.exists()
+    if bundle is not None:
+        # An old manifest would vouch for files this run is about to replace.
+        (bundle / BUNDLE_FILES["manifest"]).unlink(missing_ok=True)
     if bundle is not None and params.video:
         bundle.mkdir(parents=True, exist_ok=True)
         overlay_ctx = atomic_path(bundle / BUNDLE_FILES["overlay"])
