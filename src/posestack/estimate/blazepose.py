@@ -262,7 +262,13 @@ def project_from_roi(xy: np.ndarray, roi: Roi) -> np.ndarray:
     return np.stack([x, y], axis=1)
 
 
-def _load_interpreter(model_path: Path, num_threads: int):
+def _load_interpreter(model_path: Path, num_threads: int, input_size: int, what: str,
+                      asset: str):
+    """A LiteRT interpreter for a model whose one input is ``(1, size, size, 3)``.
+
+    A file that is not a TFLite model, or a model with another input, raises
+    :class:`AssetError` naming the asset that should be used.
+    """
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError as e:  # pragma: no cover - core dependency
@@ -273,9 +279,15 @@ def _load_interpreter(model_path: Path, num_threads: int):
     except (ValueError, RuntimeError) as e:
         raise AssetError(
             f"{model_path} is not a loadable TFLite model ({e}). Re-fetch it with "
-            "`posestack assets fetch blazepose_detector blazepose_landmark_full` or pass "
-            "the right .tflite file"
+            f"`posestack assets fetch {asset}` or pass the right .tflite file"
         ) from e
+    inp = interp.get_input_details()
+    want = (1, input_size, input_size, 3)
+    if len(inp) != 1 or tuple(inp[0]["shape"]) != want:
+        raise AssetError(
+            f"{model_path} is not {what}: expected one input of shape {want}, got "
+            f"{[tuple(d['shape']) for d in inp]}. Use the asset {asset}"
+        )
     return interp
 
 
@@ -295,20 +307,14 @@ class PoseDetector:
     """BlazePose person detector (``pose_detection.tflite``)."""
 
     def __init__(self, model_path: Path, min_score: float = 0.5, num_threads: int = 1) -> None:
-        self.interp = _load_interpreter(model_path, num_threads)
-        inp = self.interp.get_input_details()
+        self.interp = _load_interpreter(model_path, num_threads, DET_SIZE,
+                                        "the BlazePose detector", "blazepose_detector")
         outs = self.interp.get_output_details()
-        if len(inp) != 1 or tuple(inp[0]["shape"]) != (1, DET_SIZE, DET_SIZE, 3):
-            raise AssetError(
-                f"{model_path} is not the BlazePose detector: expected one input of shape "
-                f"(1, {DET_SIZE}, {DET_SIZE}, 3), got {[tuple(d['shape']) for d in inp]}. "
-                "Use the asset blazepose_detector"
-            )
         by_shape = {tuple(d["shape"])[-1]: d["index"] for d in outs}
         if 12 not in by_shape or 1 not in by_shape:
             raise AssetError(f"{model_path}: unexpected detector outputs "
                              f"{[tuple(d['shape']) for d in outs]}")
-        self._in = inp[0]["index"]
+        self._in = self.interp.get_input_details()[0]["index"]
         self._boxes = by_shape[12]
         self._scores = by_shape[1]
         self.anchors = ssd_anchors()
@@ -361,14 +367,8 @@ class PoseLandmarker:
     """BlazePose landmark model (``pose_landmark_full.tflite``)."""
 
     def __init__(self, model_path: Path, num_threads: int = 1) -> None:
-        self.interp = _load_interpreter(model_path, num_threads)
-        inp = self.interp.get_input_details()
-        if len(inp) != 1 or tuple(inp[0]["shape"]) != (1, LM_SIZE, LM_SIZE, 3):
-            raise AssetError(
-                f"{model_path} is not a BlazePose landmark model: expected one input of shape "
-                f"(1, {LM_SIZE}, {LM_SIZE}, 3), got {[tuple(d['shape']) for d in inp]}. "
-                "Use the asset blazepose_landmark_full"
-            )
+        self.interp = _load_interpreter(model_path, num_threads, LM_SIZE,
+                                        "a BlazePose landmark model", "blazepose_landmark_full")
         by_shape = {tuple(d["shape"]): d["index"] for d in self.interp.get_output_details()}
         want = {"landmarks": (1, _N_RAW * 5), "flag": (1, 1), "heatmap": (1, 64, 64, _N_RAW),
                 "world": (1, _N_RAW * 3)}
@@ -376,7 +376,7 @@ class PoseLandmarker:
         if missing:
             raise AssetError(f"{model_path}: landmark model outputs {sorted(by_shape)} lack "
                              f"{missing}")
-        self._in = inp[0]["index"]
+        self._in = self.interp.get_input_details()[0]["index"]
         self._out = {k: by_shape[s] for k, s in want.items()}
 
     def __call__(self, image: np.ndarray, roi: Roi) -> LandmarkResult:
