@@ -24,7 +24,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
                   video=not args.no_video, device=args.device, smooth=not args.no_smooth,
                   detect_interval=args.detect_interval, num_threads=args.threads,
                   progress=not args.quiet, force=args.force)
-    failed = 0
     for r in results:
         state = "skipped (already complete)" if r.skipped else "done"
         fr = r.manifest.get("frames", {})
@@ -33,7 +32,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
               f"{fr.get('with_people')}, {speed} frames/s -> {r.bundle}")
         for w in r.warnings:
             print(f"  warning: {w}", file=sys.stderr)
-        failed += bool(r.warnings and r.manifest.get("truncated"))
     return 0
 
 

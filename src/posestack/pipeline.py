@@ -381,8 +381,8 @@ def _run_one(est, path: Path, info: MediaInfo, name: str, bundle: Path | None,
     kp3d = Poses(skeleton, world_arr, sc_arr, times_arr, "body", meta=meta)
 
     warnings = list(reader.warnings)
-    for w in warnings:
-        log.warning(w)
+    for w in warnings:  # also in the manifest and Result.warnings; the CLI prints them
+        log.info(w)
     n_read = len(frames)
     manifest: dict[str, Any] = {
         "posestack": __version__,

@@ -12,6 +12,16 @@ one :class:`~posestack.skeletons.Skeleton`, in D = 2 or 3 dimensions:
 The object owns read-only copies of its arrays: arrays passed in are copied,
 never modified, and later changes to them do not affect the object. Every
 method returns a new object.
+
+Example (one frame, one person, BlazePose-33 → COCO-17)::
+
+    >>> import numpy as np
+    >>> from posestack.poses import Poses
+    >>> xy = np.zeros((1, 1, 33, 2)); xy[0, 0, :, 0] = np.arange(33)
+    >>> p = Poses("blazepose33", xy, np.ones((1, 1, 33)), np.array([0.0]), "image:cam0")
+    >>> c = p.to_skeleton("coco17")
+    >>> c.coords.shape, float(c.coords[0, 0, 1, 0])   # COCO left_eye = BlazePose 2
+    ((1, 1, 17, 2), 2.0)
 """
 
 from __future__ import annotations

@@ -717,6 +717,11 @@ def get_skeleton(name: str | Skeleton) -> Skeleton:
 
     Raises:
         InputError: unknown name (the message lists the valid names).
+
+    Example:
+        >>> sk = get_skeleton("coco")
+        >>> sk.name, len(sk), sk.index("left_wrist"), sk.keypoints[sk.flip[9]]
+        ('coco17', 17, 9, 'right_wrist')
     """
     if isinstance(name, Skeleton):
         return name

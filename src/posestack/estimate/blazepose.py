@@ -27,7 +27,9 @@ hips, x right, y down, z towards the camera negative (MediaPipe's GHUM frame).
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -262,6 +264,24 @@ def project_from_roi(xy: np.ndarray, roi: Roi) -> np.ndarray:
     return np.stack([x, y], axis=1)
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Send file descriptor 2 to /dev/null for the block (C++ log lines, not exceptions)."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all
+        yield
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _load_interpreter(model_path: Path, num_threads: int, input_size: int, what: str,
                       asset: str):
     """A LiteRT interpreter for a model whose one input is ``(1, size, size, 3)``.
@@ -274,8 +294,9 @@ def _load_interpreter(model_path: Path, num_threads: int, input_size: int, what:
     except ImportError as e:  # pragma: no cover - core dependency
         raise AssetError("ai-edge-litert is not installed: pip install ai-edge-litert") from e
     try:
-        interp = Interpreter(model_path=str(model_path), num_threads=num_threads)
-        interp.allocate_tensors()
+        with _native_stderr_silenced():  # LiteRT prints an INFO line per interpreter
+            interp = Interpreter(model_path=str(model_path), num_threads=num_threads)
+            interp.allocate_tensors()
     except (ValueError, RuntimeError) as e:
         raise AssetError(
             f"{model_path} is not a loadable TFLite model ({e}). Re-fetch it with "
