@@ -135,6 +135,9 @@ class FrameReader:
     """Iterate ``(frame_index, time_s, rgb)`` over a video or an image.
 
     ``start``/``end`` (seconds) select frames with ``start ≤ time < end``.
+    A ``start`` later than ``seek_after`` seconds seeks to the keyframe before
+    it instead of decoding from the beginning; frame indices are then
+    ``round(time · fps)`` (exact for constant-frame-rate video).
     A decoding error after some frames were read ends the iteration with a
     warning in ``warnings`` (``truncated`` is set) instead of an exception.
     """
@@ -142,8 +145,10 @@ class FrameReader:
     info: MediaInfo
     start: float | None = None
     end: float | None = None
+    seek_after: float = 5.0
     warnings: list[str] = field(default_factory=list)
     truncated: bool = False
+    seeked: bool = False
     frames_read: int = 0
 
     def __iter__(self) -> Iterator[tuple[int, float, np.ndarray]]:
@@ -165,10 +170,23 @@ class FrameReader:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             tb = stream.time_base or Fraction(1, 1)
-            t0: float | None = None
+            fps = self.info.fps or 30.0
+            origin = stream.start_time
+            seeked = False
+            if (self.start is not None and self.start > self.seek_after and origin is not None
+                    and self.info.fps):
+                try:  # to the keyframe at or before one second ahead of start
+                    container.seek(origin + int((self.start - 1.0) / tb), stream=stream,
+                                   backward=True, any_frame=False)
+                    seeked = self.seeked = True
+                except av.error.FFmpegError:
+                    container.close()
+                    container = av.open(str(path))
+                    stream = container.streams.video[0]
+                    stream.thread_type = "AUTO"
+            t0: float | None = float(origin * tb) if seeked else None
             index = -1
             decoded = 0
-            fps = self.info.fps or 30.0
             try:
                 for frame in container.decode(stream):
                     index += 1
@@ -179,6 +197,8 @@ class FrameReader:
                         t -= t0
                     else:
                         t = index / fps
+                    if seeked:
+                        index = round(t * fps)
                     if self.start is not None and t < self.start - 1e-9:
                         continue
                     if self.end is not None and t >= self.end - 1e-9:
@@ -191,7 +211,7 @@ class FrameReader:
                     f"{path.name}: decoding stopped after {decoded} frames ({e}); the file is "
                     "truncated or corrupt. Results cover the frames that could be read.")
             declared = self.info.n_frames
-            if (not self.truncated and self.end is None and declared
+            if (not self.truncated and self.end is None and declared and not seeked
                     and decoded < declared - max(2, int(0.01 * declared))):
                 self.truncated = True
                 self.warnings.append(
