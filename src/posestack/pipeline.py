@@ -270,7 +270,7 @@ def _run_one(est, path: Path, info: MediaInfo, name: str, bundle: Path | None,
     k = len(skeleton)
     reader = FrameReader(info, start=params.start, end=params.end)
     t_start = time.perf_counter()
-    frames_q: queue.Queue = queue.Queue(maxsize=8)
+    frames_q: queue.Queue = queue.Queue(maxsize=4)
     stop = threading.Event()
     rt = threading.Thread(target=_reader_thread, args=(reader, frames_q, stop), daemon=True)
     total = info.n_frames
@@ -281,7 +281,7 @@ def _run_one(est, path: Path, info: MediaInfo, name: str, bundle: Path | None,
     bar = tqdm(total=total, unit="frame", desc=name, disable=not progress, dynamic_ncols=True,
                leave=True)
 
-    draw_q: queue.Queue = queue.Queue(maxsize=8)
+    draw_q: queue.Queue = queue.Queue(maxsize=4)
     writer_errors: list[BaseException] = []
     writer = None
     wt = None

@@ -245,7 +245,8 @@ class VideoWriter:
         self.stream = self.container.add_stream("libx264", rate=rate)
         self.stream.width, self.stream.height = self.width, self.height
         self.stream.pix_fmt = "yuv420p"
-        self.stream.options = {"crf": str(crf), "preset": preset}
+        # A short lookahead keeps the encoder's memory small on large frames.
+        self.stream.options = {"crf": str(crf), "preset": preset, "rc-lookahead": "8"}
         self._av = av
 
     def write(self, rgb: np.ndarray) -> None:
