@@ -91,7 +91,7 @@ REF_FLIP_PAIRS = {
 
 EXPECTED_K = {
     "coco17": 17, "coco_wholebody133": 133, "halpe26": 26, "blazepose33": 33, "hand21": 21,
-    "face468": 468, "body25": 25, "body25b": 25, "h36m17": 17,
+    "face468": 468, "body25": 25, "body25b": 25, "h36m17": 17, "holistic543": 543,
 }
 
 COCO_SIGMAS = [0.026, 0.025, 0.025, 0.035, 0.035, 0.079, 0.079, 0.072, 0.072, 0.062, 0.062,
@@ -142,6 +142,7 @@ def test_edge_counts():
     assert counts == {
         "coco17": 19, "coco_wholebody133": 65, "halpe26": 27, "blazepose33": 35, "hand21": 20,
         "face468": 124, "body25": 24, "body25b": 24, "h36m17": 16,
+        "holistic543": 35 + 20 + 20 + 124,
     }
 
 
@@ -179,6 +180,9 @@ def test_flip_maps_left_to_right_by_name(skel):
         elif skel.name == "coco_wholebody133" and name.startswith("face_"):
             if i != j:
                 assert tuple(sorted((i, j))) in face68
+        elif skel.name == "holistic543" and name.startswith("face_mesh_"):
+            off = 33 + 42  # the face mesh's own flip table, shifted
+            assert j - off == SKELETONS["face468"].flip[i - off]
         else:
             assert j == i, (skel.name, name)
 
@@ -662,3 +666,49 @@ def test_keypoint_map_validation():
         KeypointMap(COCO17, H36M17, ((0,),) * 16)
     with pytest.raises(InputError):
         KeypointMap(COCO17, H36M17, ((17,),) * 17)
+
+
+# -- holistic543 and the face-68 map ----------------------------------------------------------
+
+
+def test_holistic543_layout():
+    h = SKELETONS["holistic543"]
+    assert h.keypoints[:33] == SKELETONS["blazepose33"].keypoints
+    assert h.keypoints[33] == "left_hand_wrist" and h.keypoints[54] == "right_hand_wrist"
+    assert h.keypoints[75] == "face_mesh_0" and h.keypoints[-1] == "face_mesh_467"
+    assert h.keypoints[h.flip[h.index("left_hand_index_finger_tip")]] == (
+        "right_hand_index_finger_tip")
+    assert set(h.parts) == {"body", "left_hand", "right_hand", "face"}
+
+
+def test_face68_map_is_mirror_symmetric():
+    """Mapping a mesh then flipping it equals flipping the 68 points then mapping."""
+    m = keypoint_map("face468", "coco_wholebody133")
+    mesh_flip = SKELETONS["face468"].flip
+    wb_flip = COCO_WHOLEBODY.flip
+    for k in range(23, 91):
+        src = sorted(m.sources[k])
+        assert src, k
+        assert sorted(mesh_flip[i] for i in src) == sorted(m.sources[wb_flip[k]]), k
+    assert all(not m.sources[k] for k in range(23)) and all(not m.sources[k]
+                                                           for k in range(91, 133))
+
+
+def test_face68_map_on_a_synthetic_mesh():
+    m = keypoint_map("face468", "coco_wholebody133")
+    mesh = np.zeros((468, 2))
+    mesh[:, 0] = np.arange(468)
+    out, sc = m(mesh)
+    assert out[23 + 8, 0] == 152  # chin
+    assert out[23 + 3, 0] == (132 + 58) / 2  # jaw point 3: a mean of two mesh points
+    assert out[23 + 36, 0] == 33 and out[23 + 45, 0] == 263  # outer eye corners
+    assert np.isnan(out[0, 0]) and sc[0] == 0
+
+
+def test_holistic_to_wholebody_covers_all_but_small_toes():
+    m = keypoint_map("holistic543", "coco_wholebody133")
+    missing = [COCO_WHOLEBODY.keypoints[i] for i, s in enumerate(m.sources) if not s]
+    assert missing == ["left_small_toe", "right_small_toe"]
+    h = SKELETONS["holistic543"]
+    assert m.sources[COCO_WHOLEBODY.index("right_thumb4")] == (h.index("right_hand_thumb_tip"),)
+    assert m.sources[COCO_WHOLEBODY.index("left_hand_root")] == (h.index("left_hand_wrist"),)

@@ -654,6 +654,40 @@ FACE468 = Skeleton(
 )
 
 
+# MediaPipe Holistic: BlazePose-33, then the person's left hand, right hand (hand-21
+# each, names prefixed) and the 468-point face mesh.
+_HOL_LHAND0 = 33
+_HOL_RHAND0 = 33 + 21
+_HOL_FACE0 = 33 + 42
+_HOLISTIC543_NAMES = (
+    *_BLAZEPOSE33_NAMES,
+    *(f"left_hand_{n}" for n in _HAND21_NAMES),
+    *(f"right_hand_{n}" for n in _HAND21_NAMES),
+    *FACE468.keypoints,
+)
+HOLISTIC543 = Skeleton(
+    name="holistic543",
+    keypoints=_HOLISTIC543_NAMES,
+    edges=(
+        _BLAZEPOSE33_EDGES
+        + tuple((a + _HOL_LHAND0, b + _HOL_LHAND0) for a, b in _HAND21_EDGES)
+        + tuple((a + _HOL_RHAND0, b + _HOL_RHAND0) for a, b in _HAND21_EDGES)
+        + tuple((a + _HOL_FACE0, b + _HOL_FACE0) for a, b in FACE468.edges)
+    ),
+    flip=(
+        *_flip_by_name(_HOLISTIC543_NAMES)[:_HOL_FACE0],
+        *(f + _HOL_FACE0 for f in _FACE468_FLIP),
+    ),
+    parts={
+        "body": _range(0, 32),
+        "left_hand": _range(_HOL_LHAND0, _HOL_RHAND0 - 1),
+        "right_hand": _range(_HOL_RHAND0, _HOL_FACE0 - 1),
+        "face": _range(_HOL_FACE0, _HOL_FACE0 + 467),
+    },
+    sigmas=None,
+)
+
+
 # --------------------------------------------------------------------------------------
 # Registry
 # --------------------------------------------------------------------------------------
@@ -663,7 +697,7 @@ SKELETONS: Mapping[str, Skeleton] = MappingProxyType(
         s.name: s
         for s in (
             COCO17, COCO_WHOLEBODY, HALPE26, BLAZEPOSE33, HAND21, FACE468, BODY25, BODY25B,
-            H36M17,
+            H36M17, HOLISTIC543,
         )
     }
 )
@@ -696,6 +730,8 @@ _ALIASES: dict[str, str] = {
     "openpose": "body25",
     "openpose_body25": "body25",
     "body_25b": "body25b",
+    "holistic": "holistic543",
+    "mediapipe_holistic": "holistic543",
     "h36m": "h36m17",
     "h36m_17": "h36m17",
     "human36m": "h36m17",
@@ -973,6 +1009,40 @@ _HAND21_TO_WB_SUFFIX = dict(zip(_HAND21_NAMES, _WB_HAND_SUFFIXES, strict=True))
 _HAND21_TO_WB_LEFT = {f"left_{wb}": (h,) for h, wb in _HAND21_TO_WB_SUFFIX.items()}
 _HAND21_TO_WB_RIGHT = {f"right_{wb}": (h,) for h, wb in _HAND21_TO_WB_SUFFIX.items()}
 
+# Face mesh 468 -> the 68-point (iBUG / COCO-WholeBody) face. Correspondences follow the
+# published MediaPipe-to-dlib table of P. Yan (github.com/PeizhiYan/Mediapipe_2_Dlib_Landmarks,
+# 2024), with one change so that the table is mirror-symmetric under the mesh's flip:
+# jaw point 13 is the mean of mesh 361 and 288, mirroring point 3 (mesh 132 and 58).
+# Two indices = their mean. iBUG order: jaw from the person's right ear to the left,
+# right brow, left brow, nose bridge and base, right eye, left eye, outer then inner lips.
+_FACE468_TO_FACE68 = (
+    (127,), (234,), (93,), (132, 58), (58, 172), (136,), (150,), (176,), (152,),
+    (400,), (379,), (365,), (397, 288), (361, 288), (323,), (454,), (356,),   # jaw 0-16
+    (70,), (63,), (105,), (66,), (107,),                                       # right brow
+    (336,), (296,), (334,), (293,), (300,),                                    # left brow
+    (168, 6), (197, 195), (5,), (4,),                                          # nose bridge
+    (75,), (97,), (2,), (326,), (305,),                                        # nose base
+    (33,), (160,), (158,), (133,), (153,), (144,),                             # right eye
+    (362,), (385,), (387,), (263,), (373,), (380,),                            # left eye
+    (61,), (39,), (37,), (0,), (267,), (269,), (291,),                         # outer lip, top
+    (321,), (314,), (17,), (84,), (91,),                                       # outer lip, bottom
+    (78,), (82,), (13,), (312,), (308,),                                       # inner lip, top
+    (317,), (14,), (87,),                                                      # inner lip, bottom
+)
+_FACE468_TO_WB = {
+    f"face_{k}": tuple(f"face_mesh_{i}" for i in src)
+    for k, src in enumerate(_FACE468_TO_FACE68)
+}
+
+# Holistic-543 -> COCO-WholeBody-133: body and feet as from BlazePose (big toe <- foot
+# index, heels; small toes unavailable), both hands one-to-one, face-68 from the mesh.
+_HOLISTIC543_TO_WB = {
+    **_BLAZEPOSE33_TO_WB,
+    **{k: (f"left_hand_{v[0]}",) for k, v in _HAND21_TO_WB_LEFT.items()},
+    **{k: (f"right_hand_{v[0]}",) for k, v in _HAND21_TO_WB_RIGHT.items()},
+    **_FACE468_TO_WB,
+}
+
 # (source, target, side) -> table
 _MAP_TABLES: dict[tuple[str, str, str | None], Mapping[str, tuple[str, ...]]] = {
     ("blazepose33", "coco17", None): _BLAZEPOSE33_TO_COCO17,
@@ -992,6 +1062,12 @@ _MAP_TABLES: dict[tuple[str, str, str | None], Mapping[str, tuple[str, ...]]] = 
     ("halpe26", "coco17", None): _BODY17_SAME,
     ("coco17", "halpe26", None): _COCO17_TO_HALPE26,
     ("coco_wholebody133", "halpe26", None): _WB_TO_HALPE26,
+    ("face468", "coco_wholebody133", None): _FACE468_TO_WB,
+    ("holistic543", "coco_wholebody133", None): _HOLISTIC543_TO_WB,
+    ("holistic543", "blazepose33", None): {n: (n,) for n in _BLAZEPOSE33_NAMES},
+    ("holistic543", "coco17", None): _BLAZEPOSE33_TO_COCO17,
+    ("holistic543", "halpe26", None): _BLAZEPOSE33_TO_HALPE26,
+    ("holistic543", "body25", None): _BLAZEPOSE33_TO_BODY25,
 }
 
 _SIDES = ("left", "right")

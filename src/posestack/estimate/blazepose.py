@@ -196,19 +196,37 @@ def weighted_nms(boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray,
     return np.array(out_b), np.array(out_k), np.array(out_s)
 
 
-def roi_from_points(center: np.ndarray, scale_point: np.ndarray, target_deg: float = 90.0,
-                    scale: float = ROI_SCALE) -> Roi:
-    """AlignmentPointsRects + RectTransformation (square_long) in pixels.
+def align_points(center: np.ndarray, scale_point: np.ndarray, target_deg: float = 90.0) -> Roi:
+    """MediaPipe's AlignmentPointsRects in pixels.
 
-    ``center`` and ``scale_point`` are ``(2,)`` pixel points; the ROI is a
-    square of side ``2·|scale_point − center|·scale`` rotated so that the
-    direction centre→scale_point points at ``target_deg`` (90° = up).
+    A square of side ``2·|scale_point − center|`` centred on ``center``,
+    rotated so that the direction centre→scale_point points at ``target_deg``
+    (90° = up, −90° = down, 0° = right).
     """
     dx = float(scale_point[0] - center[0])
     dy = float(scale_point[1] - center[1])
-    size = 2.0 * math.hypot(dx, dy) * scale
+    size = 2.0 * math.hypot(dx, dy)
     rot = normalize_radians(math.radians(target_deg) - math.atan2(-dy, dx))
     return Roi(float(center[0]), float(center[1]), size, size, rot)
+
+
+def transform_roi(roi: Roi, scale_x: float = 1.0, scale_y: float = 1.0, shift_x: float = 0.0,
+                  shift_y: float = 0.0, square_long: bool = True) -> Roi:
+    """MediaPipe's RectTransformation in pixels: shift along the rotated axes
+    (fractions of the ROI's width/height), make square on the long side, then scale."""
+    c, s = math.cos(roi.rot), math.sin(roi.rot)
+    xc = roi.xc + roi.w * shift_x * c - roi.h * shift_y * s
+    yc = roi.yc + roi.w * shift_x * s + roi.h * shift_y * c
+    w, h = roi.w, roi.h
+    if square_long:
+        w = h = max(w, h)
+    return Roi(xc, yc, w * scale_x, h * scale_y, roi.rot)
+
+
+def roi_from_points(center: np.ndarray, scale_point: np.ndarray, target_deg: float = 90.0,
+                    scale: float = ROI_SCALE) -> Roi:
+    """BlazePose's person ROI: :func:`align_points` then :func:`transform_roi` (×``scale``)."""
+    return transform_roi(align_points(center, scale_point, target_deg), scale, scale)
 
 
 def refine_from_heatmap(xy: np.ndarray, heatmap: np.ndarray, kernel: int = HEATMAP_KERNEL,
