@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PS := $(VENV)/bin/posestack
-TEST_ASSETS := blazepose_detector blazepose_landmark_full sports2d_demo pose2sim_demo_singleperson
+TEST_ASSETS := blazepose_detector blazepose_landmark_full hand_landmark_full hand_recrop face_detection_short_range face_landmark sports2d_demo pose2sim_demo_singleperson astronaut_image
 
 .PHONY: demo test lint bench reference setup clean
 

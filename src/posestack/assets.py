@@ -95,6 +95,11 @@ MEDIAPIPE = Wheel(
     "mediapipe", "0.10.21", "mediapipe-0.10.21-cp311-cp311-manylinux_2_28_x86_64.whl",
     platform="manylinux_2_28_x86_64", abi="cp311",
 )
+SCIKIT_IMAGE = Wheel(
+    "scikit-image", "0.26.0",
+    "scikit_image-0.26.0-cp311-cp311-manylinux_2_24_x86_64.manylinux_2_28_x86_64.whl",
+    platform="manylinux_2_28_x86_64", abi="cp311",
+)
 POSE2SIM = Wheel("pose2sim", "0.10.49", "pose2sim-0.10.49-py3-none-any.whl")
 SPORTS2D = Wheel("sports2d", "0.8.34", "sports2d-0.8.34-py3-none-any.whl")
 
@@ -134,6 +139,11 @@ _ASSET_LIST = [
             "d9a66417185647b112304b57093f0c180f37a768e6a14daca75ca541f3b78039"),),
           "Sports2D/Demo/", "BSD-3-Clause (Sports2D 0.8.34)",
           "Sports2D demo video: two people, 1768x994, 230 frames at 30 fps"),
+    Asset("astronaut_image", SCIKIT_IMAGE,
+          (("skimage/data/astronaut.png",
+            "88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5"),),
+          "skimage/data/", "public domain (NASA photograph; scikit-image 0.26.0, BSD-3-Clause)",
+          "Portrait of astronaut Eileen Collins, 512x512: a clear face for the face models"),
     Asset("pose2sim_demo_singleperson", POSE2SIM,
           ((_P2S_DEMO + "videos/cam01.mp4",
             "cf4f2816c86bea4bfbea255333d8626ff32a3ecabdab8b0fb147cea9167fde3a"),
