@@ -14,14 +14,20 @@ from pathlib import Path
 
 from ._version import __version__
 from .errors import PosestackError
+from .estimate import ESTIMATORS
+from .pipeline import FILTERS, LAYOUTS, STYLES
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from .pipeline import run
 
-    results = run(args.inputs, args.output, estimator=args.estimator,
-                  max_people=args.max_people, start=args.start, end=args.end,
-                  video=not args.no_video, device=args.device, smooth=not args.no_smooth,
+    results = run(args.inputs, args.output, estimator=args.estimator, model=args.model,
+                  detector=args.detector, max_people=args.max_people, start=args.start,
+                  end=args.end, layout=args.layout, track=not args.no_track,
+                  max_age=args.max_age, filter=args.filter, cutoff=args.cutoff,
+                  order=args.order, min_cutoff=args.min_cutoff, beta=args.beta,
+                  max_gap=args.max_gap, video=not args.no_video, style=args.style,
+                  device=args.device, smooth=not args.no_smooth,
                   detect_interval=args.detect_interval, num_threads=args.threads,
                   progress=not args.quiet, force=args.force)
     for r in results:
@@ -94,14 +100,37 @@ def build_parser() -> argparse.ArgumentParser:
                        "overlay.mp4.")
     r.add_argument("inputs", nargs="+", type=Path, help="videos, images, or folders of them")
     r.add_argument("-o", "--output", type=Path, required=True, help="output folder")
-    r.add_argument("--estimator", default="blazepose", choices=["blazepose"],
-                   help="keypoint estimator (default: blazepose)")
+    r.add_argument("--estimator", default="blazepose", choices=list(ESTIMATORS),
+                   help="keypoint estimator (default: blazepose; holistic adds hands and "
+                        "face; rtmw/dwpose/rtmpose/rtmo run your .onnx given with --model)")
+    r.add_argument("--model", type=Path, help="pose model .onnx for rtmw/dwpose/rtmpose/rtmo")
+    r.add_argument("--detector", help="person detector for top-down ONNX models: a YOLOX "
+                                      ".onnx, or 'blazepose' (default, embedded)")
     r.add_argument("--max-people", type=int, default=4, help="most people per frame (default 4)")
     r.add_argument("--start", type=float, help="first time to process, seconds")
     r.add_argument("--end", type=float, help="time to stop at (exclusive), seconds")
+    r.add_argument("--layout", default="native", choices=list(LAYOUTS),
+                   help="keypoint layout of the outputs (default: the estimator's own)")
+    r.add_argument("--no-track", action="store_true",
+                   help="no identities across frames (person = detection slot)")
+    r.add_argument("--max-age", type=float, default=1.0,
+                   help="seconds a lost person keeps their identity (default 1)")
+    r.add_argument("--filter", default="none", choices=list(FILTERS),
+                   help="smooth the tracks: oneeuro (causal) or butterworth (zero-phase)")
+    r.add_argument("--cutoff", type=float, default=6.0,
+                   help="Butterworth cut-off, Hz (default 6)")
+    r.add_argument("--order", type=int, default=4, help="Butterworth order (default 4)")
+    r.add_argument("--min-cutoff", type=float, default=1.0,
+                   help="one-euro minimum cut-off, Hz (default 1)")
+    r.add_argument("--beta", type=float, default=0.0, help="one-euro speed coefficient")
+    r.add_argument("--max-gap", type=int, default=0,
+                   help="fill gaps of at most this many frames before filtering (default 0)")
     r.add_argument("--no-video", action="store_true", help="do not write overlay.mp4")
+    r.add_argument("--style", default="skeleton", choices=list(STYLES),
+                   help="overlay: skeleton over the video, or openpose (ControlNet/DWPose "
+                        "pose image on black)")
     r.add_argument("--no-smooth", action="store_true",
-                   help="no one-euro smoothing of landmarks in video mode")
+                   help="no BlazePose one-euro smoothing of landmarks in video mode")
     r.add_argument("--device", default="cpu", help="compute device (cpu)")
     r.add_argument("--detect-interval", type=int, default=10,
                    help="frames between detector runs while looking for more people")

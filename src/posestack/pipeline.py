@@ -1,11 +1,20 @@
 """The main job: videos or images in, a bundle of keypoint files out.
 
-:func:`run` wires reading, estimation, drawing and writing for each input,
-with frames streamed through three threads (decode → estimate → draw and
-encode), a progress bar, and a manifest. Every file is written under a
-temporary name and renamed when complete; ``manifest.json`` is written last,
-so a bundle with a manifest is whole. A rerun with the same input and
-parameters finds the manifest and skips the work.
+:func:`run` does, for each input:
+
+1. **estimate**: frames are decoded in a reader thread and streamed through the
+   estimator; with tracking (default for video) each person gets a stable
+   identity (:class:`posestack.track.Tracker`, on the body keypoints);
+2. **post-process**: conversion to the requested layout, then filtering
+   (one-euro or zero-phase Butterworth, optional gap filling);
+3. **render**: the video is read again and the final keypoints are drawn
+   (``style="skeleton"`` over the frames, or ``style="openpose"``: the
+   ControlNet/DWPose pose image on black) and encoded to H.264;
+4. **write** the bundle; every file is written under a temporary name and
+   renamed when complete, ``manifest.json`` last, so a bundle with a manifest
+   is whole. A rerun with the same input and parameters skips the work.
+
+Progress bars show frames/s and the ETA of stages 1 and 3.
 """
 
 from __future__ import annotations
@@ -18,10 +27,9 @@ import logging
 import os
 import platform
 import queue
-import sys
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +44,7 @@ from .io.formats import write_coco_results, write_openpose
 from .io.media import FrameReader, MediaInfo, VideoWriter, collect_inputs, probe
 from .io.tables import poses_to_table, write_parquet
 from .poses import Poses
-from .skeletons import get_skeleton
+from .skeletons import Skeleton, get_skeleton, keypoint_map
 
 log = logging.getLogger(__name__)
 
@@ -48,16 +56,30 @@ BUNDLE_FILES = {
     "overlay": "overlay.mp4",
     "manifest": "manifest.json",
 }
+LAYOUTS = {"native": None, "coco17": "coco17", "halpe26": "halpe26",
+           "wholebody133": "coco_wholebody133"}
+FILTERS = ("none", "oneeuro", "butterworth")
+STYLES = ("skeleton", "openpose")
+
+
+def _choice(name: str, value: str, valid: Iterable[str]) -> None:
+    valid = tuple(valid)
+    if value not in valid:
+        raise InputError(f"--{name} {value!r} is not valid; choose one of: {', '.join(valid)}")
 
 
 @dataclass(frozen=True)
 class RunParameters:
     """Everything that changes a run's results (stored in the manifest).
 
-    Times are seconds; ``start``/``end`` select ``start ≤ t < end``.
+    Times are seconds; ``start``/``end`` select ``start ≤ t < end``. Filter
+    parameters: ``cutoff`` Hz and ``order`` (Butterworth), ``min_cutoff`` Hz and
+    ``beta`` (one-euro), ``max_gap`` frames filled before filtering.
     """
 
     estimator: str = "blazepose"
+    model: str | None = None
+    detector: str | None = None
     max_people: int = 4
     start: float | None = None
     end: float | None = None
@@ -66,9 +88,21 @@ class RunParameters:
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
     detect_interval: int = 10
+    layout: str = "native"
+    track: bool = True
+    max_age: float = 1.0
+    filter: str = "none"
+    cutoff: float = 6.0
+    order: int = 4
+    min_cutoff: float = 1.0
+    beta: float = 0.0
+    max_gap: int = 0
     video: bool = True
+    style: str = "skeleton"
 
     def __post_init__(self) -> None:
+        from .estimate import ESTIMATORS
+
         for name in ("start", "end"):
             v = getattr(self, name)
             if v is not None and (not np.isfinite(v) or v < 0):
@@ -77,15 +111,25 @@ class RunParameters:
             raise InputError(f"--end ({self.end} s) must be after --start ({self.start} s)")
         if self.max_people < 1:
             raise InputError(f"--max-people must be at least 1; got {self.max_people}")
+        _choice("estimator", self.estimator, ESTIMATORS)
+        _choice("layout", self.layout, LAYOUTS)
+        _choice("filter", self.filter, FILTERS)
+        _choice("style", self.style, STYLES)
+        if self.max_gap < 0:
+            raise InputError(f"--max-gap must be ≥ 0 frames; got {self.max_gap}")
+        if not self.max_age > 0:
+            raise InputError(f"--max-age must be > 0 seconds; got {self.max_age}")
 
 
 @dataclass(frozen=True)
 class Result:
     """What :func:`run` returns for one input.
 
-    ``keypoints2d``: (T, P, 33, 2) pixels, space ``image:<camera>``;
-    ``keypoints3d``: (T, P, 33, 3) metres, space ``body`` (hip-centred);
-    ``frames``: (T,) index of each time step in the source;
+    ``keypoints2d``: (T, P, K, 2) pixels, space ``image:<camera>``, in the
+    requested layout; ``tracked`` when tracking ran (P is then the identity).
+    ``keypoints3d``: (T, P, 33, 3) metres, space ``body`` (BlazePose world
+    landmarks, hip-centred), or None for estimators without 3D.
+    ``frames``: (T,) index of each time step in the source.
     ``bundle``: the output folder, or None when nothing was written.
     """
 
@@ -93,7 +137,7 @@ class Result:
     source: Path
     info: MediaInfo
     keypoints2d: Poses
-    keypoints3d: Poses
+    keypoints3d: Poses | None
     frames: np.ndarray
     bundle: Path | None
     manifest: dict[str, Any]
@@ -105,7 +149,8 @@ def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"posestack": __version__, "python": platform.python_version()}
-    for dist in ("numpy", "opencv-python-headless", "av", "ai-edge-litert", "pyarrow"):
+    for dist in ("numpy", "scipy", "opencv-python-headless", "av", "ai-edge-litert",
+                 "onnxruntime", "pyarrow"):
         try:
             out[dist] = version(dist)
         except PackageNotFoundError:
@@ -134,9 +179,13 @@ def _bundle_names(paths: Sequence[Path]) -> list[str]:
 
 
 def run(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | os.PathLike |
-        None = None, *, estimator: str = "blazepose", max_people: int = 4,
-        start: float | None = None, end: float | None = None, video: bool = True,
-        device: str = "cpu", smooth: bool = True, min_detection_confidence: float = 0.5,
+        None = None, *, estimator: str = "blazepose", model: str | os.PathLike | None = None,
+        detector: str | os.PathLike | None = None, max_people: int = 4,
+        start: float | None = None, end: float | None = None, layout: str = "native",
+        track: bool = True, max_age: float = 1.0, filter: str = "none", cutoff: float = 6.0,
+        order: int = 4, min_cutoff: float = 1.0, beta: float = 0.0, max_gap: int = 0,
+        video: bool = True, style: str = "skeleton", device: str = "cpu",
+        smooth: bool = True, min_detection_confidence: float = 0.5,
         min_tracking_confidence: float = 0.5, detect_interval: int = 10,
         num_threads: int | None = None, progress: bool = True, force: bool = False,
         ) -> list[Result]:
@@ -146,17 +195,29 @@ def run(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | o
         inputs: a video, an image, a folder of them, or a list of those.
         output: folder for the bundles (``output/<input stem>/``); None keeps
             results in memory only.
-        estimator: ``"blazepose"``.
-        max_people: most people followed per frame.
+        estimator: ``"blazepose"``, ``"holistic"``, ``"rtmw"``, ``"dwpose"``,
+            ``"rtmpose"`` or ``"rtmo"``.
+        model, detector: ``.onnx`` files for the ONNX estimators (detector: a
+            YOLOX model; default: posestack's embedded BlazePose detector).
+        max_people: most people per frame.
         start, end: seconds; only frames with ``start ≤ t < end``.
-        video: write ``overlay.mp4`` (H.264) with the skeletons drawn.
+        layout: ``"native"`` (the estimator's own), ``"coco17"``, ``"halpe26"``
+            or ``"wholebody133"``; points a layout has but the estimator does
+            not make are NaN with score 0.
+        track: give people stable identities across video frames.
+        max_age: seconds a lost person keeps their identity.
+        filter: ``"none"``, ``"oneeuro"`` (``min_cutoff`` Hz, ``beta``) or
+            ``"butterworth"`` (zero-phase, ``cutoff`` Hz, ``order``).
+        max_gap: fill gaps of at most this many frames before filtering.
+        video: write ``overlay.mp4`` (H.264).
+        style: ``"skeleton"`` (drawn over the video) or ``"openpose"`` (the
+            ControlNet/DWPose pose image on black).
         device: ``"cpu"``.
-        smooth: one-euro smoothing in video mode (as MediaPipe does).
-        min_detection_confidence, min_tracking_confidence: BlazePose thresholds.
-        detect_interval: frames between detector runs while fewer than
-            ``max_people`` are followed.
+        smooth: BlazePose's own one-euro smoothing in video mode (as MediaPipe).
+        min_detection_confidence, min_tracking_confidence, detect_interval:
+            BlazePose detector/landmark thresholds and re-detection interval.
         num_threads: inference threads (default: 2 when the machine has ≥ 2 cores).
-        progress: show a progress bar (frames/s, ETA) on stderr.
+        progress: show progress bars (frames/s, ETA) on stderr.
         force: redo inputs whose bundle is already complete.
 
     Returns:
@@ -165,15 +226,19 @@ def run(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | o
     Raises:
         InputError: missing or unreadable input, bad parameters.
         OutputError: the output folder cannot be written (checked before any work).
-        AssetError: a model cannot be found, fetched or loaded.
+        AssetError: a model cannot be found, fetched or loaded, or is of the wrong kind.
     """
     if isinstance(inputs, str | os.PathLike):
         inputs = [inputs]
-    params = RunParameters(estimator=estimator, max_people=max_people, start=start, end=end,
-                           device=device, smooth=smooth,
-                           min_detection_confidence=min_detection_confidence,
-                           min_tracking_confidence=min_tracking_confidence,
-                           detect_interval=detect_interval, video=video)
+    params = RunParameters(
+        estimator=estimator, model=str(model) if model is not None else None,
+        detector=str(detector) if detector is not None else None, max_people=max_people,
+        start=start, end=end, device=device, smooth=smooth,
+        min_detection_confidence=min_detection_confidence,
+        min_tracking_confidence=min_tracking_confidence, detect_interval=detect_interval,
+        layout=layout, track=track, max_age=max_age, filter=filter, cutoff=cutoff,
+        order=order, min_cutoff=min_cutoff, beta=beta, max_gap=max_gap, video=video,
+        style=style)
     paths = collect_inputs(inputs)
     out_root = Path(output).expanduser() if output is not None else None
     if out_root is not None:
@@ -182,12 +247,15 @@ def run(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | o
     names = _bundle_names(paths)
     from .estimate import make_estimator
 
+    model_digests = {k: sha256_file(Path(v)) for k, v in
+                     (("model", params.model), ("detector", params.detector))
+                     if v is not None and Path(v).is_file()}
     est = None
     results = []
     for path, info, name in zip(paths, infos, names, strict=True):
         bundle = out_root / name if out_root is not None else None
         digest = sha256_file(path)
-        key = _run_key(digest, params)
+        key = _run_key(digest, params, model_digests)
         if bundle is not None and not force:
             done = _finished(bundle, key)
             if done is not None:
@@ -200,16 +268,36 @@ def run(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | o
                                  max_people=params.max_people, smooth=params.smooth,
                                  min_detection_confidence=params.min_detection_confidence,
                                  min_tracking_confidence=params.min_tracking_confidence,
-                                 detect_interval=params.detect_interval, num_threads=threads)
+                                 detect_interval=params.detect_interval, num_threads=threads,
+                                 model=params.model, detector=params.detector)
+            _check_layouts(get_skeleton(est.skeleton_name), params)
         est.reset()
         est.static = info.kind == "image"
         results.append(_run_one(est, path, info, name, bundle, params, digest, key, progress))
     return results
 
 
-def _run_key(digest: str, params: RunParameters) -> str:
+def _target_skeleton(native: Skeleton, params: RunParameters) -> Skeleton:
+    target = LAYOUTS[params.layout]
+    return native if target is None else get_skeleton(target)
+
+
+def _check_layouts(native: Skeleton, params: RunParameters) -> None:
+    """Fail before any work when the requested layout or style cannot be made."""
+    target = _target_skeleton(native, params)
+    if target is not native:
+        keypoint_map(native, target)  # InputError names the missing map
+    if params.style == "openpose" and target.name != "coco_wholebody133":
+        try:
+            keypoint_map(target, "coco_wholebody133")
+        except InputError:
+            raise InputError(f"--style openpose needs a body layout; {target.name} cannot be "
+                             "drawn as an OpenPose image") from None
+
+
+def _run_key(digest: str, params: RunParameters, models: dict[str, str]) -> str:
     blob = json.dumps({"input": digest, "params": dataclasses.asdict(params),
-                       "version": __version__}, sort_keys=True)
+                       "models": models, "version": __version__}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -241,149 +329,210 @@ def _reader_thread(reader: FrameReader, q: queue.Queue, stop: threading.Event) -
             if stop.is_set():
                 return
         q.put(_END)
-    except BaseException as e:  # handed to the main thread
+    except BaseException as e:  # handed to the consumer
         q.put(e)
 
 
-def _writer_thread(writer: VideoWriter, q: queue.Queue, skeleton, errors: list) -> None:
-    from .render.draw import draw_skeleton
+def _stream(reader: FrameReader) -> Iterator[tuple[int, float, np.ndarray]]:
+    """Frames decoded ahead in a thread (a queue of 4), re-raising its errors here."""
+    q: queue.Queue = queue.Queue(maxsize=4)
+    stop = threading.Event()
+    t = threading.Thread(target=_reader_thread, args=(reader, q, stop), daemon=True)
+    t.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
 
-    while True:
-        item = q.get()
-        if item is _END:
-            return
-        if errors:
-            continue  # drain
-        rgb, coords, scores, slots = item
-        try:
-            writer.write(draw_skeleton(rgb, coords, scores, skeleton,
-                                       labels=[f"#{s}" for s in slots]))
-        except BaseException as e:
-            errors.append(e)
 
-
-def _run_one(est, path: Path, info: MediaInfo, name: str, bundle: Path | None,
-             params: RunParameters, digest: str, key: str, progress: bool) -> Result:
+def _bar(total: int | None, desc: str, progress: bool):
     from tqdm import tqdm
 
-    skeleton = get_skeleton(est.skeleton_name)
-    k = len(skeleton)
-    reader = FrameReader(info, start=params.start, end=params.end)
-    t_start = time.perf_counter()
-    frames_q: queue.Queue = queue.Queue(maxsize=4)
-    stop = threading.Event()
-    rt = threading.Thread(target=_reader_thread, args=(reader, frames_q, stop), daemon=True)
+    return tqdm(total=total, unit="frame", desc=desc, disable=not progress, dynamic_ncols=True,
+                leave=True)
+
+
+def _expected_frames(info: MediaInfo, params: RunParameters) -> int | None:
     total = info.n_frames
     if total and info.fps and (params.start or params.end):
         a = int((params.start or 0) * info.fps)
         b = int(params.end * info.fps) if params.end is not None else total
         total = max(0, min(total, b) - a)
-    bar = tqdm(total=total, unit="frame", desc=name, disable=not progress, dynamic_ncols=True,
-               leave=True)
+    return total
 
-    draw_q: queue.Queue = queue.Queue(maxsize=4)
-    writer_errors: list[BaseException] = []
-    writer = None
-    wt = None
-    overlay_ctx = None
+
+@dataclass
+class _Estimates:
+    frames: np.ndarray          # (T,)
+    times: np.ndarray           # (T,)
+    coords: np.ndarray          # (T, P, K, 2)
+    scores: np.ndarray          # (T, P, K)
+    world: np.ndarray | None    # (T, P, 33, 3)
+    seconds: float
+
+
+def _track_part(skeleton: Skeleton) -> tuple[Skeleton, np.ndarray]:
+    """The body keypoints used for tracking, and their layout."""
+    match skeleton.name:
+        case "holistic543":
+            return get_skeleton("blazepose33"), np.arange(33)
+        case "coco_wholebody133":
+            return get_skeleton("coco17"), np.arange(17)
+        case _:
+            return skeleton, np.arange(len(skeleton))
+
+
+def _estimate(est, reader: FrameReader, params: RunParameters, name: str, total: int | None,
+              progress: bool, static: bool) -> _Estimates:
+    from .track import Tracker
+
+    skeleton = get_skeleton(est.skeleton_name)
+    k = len(skeleton)
+    tracker = None
+    if params.track and not static:
+        track_skeleton, track_idx = _track_part(skeleton)
+        tracker = Tracker(track_skeleton, max_age=params.max_age)
+    frames: list[int] = []
+    times: list[float] = []
+    rows: list[list[tuple[int, Any]]] = []
+    n_ids = 0
+    seconds = 0.0
+    bar = _bar(total, name, progress)
+    try:
+        for index, t, rgb in _stream(reader):
+            t0 = time.perf_counter()
+            people = est(rgb, t)
+            if tracker is not None:
+                xy = np.array([p.xy[track_idx] for p in people]).reshape(-1, len(track_idx), 2)
+                sc = np.array([p.scores[track_idx] for p in people]).reshape(-1, len(track_idx))
+                ids = tracker.update(xy, sc, t)
+            else:
+                ids = [getattr(p, "slot", i) for i, p in enumerate(people)]
+            seconds += time.perf_counter() - t0
+            row = [(int(i), p) for i, p in zip(ids, people, strict=True) if i >= 0]
+            n_ids = max([n_ids, *(i + 1 for i, _ in row)])
+            frames.append(index)
+            times.append(t)
+            rows.append(row)
+            bar.update(1)
+    finally:
+        bar.close()
+    n = len(frames)
+    coords = np.full((n, n_ids, k, 2), np.nan, np.float32)
+    scores = np.zeros((n, n_ids, k), np.float32)
+    world = np.full((n, n_ids, 33, 3), np.nan, np.float32) if getattr(
+        est, "has_world", False) else None
+    for ti, row in enumerate(rows):
+        for i, p in row:
+            coords[ti, i], scores[ti, i] = p.xy, p.scores
+            if world is not None:
+                world[ti, i] = p.world
+    return _Estimates(np.asarray(frames, np.int64), np.asarray(times, np.float64), coords,
+                      scores, world, seconds)
+
+
+def _postprocess(est: _Estimates, native: Skeleton, params: RunParameters, camera: str,
+                 tracked: bool, meta: dict) -> tuple[Poses, Poses | None]:
+    from .filters import filter_poses
+
+    kp2d = Poses(native, est.coords, est.scores, est.times, f"image:{camera}", tracked=tracked,
+                 meta=meta)
+    kp3d = None
+    if est.world is not None:
+        kp3d = Poses("blazepose33", est.world, est.scores[:, :, :33], est.times, "body",
+                     tracked=tracked, meta=meta)
+    target = _target_skeleton(native, params)
+    if target is not native:
+        kp2d = kp2d.to_skeleton(target)
+    if (params.filter != "none" or params.max_gap > 0) and kp2d.n_frames > 1:
+        kw = dict(cutoff=params.cutoff, order=params.order, min_cutoff=params.min_cutoff,
+                  beta=params.beta, max_gap=params.max_gap)
+        kp2d = filter_poses(kp2d, params.filter, **kw)
+        if kp3d is not None:
+            kp3d = filter_poses(kp3d, params.filter, **kw)
+    return kp2d, kp3d
+
+
+def _render(path_out: Path, info: MediaInfo, params: RunParameters, kp2d: Poses,
+            frames: np.ndarray, name: str, progress: bool) -> None:
+    """Read the video again and draw the final keypoints into an H.264 file."""
+    from .render.draw import draw_skeleton
+    from .render.openpose import draw_openpose
+
+    row_of = {int(f): i for i, f in enumerate(frames)}
+    wb = kp2d
+    if params.style == "openpose" and kp2d.skeleton.name != "coco_wholebody133":
+        wb = kp2d.to_skeleton("coco_wholebody133")
+    present = kp2d.present()
+    fps = info.fps if info.kind == "video" and info.fps else 1.0
+    reader = FrameReader(info, start=params.start, end=params.end)
+    bar = _bar(len(frames), f"{name} overlay", progress)
+    try:
+        with VideoWriter(path_out, info.width, info.height, fps) as writer:
+            for index, _, rgb in _stream(reader):
+                ti = row_of.get(int(index))
+                if ti is None:
+                    continue
+                who = np.nonzero(present[ti])[0]
+                if params.style == "openpose":
+                    img = draw_openpose(rgb.shape[:2], wb.coords[ti, who], wb.scores[ti, who])
+                else:
+                    img = draw_skeleton(rgb, kp2d.coords[ti, who], kp2d.scores[ti, who],
+                                        kp2d.skeleton, labels=[f"#{p}" for p in who])
+                writer.write(img)
+                bar.update(1)
+    finally:
+        bar.close()
+
+
+def _run_one(est, path: Path, info: MediaInfo, name: str, bundle: Path | None,
+             params: RunParameters, digest: str, key: str, progress: bool) -> Result:
+    native = get_skeleton(est.skeleton_name)
+    static = info.kind == "image"
+    reader = FrameReader(info, start=params.start, end=params.end)
+    t_start = time.perf_counter()
     made_bundle = bundle is not None and not bundle.exists()
     if bundle is not None:
         # An old manifest would vouch for files this run is about to replace.
         (bundle / BUNDLE_FILES["manifest"]).unlink(missing_ok=True)
-    if bundle is not None and params.video:
-        bundle.mkdir(parents=True, exist_ok=True)
-        overlay_ctx = atomic_path(bundle / BUNDLE_FILES["overlay"])
-        tmp_overlay = overlay_ctx.__enter__()
-        fps = info.fps if info.kind == "video" and info.fps else 1.0
-        writer = VideoWriter(tmp_overlay, info.width, info.height, fps)
-        wt = threading.Thread(target=_writer_thread, args=(writer, draw_q, skeleton,
-                                                           writer_errors), daemon=True)
-        wt.start()
-
-    frames: list[int] = []
-    times: list[float] = []
-    xy_all: list[np.ndarray] = []
-    sc_all: list[np.ndarray] = []
-    world_all: list[np.ndarray] = []
-    max_slot = -1
-    est_seconds = 0.0
-    ok = False
-    rt.start()
     try:
-        while True:
-            item = frames_q.get()
-            if item is _END:
-                break
-            if isinstance(item, BaseException):
-                raise item
-            index, t, rgb = item
-            t0 = time.perf_counter()
-            people = est(rgb, t)
-            est_seconds += time.perf_counter() - t0
-            xy = np.full((params.max_people, k, 2), np.nan, np.float32)
-            sc = np.zeros((params.max_people, k), np.float32)
-            world = np.full((params.max_people, k, 3), np.nan, np.float32)
-            for p in people:
-                xy[p.slot], sc[p.slot], world[p.slot] = p.xy, p.visibility, p.world
-                max_slot = max(max_slot, p.slot)
-            frames.append(index)
-            times.append(t)
-            xy_all.append(xy)
-            sc_all.append(sc)
-            world_all.append(world)
-            if writer is not None:
-                if writer_errors:
-                    raise writer_errors[0]
-                slots = [p.slot for p in people]
-                draw_q.put((rgb, xy[slots], sc[slots], slots))
-            bar.update(1)
-        if not frames:
+        raw = _estimate(est, reader, params, name, _expected_frames(info, params), progress,
+                        static)
+        if not len(raw.frames):
             span = f" between {params.start} s and {params.end} s" if (
                 params.start is not None or params.end is not None) else ""
             raise InputError(f"{path} has no frames{span} to process")
-        if writer is not None:
-            draw_q.put(_END)
-            wt.join()
-            if writer_errors:
-                raise writer_errors[0]
-            writer.close()
-            writer = None
-            overlay_ctx.__exit__(None, None, None)
-            overlay_ctx = None
-        ok = True
-    finally:
-        bar.close()
-        stop.set()
-        if not ok:
-            if wt is not None and wt.is_alive():
-                draw_q.put(_END)
-                wt.join(timeout=10)
-            if writer is not None:
-                try:
-                    writer.close()
-                except Exception:  # the error that got us here matters more
-                    pass
-            if overlay_ctx is not None:
-                overlay_ctx.__exit__(*sys.exc_info())
-            if made_bundle and bundle.is_dir() and not any(bundle.iterdir()):
-                bundle.rmdir()
+        camera = path.stem
+        tracked = params.track and not static
+        meta = {"source": str(path), "estimator": params.estimator}
+        kp2d, kp3d = _postprocess(raw, native, params, camera, tracked, meta)
+        t_render = time.perf_counter()
+        if bundle is not None and params.video:
+            bundle.mkdir(parents=True, exist_ok=True)
+            with atomic_path(bundle / BUNDLE_FILES["overlay"]) as tmp:
+                _render(tmp, info, params, kp2d, raw.frames, name, progress)
+        render_s = time.perf_counter() - t_render
+    except BaseException:
+        if made_bundle and bundle.is_dir() and not any(bundle.iterdir()):
+            bundle.rmdir()
+        raise
     wall = time.perf_counter() - t_start
-
-    n_people = max_slot + 1
-    frames_arr = np.asarray(frames, dtype=np.int64)
-    times_arr = np.asarray(times, dtype=np.float64)
-    xy_arr = np.stack(xy_all)[:, :n_people]
-    sc_arr = np.stack(sc_all)[:, :n_people]
-    world_arr = np.stack(world_all)[:, :n_people]
-    camera = path.stem
-    meta = {"source": str(path), "estimator": params.estimator, "score": "visibility"}
-    kp2d = Poses(skeleton, xy_arr, sc_arr, times_arr, f"image:{camera}", meta=meta)
-    kp3d = Poses(skeleton, world_arr, sc_arr, times_arr, "body", meta=meta)
-
     warnings = list(reader.warnings)
     for w in warnings:  # also in the manifest and Result.warnings; the CLI prints them
         log.info(w)
-    n_read = len(frames)
+    n_read = len(raw.frames)
+    coco_ok = True
+    try:
+        coco17 = kp2d.to_skeleton("coco17") if kp2d.skeleton.name != "coco17" else kp2d
+    except InputError:
+        coco_ok, coco17 = False, None
+        warnings.append(f"no COCO-17 results: the {kp2d.skeleton.name} layout has no body")
     manifest: dict[str, Any] = {
         "posestack": __version__,
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
@@ -391,45 +540,59 @@ def _run_one(est, path: Path, info: MediaInfo, name: str, bundle: Path | None,
         "input": {"path": str(path.resolve()), "size": path.stat().st_size, "sha256": digest,
                   "kind": info.kind, "width": info.width, "height": info.height,
                   "fps": info.fps, "frames_declared": info.n_frames, "codec": info.codec},
-        "frames": {"processed": n_read, "first": int(frames_arr[0]), "last": int(frames_arr[-1]),
+        "frames": {"processed": n_read, "first": int(raw.frames[0]),
+                   "last": int(raw.frames[-1]),
                    "with_people": int(kp2d.present().any(axis=1).sum())},
         "truncated": reader.truncated,
         "parameters": dataclasses.asdict(params),
-        "models": [{"name": n, "file": str(p), "sha256": sha256_file(p)}
+        "models": [{"name": n, "file": str(p), "sha256": sha256_file(Path(p))}
                    for n, p in est.model_files.items()],
-        "skeleton": skeleton.name,
-        "people": n_people,
+        "skeleton": {"estimator": native.name, "keypoints2d": kp2d.skeleton.name},
+        "people": kp2d.n_people,
+        "tracked": tracked,
         "versions": _versions(),
-        "timings": {"wall_s": round(wall, 3), "estimate_s": round(est_seconds, 3),
+        "timings": {"wall_s": round(wall, 3), "estimate_s": round(raw.seconds, 3),
+                    "render_s": round(render_s, 3),
                     "frames_per_s": round(n_read / wall, 2) if wall > 0 else None,
-                    "estimate_frames_per_s": round(n_read / est_seconds, 2)
-                    if est_seconds > 0 else None},
+                    "estimate_frames_per_s": round(n_read / raw.seconds, 2)
+                    if raw.seconds > 0 else None},
         "warnings": warnings,
         "outputs": {},
         "conventions": {
-            "keypoints2d": "pixels, origin top-left, x right, y down; score = BlazePose "
-                           "visibility; missing = NaN, score 0",
-            "keypoints3d_body": "metres, origin between the hips, x right, y down, z away "
-                                "from the camera (MediaPipe world landmarks)",
+            "keypoints2d": f"{kp2d.skeleton.name} layout; pixels, origin top-left, x right, "
+                           "y down; missing = NaN, score 0; person = identity when tracked",
+            "keypoints3d_body": "blazepose33 world landmarks: metres, origin between the "
+                                "hips, x right, y down, z away from the camera",
             "coco_results": "COCO-17 layout; image_id = frame index",
-            "openpose": f"OpenPose 1.3 json, pose_keypoints_2d in the {skeleton.name} layout",
+            "openpose": "OpenPose 1.3 json, pose_keypoints_2d in the "
+                        f"{kp2d.skeleton.name} layout",
+            "overlay": "ControlNet/DWPose pose image on black" if params.style == "openpose"
+                       else "skeletons drawn over the video, labelled by person",
         },
     }
     if bundle is not None:
-        write_parquet(bundle / BUNDLE_FILES["keypoints2d"], poses_to_table(kp2d, frames_arr,
-                                                                           camera))
-        write_parquet(bundle / BUNDLE_FILES["keypoints3d_body"],
-                      poses_to_table(kp3d, frames_arr, camera))
-        write_coco_results(bundle / BUNDLE_FILES["coco"], kp2d.to_skeleton("coco17"), frames_arr)
-        write_openpose(bundle / BUNDLE_FILES["openpose"], camera, kp2d, frames_arr)
-        outputs = ["keypoints2d", "keypoints3d_body", "coco", "openpose"]
+        camera = path.stem
+        write_parquet(bundle / BUNDLE_FILES["keypoints2d"],
+                      poses_to_table(kp2d, raw.frames, camera))
+        outputs = ["keypoints2d"]
+        if kp3d is not None:
+            write_parquet(bundle / BUNDLE_FILES["keypoints3d_body"],
+                          poses_to_table(kp3d, raw.frames, camera))
+            outputs.append("keypoints3d_body")
+        else:
+            (bundle / BUNDLE_FILES["keypoints3d_body"]).unlink(missing_ok=True)
+        if coco_ok:
+            write_coco_results(bundle / BUNDLE_FILES["coco"], coco17, raw.frames)
+            outputs.append("coco")
+        write_openpose(bundle / BUNDLE_FILES["openpose"], camera, kp2d, raw.frames)
+        outputs.append("openpose")
         if params.video:
             outputs.append("overlay")
         else:
             (bundle / BUNDLE_FILES["overlay"]).unlink(missing_ok=True)
         manifest["outputs"] = {o: BUNDLE_FILES[o] for o in outputs}
         write_json(bundle / BUNDLE_FILES["manifest"], manifest)
-    return Result(name, path, info, kp2d, kp3d, frames_arr, bundle, manifest, tuple(warnings))
+    return Result(name, path, info, kp2d, kp3d, raw.frames, bundle, manifest, tuple(warnings))
 
 
 def read_keypoints(path: str | os.PathLike) -> tuple[Poses, np.ndarray]:
@@ -451,6 +614,7 @@ def read_keypoints(path: str | os.PathLike) -> tuple[Poses, np.ndarray]:
         space = md[b"posestack.space"].decode()
     except KeyError:
         raise InputError(f"{path} was not written by posestack (no skeleton metadata)") from None
+    tracked = md.get(b"posestack.tracked", b"false") == b"true"
     dims = ["x", "y", "z"] if "z" in table.column_names else ["x", "y"]
     frame = table["frame"].to_numpy()
     person = table["person"].to_numpy().astype(np.int64)
@@ -465,14 +629,17 @@ def read_keypoints(path: str | os.PathLike) -> tuple[Poses, np.ndarray]:
     for d, c in enumerate(dims):
         coords[fi, person, kp, d] = table[c].to_numpy()
     scores[fi, person, kp] = table["score"].to_numpy()
-    return Poses(skeleton, coords, scores, times, space), ufr
+    return Poses(skeleton, coords, scores, times, space, tracked=tracked), ufr
 
 
 def _load_result(name: str, path: Path, info: MediaInfo, bundle: Path, manifest: dict) -> Result:
     kp2d, frames = read_keypoints(bundle / BUNDLE_FILES["keypoints2d"])
-    kp3d, _ = read_keypoints(bundle / BUNDLE_FILES["keypoints3d_body"])
+    kp3d = None
+    if "keypoints3d_body" in manifest.get("outputs", {}):
+        kp3d, _ = read_keypoints(bundle / BUNDLE_FILES["keypoints3d_body"])
     return Result(name, path, info, kp2d, kp3d, frames, bundle, manifest,
                   tuple(manifest.get("warnings", ())), skipped=True)
 
 
-__all__ = ["BUNDLE_FILES", "Result", "RunParameters", "read_keypoints", "run"]
+__all__ = ["BUNDLE_FILES", "FILTERS", "LAYOUTS", "STYLES", "Result", "RunParameters",
+           "read_keypoints", "run"]

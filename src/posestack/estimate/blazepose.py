@@ -452,6 +452,11 @@ class PersonPose:
     world: np.ndarray       # (33, 3) metres, hip-centred
     score: float            # pose presence probability
 
+    @property
+    def scores(self) -> np.ndarray:
+        """Per-keypoint confidence ``(33,)``: the visibility (as every estimator's ``scores``)."""
+        return self.visibility
+
 
 @dataclass
 class _Track:
@@ -493,6 +498,7 @@ class BlazePose:
     """
 
     skeleton_name = "blazepose33"
+    has_world = True  # people carry 33 world landmarks in metres
 
     def __init__(self, *, max_people: int = 1, static: bool = False, smooth: bool = True,
                  min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5,

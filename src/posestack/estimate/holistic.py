@@ -25,6 +25,7 @@ probability; a part not found is NaN with score 0.
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -241,6 +242,7 @@ class Holistic:
     """
 
     skeleton_name = "holistic543"
+    has_world = True  # the body's 33 world landmarks
 
     def __init__(self, *, max_people: int = 1, static: bool = False, smooth: bool = True,
                  min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5,
@@ -260,16 +262,22 @@ class Holistic:
             "face_detection_short_range": face_detector_path, "face_landmark": face_path,
         }
         files = {k: Path(v) if v else assets.path(k) for k, v in paths.items()}
-        self.hand = _Model(files["hand_landmark_full"], 224, "the MediaPipe hand landmark model",
-                           "hand_landmark_full", threads,
-                           ("Identity", "Identity_1", "Identity_2"))
-        self.recrop = _Model(files["hand_recrop"], 256, "the Holistic hand re-crop model",
-                             "hand_recrop", threads, ("output_crop",))
+        # With more than one thread the two hands and the face run at the same time, each
+        # on its own single-threaded interpreters (LiteRT releases the GIL while invoking).
+        part_threads = 1 if threads > 1 else threads
+        self._pool = ThreadPoolExecutor(max_workers=3) if threads > 1 else None
+        self.hand = {side: _Model(files["hand_landmark_full"], 224,
+                                  "the MediaPipe hand landmark model", "hand_landmark_full",
+                                  part_threads, ("Identity", "Identity_1", "Identity_2"))
+                     for side in _POSE_HAND}
+        self.recrop = {side: _Model(files["hand_recrop"], 256, "the Holistic hand re-crop model",
+                                    "hand_recrop", part_threads, ("output_crop",))
+                       for side in _POSE_HAND}
         self.face_det = _Model(files["face_detection_short_range"], FACE_DET_SIZE,
                                "the short-range face detector", "face_detection_short_range",
-                               threads, ("regressors", "classificators"))
+                               part_threads, ("regressors", "classificators"))
         self.face = _Model(files["face_landmark"], 192, "the face mesh model", "face_landmark",
-                           threads, ("conv2d_21", "conv2d_31"))
+                           part_threads, ("conv2d_21", "conv2d_31"))
         self.face_anchors = ssd_anchors(FACE_DET_SIZE, FACE_DET_STRIDES)
         self.model_files = {**self.body.model_files, **files}
         self._state: dict[int, _PersonState] = {}
@@ -297,8 +305,16 @@ class Holistic:
             state = self._state.setdefault(p.slot, _PersonState())
             if self.static:
                 state = _PersonState()
-            hands = {side: self._hand(image, p, side, state.parts[side]) for side in _POSE_HAND}
-            face = self._face(image, p, state.parts["face"])
+            if self._pool is not None:
+                jobs = {side: self._pool.submit(self._hand, image, p, side, state.parts[side])
+                        for side in _POSE_HAND}
+                face_job = self._pool.submit(self._face, image, p, state.parts["face"])
+                hands = {side: job.result() for side, job in jobs.items()}
+                face = face_job.result()
+            else:
+                hands = {side: self._hand(image, p, side, state.parts[side])
+                         for side in _POSE_HAND}
+                face = self._face(image, p, state.parts["face"])
             xy = np.full((N_HOLISTIC, 2), np.nan, np.float32)
             sc = np.zeros(N_HOLISTIC, np.float32)
             xy[:33], sc[:33] = p.xy, p.visibility
@@ -325,7 +341,7 @@ class Holistic:
             state.prev_xy = None
             return None
         tensor, pad, padded = crop_to_tensor(image, roi0, 256, True, (0.0, 1.0), False)
-        pts = self.recrop(tensor)[0].reshape(2, 2).astype(np.float64) / 256.0
+        pts = self.recrop[side](tensor)[0].reshape(2, 2).astype(np.float64) / 256.0
         kp = _project(pts, padded, pad)
         recrop = transform_roi(align_points(kp[0], kp[1], -90.0), 1.0, 1.0, shift_y=-0.1)
         roi = recrop
@@ -337,7 +353,7 @@ class Holistic:
             state.prev_xy = None
             return None
         tensor, pad, padded = crop_to_tensor(image, roi, 224, True, (0.0, 1.0), False)
-        lm, presence, handedness = self.hand(tensor)
+        lm, presence, handedness = self.hand[side](tensor)
         presence = float(presence.reshape(-1)[0])
         if not presence > HAND_PRESENCE:
             state.prev_xy = None

@@ -52,6 +52,7 @@ def poses_to_table(poses: Poses, frames: np.ndarray, camera: str = ""):
     cols["score"] = pa.array(scores.astype(np.float32))
     meta = {b"posestack.skeleton": poses.skeleton.name.encode(),
             b"posestack.space": poses.space.encode(),
+            b"posestack.tracked": b"true" if poses.tracked else b"false",
             b"posestack.units": (b"pixels" if d == 2 else b"metres")}
     return pa.table(cols).replace_schema_metadata(meta)
 
