@@ -2,7 +2,7 @@
 #   make demo   - create .venv, install posestack, fetch the models and the sample, run it
 #   make test   - same set-up, fetch what the tests need, run the whole test suite
 #   make lint   - ruff
-#   make bench  - speed and memory against MediaPipe's own Pose solution (see benchmarks/)
+#   make bench  - speed and memory against MediaPipe's own Pose and Holistic (see benchmarks/)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -38,6 +38,8 @@ lint: $(VENV)/.installed
 bench: $(VENV)/.installed .mpref-venv/.installed
 	$(PS) assets fetch $(TEST_ASSETS)
 	$(PY) benchmarks/bench_estimate.py --mediapipe-python .mpref-venv/bin/python
+	$(PY) benchmarks/bench_holistic.py --mediapipe-python .mpref-venv/bin/python
+	$(PY) benchmarks/bench_rtm_batching.py
 
 # Regenerate tests/data/mediapipe_reference.json from MediaPipe's own Pose solution.
 reference: $(VENV)/.installed .mpref-venv/.installed

@@ -27,6 +27,14 @@ Two ways to run:
   re-opened each pass, nothing kept), so peak RSS is that of the solution plus one frame.
   Time here INCLUDES decoding and colour conversion; no warm-up.
 
+``--dump PATH.npz`` (in-memory mode) also saves the landmarks of the first timed pass over the
+clip (frames 0..n-1 in order, after the warm-up): ``xy`` ``(n, 543, 2)`` float32 pixels in
+posestack's ``holistic543`` layout (pose 33, left hand 21, right hand 21, face 468; the person's
+left and right, as MediaPipe names them; NaN where a part was not found; x = x_norm * width,
+y = y_norm * height) and ``found`` ``(n, 4)`` bool (pose, left hand, right hand, face). The
+result objects are only kept during the timed loop and converted after it, so timing is not
+affected beyond appending to a list.
+
 Output: one JSON line with ``--json`` (otherwise a short text line), starting with
 ``{"frames": n, "seconds": s, "fps": n/s, "peak_rss_mb": ..., "vm_hwm_mb": ...,
 "mediapipe": "0.10.21", ...}`` where ``frames`` counts timed frames only, ``cpu_seconds`` is the
@@ -40,6 +48,7 @@ Usage (from the repository root)::
     PY=$(bash benchmarks/mediapipe_env.sh | tail -n 1)
     $PY benchmarks/holistic_throughput.py --video cam01.mp4 --max-frames 100 --repeat 3 --json
     $PY benchmarks/holistic_throughput.py --video cam01.mp4 --loop 10 --json
+    $PY benchmarks/holistic_throughput.py --video cam01.mp4 --json --dump /tmp/mp_cam01.npz
 """
 
 from __future__ import annotations
@@ -92,6 +101,30 @@ def make_holistic() -> Any:
     )
 
 
+# offset and length of each part in the holistic543 layout of --dump
+LAYOUT = {"pose": (0, 33), "left_hand": (33, 21), "right_hand": (54, 21), "face": (75, 468)}
+N_POINTS = 543
+
+
+def write_dump(path: Path, results: list[Any], width: int, height: int) -> None:
+    """Save the landmarks of ``results`` (one per frame) as pixels, see ``--dump``."""
+    xy = np.full((len(results), N_POINTS, 2), np.nan, np.float32)
+    found = np.zeros((len(results), len(PARTS)), bool)
+    for i, result in enumerate(results):
+        for j, (part, field) in enumerate(PARTS.items()):
+            landmarks = getattr(result, field)
+            if landmarks is None:
+                continue
+            off, n = LAYOUT[part]
+            pts = np.array([(lm.x, lm.y) for lm in landmarks.landmark], np.float64)[:n]
+            xy[i, off : off + len(pts)] = pts * (width, height)
+            found[i, j] = True
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(
+        path, xy=xy, found=found, parts=np.array(list(PARTS)), width=width, height=height
+    )
+
+
 class Counter:
     """Counts the frames in which each part was found."""
 
@@ -134,13 +167,18 @@ def run_in_memory(args: argparse.Namespace) -> dict[str, Any]:
     if not frames:
         raise SystemExit(f"{args.video}: no frames decoded")
     found = Counter()
+    kept: list[Any] = []  # --dump: the results of the first timed pass, converted afterwards
+    keep = args.dump is not None
     if args.fresh:
         seconds = cpu = 0.0
-        for _ in range(args.repeat):
+        for r in range(args.repeat):
             with make_holistic() as holistic:
                 t0, c0 = time.perf_counter(), time.process_time()
                 for rgb in frames:
-                    found.add(holistic.process(rgb))
+                    result = holistic.process(rgb)
+                    found.add(result)
+                    if keep and r == 0:
+                        kept.append(result)
                 seconds += time.perf_counter() - t0
                 cpu += time.process_time() - c0
     else:
@@ -148,11 +186,17 @@ def run_in_memory(args: argparse.Namespace) -> dict[str, Any]:
             for rgb in frames[: args.warmup]:
                 holistic.process(rgb)
             t0, c0 = time.perf_counter(), time.process_time()
-            for _ in range(args.repeat):
+            for r in range(args.repeat):
                 for rgb in frames:
-                    found.add(holistic.process(rgb))
+                    result = holistic.process(rgb)
+                    found.add(result)
+                    if keep and r == 0:
+                        kept.append(result)
             seconds = time.perf_counter() - t0
             cpu = time.process_time() - c0
+    if keep:
+        height, width = frames[0].shape[:2]
+        write_dump(args.dump, kept, width, height)
     return {
         "mode": "in_memory",
         "holistic_objects": "fresh per repeat" if args.fresh else "one, warmed up",
@@ -166,6 +210,7 @@ def run_in_memory(args: argparse.Namespace) -> dict[str, Any]:
         "decode_timed": False,
         "frame_shape": list(frames[0].shape),
         "frames_mb": sum(f.nbytes for f in frames) / 2**20,
+        "dump": str(args.dump) if keep else None,
     }
 
 
@@ -221,10 +266,19 @@ def main(argv: list[str] | None = None) -> int:
         metavar="K",
         help="streaming mode: decode and process the clip K times with one Holistic object",
     )
+    parser.add_argument(
+        "--dump",
+        type=Path,
+        default=None,
+        metavar="PATH.npz",
+        help="in-memory mode: save the landmarks of the first timed pass (pixels, holistic543)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON line")
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.warmup < 0 or (args.loop is not None and args.loop < 1):
         parser.error("--repeat and --loop must be >= 1, --warmup >= 0")
+    if args.dump is not None and args.loop is not None:
+        parser.error("--dump works in in-memory mode only (not with --loop)")
 
     result = run_streaming(args) if args.loop is not None else run_in_memory(args)
     result.update(

@@ -127,3 +127,18 @@ def test_hand_roi_from_upright_hand_landmarks():
     # centre shifted up by 0.1 of the (pre-square) height
     assert roi.yc == pytest.approx((200 + 130) / 2 - 0.1 * 70)
     assert roi.xc == pytest.approx(100.0)
+
+
+def test_stream_overlaps_frames_with_identical_results(cam01_frames):
+    frames = [(f, i / 60) for i, f in enumerate(cam01_frames[35:60])]
+    est = Holistic(max_people=1, num_threads=2)
+    one_by_one = [est(f, t) for f, t in frames]
+    est.reset()
+    streamed = list(est.stream(iter(frames)))
+    assert len(streamed) == len(one_by_one)
+    found = 0
+    for a, b in zip(one_by_one, streamed, strict=True):
+        assert len(a) == len(b) == 1
+        np.testing.assert_array_equal(a[0].xy, b[0].xy)
+        found += a[0].left_hand is not None
+    assert found > 5  # hand tracking state carried between frames in both

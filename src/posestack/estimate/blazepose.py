@@ -254,14 +254,14 @@ def refine_from_heatmap(xy: np.ndarray, heatmap: np.ndarray, kernel: int = HEATM
     idx = np.nonzero(ok)[0]
     if idx.size == 0:
         return out
-    # Pad with -inf (sigmoid 0): a window clipped at the map edge then sums the same.
-    padded = np.pad(heatmap.astype(np.float64), ((off, 2 * off), (off, off), (0, 0)),
-                    constant_values=-np.inf)
     span = np.arange(kernel) - off
     rr = rows[idx, None] + span  # (n, k) map rows
     cc = cols[idx, None] + span
-    win = padded[rr[:, :, None] + off, cc[:, None, :] + off, idx[:, None, None]]
-    conf = np.exp(-np.logaddexp(0.0, -win))  # sigmoid, exact at ±inf
+    # Window cells outside the map weigh 0 (the upstream window is clipped at the edges).
+    inside = (((rr >= 0) & (rr < hh))[:, :, None] & ((cc >= 0) & (cc < hw))[:, None, :])
+    win = heatmap[np.clip(rr, 0, hh - 1)[:, :, None], np.clip(cc, 0, hw - 1)[:, None, :],
+                  idx[:, None, None]].astype(np.float64)
+    conf = np.where(inside, 1.0 / (1.0 + np.exp(-np.clip(win, -80.0, 80.0))), 0.0)
     total = conf.sum(axis=(1, 2))
     refine = (conf.max(axis=(1, 2)) >= min_confidence) & (total > 0)
     safe = np.where(total > 0, total, 1.0)

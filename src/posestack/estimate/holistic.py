@@ -25,7 +25,8 @@ probability; a part not found is NaN with score 0.
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -297,34 +298,56 @@ class Holistic:
 
     def __call__(self, image: np.ndarray, time: float | None = None) -> list[HolisticPerson]:
         """Whole-body landmarks of every person in one RGB uint8 ``(H, W, 3)`` frame."""
-        people = self.body(image, time)
+        return self._gather(self._start_parts(image, self.body(image, time)))
+
+    def stream(self, frames: Iterable[tuple[np.ndarray, float]]
+               ) -> Iterator[list[HolisticPerson]]:
+        """Results for ``(rgb, time_s)`` frames in order, as calling on each in turn.
+
+        With more than one thread, the body model of the next frame runs while
+        the hands and face of the current one are being found (their ROIs need
+        only the current body), so the two overlap; the results are the same.
+        """
+        pending = None
+        for image, t in frames:
+            people = self.body(image, t)
+            if pending is not None:
+                yield self._gather(pending)
+            pending = self._start_parts(image, people)
+        if pending is not None:
+            yield self._gather(pending)
+
+    def _start_parts(self, image: np.ndarray, people: list[PersonPose]) -> list[tuple]:
+        """Start (in the pool) or run the hands and face of every person."""
         live = {p.slot for p in people}
         self._state = {k: v for k, v in self._state.items() if k in live}
-        out = []
+        jobs = []
         for p in people:
-            state = self._state.setdefault(p.slot, _PersonState())
-            if self.static:
-                state = _PersonState()
+            state = _PersonState() if self.static else self._state.setdefault(
+                p.slot, _PersonState())
+            tasks = [(self._hand, side) for side in _POSE_HAND] + [(self._face, "face")]
             if self._pool is not None:
-                jobs = {side: self._pool.submit(self._hand, image, p, side, state.parts[side])
-                        for side in _POSE_HAND}
-                face_job = self._pool.submit(self._face, image, p, state.parts["face"])
-                hands = {side: job.result() for side, job in jobs.items()}
-                face = face_job.result()
+                done = [self._pool.submit(fn, image, p, part, state.parts[part])
+                        for fn, part in tasks]
             else:
-                hands = {side: self._hand(image, p, side, state.parts[side])
-                         for side in _POSE_HAND}
-                face = self._face(image, p, state.parts["face"])
+                done = [fn(image, p, part, state.parts[part]) for fn, part in tasks]
+            jobs.append((p, done))
+        return jobs
+
+    @staticmethod
+    def _gather(jobs: list[tuple]) -> list[HolisticPerson]:
+        out = []
+        for p, done in jobs:
+            left, right, face = (d.result() if isinstance(d, Future) else d for d in done)
             xy = np.full((N_HOLISTIC, 2), np.nan, np.float32)
             sc = np.zeros(N_HOLISTIC, np.float32)
             xy[:33], sc[:33] = p.xy, p.visibility
-            for off, h in ((33, hands["left"]), (33 + N_HAND, hands["right"])):
+            for off, h in ((33, left), (33 + N_HAND, right)):
                 if h is not None:
                     xy[off:off + N_HAND], sc[off:off + N_HAND] = h.xy, h.presence
             if face is not None:
                 xy[33 + 2 * N_HAND:], sc[33 + 2 * N_HAND:] = face.xy, face.presence
-            out.append(HolisticPerson(p.slot, xy, sc, p.world, p, hands["left"], hands["right"],
-                                      face))
+            out.append(HolisticPerson(p.slot, xy, sc, p.world, p, left, right, face))
         return out
 
     # -- hands ---------------------------------------------------------------------------
@@ -388,7 +411,8 @@ class Holistic:
         _, kps, _ = weighted_nms(boxes, kps, scores[ok])
         return _project(kps[0], padded, pad)
 
-    def _face(self, image: np.ndarray, p: PersonPose, state: _PartState) -> FaceResult | None:
+    def _face(self, image: np.ndarray, p: PersonPose, _part: str,
+              state: _PartState) -> FaceResult | None:
         roi0 = face_roi_from_pose(p.xy.astype(np.float64))
         if roi0.w < 2.0:
             state.prev_xy = None
