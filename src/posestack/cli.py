@@ -18,18 +18,72 @@ from .estimate import ESTIMATORS
 from .pipeline import FILTERS, LAYOUTS, STYLES
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    from .pipeline import run
+def _offsets(items: list[str] | None) -> dict[str, int]:
+    out = {}
+    for item in items or []:
+        cam, sep, n = item.partition("=")
+        try:
+            if not sep or not cam:
+                raise ValueError
+            out[cam] = int(n)
+        except ValueError:
+            raise PosestackError(f"--offset {item!r}: write CAMERA=FRAMES, e.g. cam02=3") from None
+    return out
 
-    results = run(args.inputs, args.output, estimator=args.estimator, model=args.model,
-                  detector=args.detector, max_people=args.max_people, start=args.start,
-                  end=args.end, layout=args.layout, track=not args.no_track,
-                  max_age=args.max_age, filter=args.filter, cutoff=args.cutoff,
-                  order=args.order, min_cutoff=args.min_cutoff, beta=args.beta,
-                  max_gap=args.max_gap, video=not args.no_video, style=args.style,
-                  device=args.device, smooth=not args.no_smooth,
-                  detect_interval=args.detect_interval, num_threads=args.threads,
-                  progress=not args.quiet, force=args.force)
+
+def _print_multiview(mv) -> None:
+    acc = mv.manifest.get("accuracy", {})
+    err = acc.get("reprojection_error_px", {})
+    print(f"3D: {mv.poses3d.n_people} people, {acc.get('frames_with_3d')} frames, "
+          f"reprojection error median {err.get('median')} px, p95 {err.get('p95')} px, "
+          f"bone-length CV median {acc.get('bone_length_cv_median')} -> {mv.bundle}")
+    for w in mv.warnings:
+        print(f"  warning: {w}", file=sys.stderr)
+
+
+def _cmd_triangulate(args: argparse.Namespace) -> int:
+    from .pipeline import triangulate_files
+
+    mv = triangulate_files(args.inputs, args.calibration, args.output, layout=args.layout,
+                           fps=args.fps, offsets=_offsets(args.offset),
+                           min_views=args.min_views, max_error=args.max_error,
+                           filter=args.filter, cutoff=args.cutoff, order=args.order,
+                           min_cutoff=args.min_cutoff, beta=args.beta, max_gap=args.max_gap)
+    _print_multiview(mv)
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .pipeline import find_calibration, run, run_multiview
+
+    folders = [p for p in args.inputs if p.is_dir()]
+    auto = args.calibration is None and any(find_calibration(p) for p in folders)
+    if args.calibration is not None or args.offset or auto:
+        mv = run_multiview(args.inputs, args.calibration, args.output,
+                           offsets=_offsets(args.offset), min_views=args.min_views,
+                           max_error=args.max_error, **_run_kwargs(args))
+        for r in mv.views:
+            print(f"{r.name}: 2D {r.manifest.get('frames', {}).get('processed')} frames -> "
+                  f"{r.bundle}")
+        _print_multiview(mv)
+        return 0
+    results = run(args.inputs, args.output, **_run_kwargs(args))
+    _report(results)
+    return 0
+
+
+def _run_kwargs(args: argparse.Namespace) -> dict:
+    return dict(estimator=args.estimator, model=args.model, detector=args.detector,
+                max_people=args.max_people, start=args.start, end=args.end,
+                layout=args.layout, track=not args.no_track, max_age=args.max_age,
+                filter=args.filter, cutoff=args.cutoff, order=args.order,
+                min_cutoff=args.min_cutoff, beta=args.beta, max_gap=args.max_gap,
+                video=not args.no_video, style=args.style, device=args.device,
+                smooth=not args.no_smooth, detect_interval=args.detect_interval,
+                num_threads=args.threads, progress=not args.quiet, force=args.force)
+
+
+def _report(results) -> None:
     for r in results:
         state = "skipped (already complete)" if r.skipped else "done"
         fr = r.manifest.get("frames", {})
@@ -38,7 +92,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
               f"{fr.get('with_people')}, {speed} frames/s -> {r.bundle}")
         for w in r.warnings:
             print(f"  warning: {w}", file=sys.stderr)
-    return 0
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -131,6 +184,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "pose image on black)")
     r.add_argument("--no-smooth", action="store_true",
                    help="no BlazePose one-euro smoothing of landmarks in video mode")
+    r.add_argument("--calibration", type=Path,
+                   help="calibration of the cameras (.qca.txt, .toml, .yml, .json): the "
+                        "inputs are one video per camera and 3D is triangulated into "
+                        "OUT/multiview (found automatically in an input folder)")
+    r.add_argument("--offset", action="append", metavar="CAM=FRAMES",
+                   help="frames to subtract from a camera's frame index (synchronisation)")
+    r.add_argument("--min-views", type=int, default=2, help="cameras a 3D point needs")
+    r.add_argument("--max-error", type=float, default=15.0,
+                   help="reprojection error (px) above which a view is left out")
     r.add_argument("--device", default="cpu", help="compute device (cpu)")
     r.add_argument("--detect-interval", type=int, default=10,
                    help="frames between detector runs while looking for more people")
@@ -138,6 +200,29 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true", help="redo inputs whose bundle is complete")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=_cmd_run)
+
+    tr = sub.add_parser("triangulate", help="3D from 2D keypoints of several cameras",
+                        description="Triangulate 2D keypoints computed elsewhere: posestack "
+                        "bundles or OpenPose per-frame json folders (one per camera) into "
+                        "OUT: keypoints3d.parquet, one .trc per person, manifest.json.")
+    tr.add_argument("inputs", nargs="+", type=Path, help="one bundle or json folder per camera")
+    tr.add_argument("--calibration", type=Path, required=True, help="calibration file")
+    tr.add_argument("-o", "--output", type=Path, required=True, help="output folder")
+    tr.add_argument("--layout", default="auto",
+                    choices=["auto", "coco17", "halpe26", "body25", "body25b", "blazepose33",
+                             "coco_wholebody133"],
+                    help="layout of OpenPose json (auto: from the number of points)")
+    tr.add_argument("--fps", type=float, help="frame rate of json folders (default 30)")
+    tr.add_argument("--offset", action="append", metavar="CAM=FRAMES")
+    tr.add_argument("--min-views", type=int, default=2)
+    tr.add_argument("--max-error", type=float, default=15.0)
+    tr.add_argument("--filter", default="none", choices=list(FILTERS))
+    tr.add_argument("--cutoff", type=float, default=6.0)
+    tr.add_argument("--order", type=int, default=4)
+    tr.add_argument("--min-cutoff", type=float, default=1.0)
+    tr.add_argument("--beta", type=float, default=0.0)
+    tr.add_argument("--max-gap", type=int, default=0)
+    tr.set_defaults(func=_cmd_triangulate)
 
     d = sub.add_parser("demo", help="fetch the Sports2D sample video and run on it")
     d.add_argument("-o", "--output", type=Path, default=Path("posestack-demo"),

@@ -653,3 +653,211 @@ def _load_result(name: str, path: Path, info: MediaInfo, bundle: Path, manifest:
 
 __all__ = ["BUNDLE_FILES", "FILTERS", "LAYOUTS", "STYLES", "Result", "RunParameters",
            "read_keypoints", "run"]
+
+
+# --- several calibrated cameras ---------------------------------------------------------------
+
+CALIBRATION_SUFFIXES = (".qca.txt", ".toml", ".yml", ".yaml", ".json")
+
+
+@dataclass(frozen=True)
+class MultiviewResult:
+    """What :func:`run_multiview` and :func:`triangulate_files` return.
+
+    ``views``: the per-camera 2D results (``run_multiview``) or None;
+    ``poses3d``: ``(T, Q, K, 3)`` world metres, tracked, filtered as asked;
+    ``reconstruction``: the unfiltered triangulation with reprojection errors
+    and views used; ``bundle``: ``OUT/multiview`` or None.
+    """
+
+    views: tuple[Result, ...] | None
+    reconstruction: Any
+    poses3d: Poses
+    bundle: Path | None
+    manifest: dict[str, Any]
+    warnings: tuple[str, ...] = ()
+
+
+def find_calibration(folder: Path) -> Path | None:
+    """The single calibration file in ``folder`` or its ``calibration/`` subfolder, if any."""
+    found = []
+    for d in (folder, folder / "calibration", folder.parent / "calibration"):
+        if d.is_dir():
+            found += [p for p in sorted(d.iterdir()) if p.is_file()
+                      and p.name.lower().endswith(CALIBRATION_SUFFIXES)
+                      and not p.name.lower().startswith("config")]
+        if found:
+            break
+    if len(found) > 1:
+        raise InputError(f"several calibration files next to {folder}: "
+                         f"{', '.join(p.name for p in found)}; choose one with --calibration")
+    return found[0] if found else None
+
+
+def _camera_warnings(rec, names: Sequence[str]) -> list[str]:
+    out = []
+    use = rec.camera_use
+    best = max(use.values()) if use else 0.0
+    for cam in names:
+        if use.get(cam, 0.0) < 0.5 and best > 0.8:
+            out.append(f"camera {cam} agrees with the others for only {use[cam]:.0%} of its "
+                       "points (the others: up to {:.0%}); it may be out of sync (try "
+                       "--offset {}=N) or its calibration may be off".format(best, cam))
+    if rec.n_views.size and not (rec.n_views > 0).any():
+        out.append("no point could be triangulated: check that the calibration belongs to "
+                   "these videos and that the cameras are synchronised")
+    return out
+
+
+def _multiview_3d(views: Sequence[Poses], frames: Sequence[np.ndarray], calib, calib_path,
+                  out_dir: Path | None, params: RunParameters, offsets: dict[str, int],
+                  fps: float | None, sources: Sequence[str], min_views: int, max_error: float,
+                  videos: dict[str, MediaInfo] | None, progress: bool,
+                  warnings: list[str]):
+    from .filters import filter_poses
+    from .multiview.job import accuracy, render_reprojections, write_multiview
+    from .multiview.reconstruct import reconstruct
+
+    rec = reconstruct(views, calib, frames=frames, offsets=offsets, fps=fps,
+                      min_views=min_views, max_error=max_error, max_age=params.max_age)
+    poses3d = rec.poses
+    if (params.filter != "none" or params.max_gap > 0) and poses3d.n_frames > 1:
+        poses3d = filter_poses(poses3d, params.filter, cutoff=params.cutoff, order=params.order,
+                               min_cutoff=params.min_cutoff, beta=params.beta,
+                               max_gap=params.max_gap)
+    warnings = [*warnings, *_camera_warnings(rec, calib.names)]
+    for w in warnings:
+        log.warning(w)
+    manifest: dict[str, Any] = {"accuracy": accuracy(rec, poses3d), "warnings": warnings}
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "manifest.json").unlink(missing_ok=True)
+        overlays = []
+        if videos and params.video:
+            vmap = {n: (v, f) for n, v, f in zip(calib.names, views, frames, strict=True)}
+            overlays = render_reprojections(out_dir, rec, poses3d, calib, videos, vmap,
+                                            offsets, progress)
+        manifest = write_multiview(
+            out_dir, rec, poses3d, calib, calib_path, name=out_dir.name,
+            parameters={**dataclasses.asdict(params), "min_views": min_views,
+                        "max_reprojection_error_px": max_error},
+            offsets=offsets, sources=sources, warnings=warnings, overlays=overlays)
+    return MultiviewResult(None, rec, poses3d, out_dir, manifest, tuple(warnings))
+
+
+def run_multiview(videos: str | os.PathLike | Iterable[str | os.PathLike],
+                  calibration: str | os.PathLike | None, output: str | os.PathLike | None,
+                  *, offsets: dict[str, int] | None = None, min_views: int = 2,
+                  max_error: float = 15.0, **kwargs: Any) -> MultiviewResult:
+    """2D on every camera's video, then 3D: association, triangulation, filtering.
+
+    Args:
+        videos: one video per calibrated camera, or a folder of them; a folder
+            may also hold the calibration (or a ``calibration/`` next to it).
+        calibration: Qualisys ``.qca.txt``, Pose2Sim/Anipose ``.toml``, or OpenCV
+            ``.yml``/``.json`` (None: look next to the videos).
+        output: bundles go to ``output/<camera>/`` (2D) and ``output/multiview/`` (3D).
+        offsets: ``{camera: frames}`` to subtract from a camera's frame index so
+            that equal indices are simultaneous.
+        min_views: cameras a 3D point needs.
+        max_error: reprojection error (px) above which views are left out.
+        kwargs: the 2D options of :func:`run` (estimator, layout, filter…; the
+            filter is applied to the 3D tracks, not to the 2D).
+
+    Raises:
+        InputError: no or unreadable calibration, or one that does not match the
+            videos (count, names, image sizes) — before any 2D work.
+    """
+    from .multiview.calibration import load_calibration, match_videos
+
+    if isinstance(videos, str | os.PathLike):
+        videos = [videos]
+    videos = [Path(v).expanduser() for v in videos]
+    calib_path = Path(calibration).expanduser() if calibration is not None else None
+    if calib_path is None:
+        for v in videos:
+            if v.is_dir():
+                calib_path = find_calibration(v)
+                if calib_path:
+                    break
+        if calib_path is None:
+            raise InputError("no calibration given and none found next to the videos; pass "
+                             "--calibration FILE (.qca.txt, .toml, .yml or .json)")
+    paths = collect_inputs(videos)
+    paths = [p for p in paths if p.suffix.lower() not in (".txt", ".toml", ".json", ".yml",
+                                                          ".yaml")]
+    infos = [probe(p) for p in paths]
+    names = _bundle_names(paths)
+    calib = match_videos(load_calibration(calib_path), names)
+    calib.check_sizes({n: (i.width, i.height) for n, i in zip(names, infos, strict=True)})
+    filt = {k: kwargs.pop(k) for k in ("filter", "cutoff", "order", "min_cutoff", "beta",
+                                       "max_gap") if k in kwargs}
+    results = run(paths, output, **kwargs)
+    params = RunParameters(**{k: str(v) if isinstance(v, os.PathLike) else v
+                              for k, v in {**kwargs, **filt}.items()
+                              if k in RunParameters.__dataclass_fields__})
+    lengths = {r.name: len(r.frames) for r in results}
+    warnings = []
+    if len(set(lengths.values())) > 1:
+        warnings.append("the videos have different numbers of frames ("
+                        + ", ".join(f"{k}: {v}" for k, v in lengths.items())
+                        + "); frames are matched by index"
+                        + (" after the given offsets" if offsets else
+                           " (pass --offset CAM=N if they do not start together)"))
+    fps = next((i.fps for i in infos if i.fps), None)
+    out_dir = Path(output).expanduser() / "multiview" if output is not None else None
+    mv = _multiview_3d([r.keypoints2d for r in results], [r.frames for r in results], calib,
+                       calib_path, out_dir, params, dict(offsets or {}), fps,
+                       [str(p) for p in paths], min_views, max_error,
+                       {n: i for n, i in zip(names, infos, strict=True)},
+                       kwargs.get("progress", True), warnings)
+    return dataclasses.replace(mv, views=tuple(results))
+
+
+def triangulate_files(inputs: Iterable[str | os.PathLike], calibration: str | os.PathLike,
+                      output: str | os.PathLike | None, *, layout: str = "auto",
+                      fps: float | None = None, offsets: dict[str, int] | None = None,
+                      min_views: int = 2, max_error: float = 15.0, filter: str = "none",
+                      cutoff: float = 6.0, order: int = 4, min_cutoff: float = 1.0,
+                      beta: float = 0.0, max_gap: int = 0, max_age: float = 1.0,
+                      ) -> MultiviewResult:
+    """Triangulate 2D keypoints computed elsewhere: posestack bundles or OpenPose json folders.
+
+    Args:
+        inputs: per camera, a posestack bundle folder (with ``keypoints2d.parquet``)
+            or a folder of OpenPose per-frame json files (``<cam>_json``).
+        calibration: the cameras' calibration file.
+        layout: keypoint layout of the json files (``auto`` guesses it from the
+            number of points: 17 coco17, 25 body25, 26 halpe26, 33 blazepose33,
+            133 wholebody133; give ``body25b`` explicitly).
+        fps: frame rate of the json files (default 30; bundles know theirs).
+        offsets, min_views, max_error: as in :func:`run_multiview`.
+        filter, cutoff, order, min_cutoff, beta, max_gap, max_age: 3D filtering and
+            identity linking, as in :func:`run`.
+    """
+    from .io.openpose_reader import read_openpose_folder
+    from .multiview.calibration import load_calibration, match_videos
+
+    folders = [Path(p).expanduser() for p in inputs]
+    views, frames, names = [], [], []
+    for f in folders:
+        if not f.is_dir():
+            raise InputError(f"{f} is not a folder: give posestack bundles or OpenPose json "
+                             "folders, one per camera")
+        if (f / "keypoints2d.parquet").is_file():
+            poses, fr = read_keypoints(f / "keypoints2d.parquet")
+            name = poses.space.split(":", 1)[-1] if poses.space.startswith("image:") else f.name
+        else:
+            name = f.name[:-5] if f.name.lower().endswith("_json") else f.name
+            poses, fr = read_openpose_folder(f, layout, fps=fps or 30.0, camera=name)
+        views.append(poses)
+        frames.append(fr)
+        names.append(name)
+    calib_path = Path(calibration).expanduser()
+    calib = match_videos(load_calibration(calib_path), names)
+    params = RunParameters(filter=filter, cutoff=cutoff, order=order, min_cutoff=min_cutoff,
+                           beta=beta, max_gap=max_gap, max_age=max_age, video=False)
+    out_dir = Path(output).expanduser() if output is not None else None
+    return _multiview_3d(views, frames, calib, calib_path, out_dir, params,
+                         dict(offsets or {}), fps, [str(f) for f in folders], min_views,
+                         max_error, None, False, [])

@@ -17,13 +17,16 @@ from ..poses import Poses
 from .atomic import atomic_path
 
 
-def poses_to_table(poses: Poses, frames: np.ndarray, camera: str = ""):
+def poses_to_table(poses: Poses, frames: np.ndarray, camera: str = "",
+                   extra: dict[str, np.ndarray] | None = None):
     """A ``pyarrow.Table`` in the long layout above.
 
     Args:
         poses: (T, P, K, D) keypoints, D = 2 (x, y) or 3 (x, y, z).
         frames: int ``(T,)`` frame index in the source for each time step.
         camera: camera name written in every row.
+        extra: more columns, each ``(T, P, K)`` (e.g. reprojection error), appended
+            after ``score`` in the order given.
     """
     import pyarrow as pa
 
@@ -50,6 +53,12 @@ def poses_to_table(poses: Poses, frames: np.ndarray, camera: str = ""):
     if d == 3:
         cols["z"] = pa.array(coords[:, 2].astype(np.float32))
     cols["score"] = pa.array(scores.astype(np.float32))
+    for name, values in (extra or {}).items():
+        values = np.asarray(values)
+        if values.shape != (t, poses.n_people, k):
+            raise ValueError(f"column {name} must have shape (T, P, K) = "
+                             f"{(t, poses.n_people, k)}; got {values.shape}")
+        cols[name] = pa.array(values[ti, pi].reshape(n))
     meta = {b"posestack.skeleton": poses.skeleton.name.encode(),
             b"posestack.space": poses.space.encode(),
             b"posestack.tracked": b"true" if poses.tracked else b"false",

@@ -1,0 +1,1 @@
+"""Multi-view 3D: calibration, association, triangulation."""

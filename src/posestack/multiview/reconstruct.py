@@ -1,0 +1,213 @@
+"""From 2D keypoints in several calibrated cameras to 3D people.
+
+:func:`reconstruct` aligns the views in time (per-camera frame offsets),
+undistorts the 2D points, groups the detections of each frame into people
+(:func:`~posestack.multiview.associate.associate_frame`), links the people
+through time (:func:`~posestack.multiview.associate.link_people`) and
+triangulates every keypoint of every person and frame in one vectorised call
+(:func:`~posestack.multiview.triangulate.triangulate`: confidence-weighted DLT
+with exclusion of outlier views).
+
+Conventions: world metres, right-handed, as the calibration's world (Z up for
+the Pose2Sim/Qualisys sample); pixels are image pixels of each camera.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError
+from ..poses import Poses
+from .associate import associate_frame, link_people
+from .calibration import Calibration
+from .triangulate import dlt, triangulate
+
+_CORE_NAMES = ("left_shoulder", "right_shoulder", "left_hip", "right_hip")
+
+
+@dataclass(frozen=True)
+class Reconstruction:
+    """3D people from several cameras.
+
+    ``poses``: ``(T, Q, K, 3)`` world metres, ``tracked`` (Q = identity);
+    scores are the mean 2D score of the views used (0 where not triangulated).
+    ``error``: ``(T, Q, K)`` mean reprojection error over the views used, px.
+    ``n_views``: ``(T, Q, K)`` views used. ``groups``: ``(T, Q, C)`` detection
+    index of each person in each camera's 2D (−1: not used).
+    ``frames``: ``(T,)`` common frame index (camera frame − its offset).
+    ``camera_use``: per camera, the share of the points it detected (score ≥
+    ``min_score``, in a person's group) that it was used for after outlier
+    rejection; a camera far below the others is out of sync or miscalibrated.
+    """
+
+    poses: Poses
+    error: np.ndarray
+    n_views: np.ndarray
+    groups: np.ndarray
+    frames: np.ndarray
+    cameras: tuple[str, ...]
+    camera_use: dict[str, float]
+
+
+def core_keypoints(skeleton) -> list[int]:
+    """Keypoints used to associate people: shoulders and hips when the layout has them."""
+    names = [n for n in _CORE_NAMES if n in skeleton.keypoints]
+    return [skeleton.index(n) for n in names] if len(names) >= 2 else list(range(len(skeleton)))
+
+
+def _timeline(views: Sequence[Poses], frames: Sequence[np.ndarray],
+              offsets: Sequence[int]) -> np.ndarray:
+    allf = [np.asarray(f, np.int64) - o for f, o in zip(frames, offsets, strict=True)]
+    return np.unique(np.concatenate(allf)) if allf else np.zeros(0, np.int64)
+
+
+def reconstruct(views: Sequence[Poses], calibration: Calibration, *,
+                frames: Sequence[np.ndarray] | None = None,
+                offsets: Mapping[str, int] | None = None, fps: float | None = None,
+                min_views: int = 2, max_error: float = 15.0, min_score: float = 0.3,
+                association_error: float = 20.0, max_distance: float = 1.0,
+                max_age: float = 1.0) -> Reconstruction:
+    """Triangulate people seen by several calibrated cameras.
+
+    Args:
+        views: per camera 2D :class:`Poses` ``(T_c, P_c, K, 2)`` in pixels, same
+            skeleton, in the order of ``calibration``'s cameras.
+        calibration: the cameras (:func:`~posestack.multiview.calibration.match_videos`
+            orders a calibration like the videos).
+        frames: per camera the source frame index of each time step (default
+            ``0..T_c−1``).
+        offsets: frames to subtract from a camera's frame index so that equal
+            indices are simultaneous (``{"cam02": 3}``: cam02's frame 3 is
+            everyone else's frame 0).
+        fps: frame rate for the output times (default: from the first view).
+        min_views, max_error, min_score: triangulation (views, px, 2D score).
+        association_error: largest reprojection error (px) of a person's group.
+        max_distance, max_age: linking people through time (m, s).
+
+    Returns:
+        :class:`Reconstruction`.
+
+    Raises:
+        InputError: views and cameras do not match (count, skeleton), bad offsets.
+    """
+    c = len(calibration)
+    if len(views) != c:
+        raise InputError(f"{len(views)} views for a calibration of {c} cameras "
+                         f"({', '.join(calibration.names)}); give one video or 2D folder per "
+                         "camera")
+    if c < 2:
+        raise InputError("3D needs at least 2 calibrated cameras")
+    skel = views[0].skeleton
+    for cam, v in zip(calibration.names, views, strict=True):
+        if v.skeleton != skel:
+            raise InputError(f"camera {cam} has 2D in the {v.skeleton.name} layout, the "
+                             f"others in {skel.name}; use one layout for every camera")
+        if v.dim != 2:
+            raise InputError(f"camera {cam}: 2D keypoints expected, got D={v.dim}")
+    frames = [np.arange(v.n_frames) if frames is None else np.asarray(frames[i])
+              for i, v in enumerate(views)]
+    offsets = dict(offsets or {})
+    unknown = set(offsets) - set(calibration.names)
+    if unknown:
+        raise InputError(f"--offset names unknown cameras {sorted(unknown)}; cameras: "
+                         f"{', '.join(calibration.names)}")
+    offs = [int(offsets.get(n, 0)) for n in calibration.names]
+    common = _timeline(views, frames, offs)
+    t_all = len(common)
+    k = len(skel)
+    pos = {f: i for i, f in enumerate(common)}
+    # per camera (T_all, P_c, K, 2) ideal pixels and (T_all, P_c, K) scores
+    xy_c, sc_c = [], []
+    for cam, v, fr, o in zip(calibration.cameras, views, frames, offs, strict=True):
+        rows = np.array([pos[f - o] for f in fr], np.int64)
+        xy = np.full((t_all, v.n_people, k, 2), np.nan)
+        sc = np.zeros((t_all, v.n_people, k))
+        xy[rows] = cam.undistort(v.coords.astype(np.float64))
+        sc[rows] = v.scores
+        xy_c.append(xy)
+        sc_c.append(sc)
+    P = calibration.projections()
+    core = core_keypoints(skel)
+    groups_t: list[np.ndarray] = []
+    centroids: list[np.ndarray] = []
+    for ti in range(t_all):
+        present = [np.nonzero((sc[ti] > 0).any(-1))[0] for sc in sc_c]
+        g = associate_frame([xy[ti, p] for xy, p in zip(xy_c, present, strict=True)],
+                            [sc[ti, p] for sc, p in zip(sc_c, present, strict=True)], P, core,
+                            min_views=min_views, max_error=association_error,
+                            min_score=min_score)
+        # back to detection indices of each camera
+        g = np.array([[present[ci][m] if m >= 0 else -1 for ci, m in enumerate(row)]
+                      for row in g], np.int64).reshape(-1, c)
+        groups_t.append(g)
+        if len(g):
+            cx = np.full((c, len(g), len(core), 2), np.nan)
+            cw = np.zeros((c, len(g), len(core)))
+            for ci in range(c):
+                has = g[:, ci] >= 0
+                pts = xy_c[ci][ti][g[has, ci]][:, core]
+                ws = sc_c[ci][ti][g[has, ci]][:, core]
+                cx[ci, has] = pts
+                cw[ci, has] = np.where((ws >= min_score) & np.isfinite(pts).all(-1), ws, 0)
+            X = dlt(np.nan_to_num(cx), cw, P)
+            with np.errstate(invalid="ignore"):
+                centroids.append(np.nanmean(X, axis=1) if np.isfinite(X).any() else
+                                 np.full((len(g), 3), np.nan))
+        else:
+            centroids.append(np.zeros((0, 3)))
+    rate = fps
+    if rate is None:
+        dt = np.diff(views[0].times)
+        rate = 1.0 / float(np.median(dt)) if len(dt) and np.median(dt) > 0 else 30.0
+    times = common / rate
+    ids_t = link_people(centroids, times - times[0] if t_all else times,
+                        max_distance=max_distance, max_age=max_age)
+    q = max([0, *(int(i.max()) + 1 for i in ids_t if len(i))])
+    groups = np.full((t_all, q, c), -1, np.int64)
+    for ti, (g, ids) in enumerate(zip(groups_t, ids_t, strict=True)):
+        for row, ident in zip(g, ids, strict=True):
+            if ident >= 0:
+                groups[ti, ident] = row
+    # gather (C, T, Q, K, 2) and triangulate everything at once
+    gx = np.full((c, t_all, q, k, 2), np.nan)
+    gs = np.zeros((c, t_all, q, k))
+    for ci in range(c):
+        tt, qq = np.nonzero(groups[:, :, ci] >= 0)
+        det = groups[tt, qq, ci]
+        gx[ci, tt, qq] = xy_c[ci][tt, det]
+        gs[ci, tt, qq] = sc_c[ci][tt, det]
+    tri = triangulate(gx, gs, P, min_score=min_score, min_views=min_views, max_error=max_error)
+    used = tri.used
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = np.where(tri.n_views > 0, (gs * used).sum(0) / np.maximum(tri.n_views, 1), 0.0)
+    score = np.clip(np.nan_to_num(score), 0.0, 1.0)
+    poses = Poses(skel, tri.points.astype(np.float32), score.astype(np.float32), times, "world",
+                  tracked=True, meta={"cameras": list(calibration.names),
+                                      "triangulation": {"min_views": min_views,
+                                                        "max_error_px": max_error,
+                                                        "min_score": min_score}})
+    seen = (gs >= min_score) & np.isfinite(gx).all(-1) & (tri.n_views > 0)[None]
+    use = {name: float(used[ci].sum() / max(int(seen[ci].sum()), 1))
+           for ci, name in enumerate(calibration.names)}
+    return Reconstruction(poses, tri.error.astype(np.float32), tri.n_views.astype(np.int16),
+                          groups, common, tuple(calibration.names), use)
+
+
+def bone_length_cv(poses: Poses) -> dict[str, float]:
+    """Coefficient of variation (std / mean over frames) of each edge's length, per person 0.
+
+    Returns ``{"a-b": cv}`` for the skeleton's edges seen in at least 3 frames.
+    """
+    out = {}
+    if poses.n_people == 0:
+        return out
+    names = poses.skeleton.keypoints
+    for a, b in poses.skeleton.edges:
+        d = np.linalg.norm(poses.coords[:, 0, a] - poses.coords[:, 0, b], axis=-1)
+        d = d[np.isfinite(d)]
+        if len(d) >= 3 and d.mean() > 0:
+            out[f"{names[a]}-{names[b]}"] = float(d.std() / d.mean())
+    return out

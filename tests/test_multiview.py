@@ -1,0 +1,253 @@
+"""Multi-view 3D: association, linking and reconstruction (synthetic truth and the
+Pose2Sim four-camera sample), `posestack run --calibration` and `posestack triangulate`."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+import posestack
+from posestack.cli import main
+from posestack.errors import InputError
+from posestack.multiview.calibration import Calibration, Camera
+from posestack.multiview.reconstruct import bone_length_cv, reconstruct
+from posestack.poses import Poses
+from posestack.skeletons import get_skeleton
+
+COCO = get_skeleton("coco17")
+
+
+def _look_at(name: str, centre: np.ndarray, target=(0.0, 0.0, 1.0)) -> Camera:
+    z = np.asarray(target) - centre
+    z /= np.linalg.norm(z)
+    x = np.cross(z, [0.0, 0.0, 1.0])
+    x /= np.linalg.norm(x)
+    y = np.cross(z, x)
+    R = np.stack([x, y, z])
+    K = np.array([[1000.0, 0, 640], [0, 1000.0, 360], [0, 0, 1]])
+    return Camera(name, K, np.array([0.05, -0.02, 0.0, 0.0]), R, -R @ centre, (1280, 720))
+
+
+def _rig(n: int = 4) -> Calibration:
+    angles = np.linspace(0, 2 * np.pi, n, endpoint=False) + 0.3
+    return Calibration(tuple(_look_at(f"cam{i + 1:02d}",
+                                      np.array([4 * np.cos(a), 4 * np.sin(a), 1.5]))
+                             for i, a in enumerate(angles)))
+
+
+def _person(t: np.ndarray, x0: float, vx: float) -> np.ndarray:
+    """(T, 17, 3) a rigid coco17 figure walking along x, Z up, metres."""
+    rng = np.random.default_rng(0)
+    template = np.c_[rng.uniform(-0.2, 0.2, 17), rng.uniform(-0.15, 0.15, 17),
+                     np.linspace(1.7, 0.05, 17)]
+    template[[5, 6, 11, 12], 0] = [-0.2, 0.2, -0.12, 0.12]  # shoulders and hips apart
+    pos = np.c_[x0 + vx * t, np.zeros_like(t), np.zeros_like(t)]
+    return template[None] + pos[:, None]
+
+
+def _views(calib: Calibration, people: list[np.ndarray], times: np.ndarray, noise: float = 0.5,
+           shuffle: bool = True) -> list[Poses]:
+    rng = np.random.default_rng(1)
+    views = []
+    for cam in calib.cameras:
+        xy = np.stack([cam.project(p) for p in people], axis=1)  # (T, P, K, 2)
+        xy = xy + rng.normal(0, noise, xy.shape)
+        if shuffle:
+            for ti in range(len(times)):
+                xy[ti] = xy[ti, rng.permutation(len(people))]
+        views.append(Poses(COCO, xy, np.full(xy.shape[:3], 0.9), times, f"image:{cam.name}"))
+    return views
+
+
+def test_two_people_four_cameras_recovered_with_identities():
+    calib = _rig(4)
+    times = np.arange(40) / 30.0
+    truth = [_person(times, -1.0, 0.5), _person(times, 1.0, -0.5)]  # they cross at t≈2 s
+    rec = reconstruct(_views(calib, truth, times), calib)
+    assert rec.poses.n_people == 2 and rec.poses.tracked
+    for q in range(2):
+        # each identity follows one true person the whole time (no swap)
+        d = [np.linalg.norm(rec.poses.coords[:, q] - p, axis=-1).mean(axis=1) for p in truth]
+        best = int(np.argmin([np.nanmean(x) for x in d]))
+        assert np.nanmax(d[best]) < 0.01  # < 1 cm with 0.5 px noise
+    assert np.median(rec.error[rec.n_views > 0]) < 1.5
+    assert (rec.n_views[rec.n_views > 0] == 4).mean() > 0.95
+
+
+def test_outlier_view_left_out_and_nan_frames_do_not_crash():
+    calib = _rig(4)
+    times = np.arange(10) / 30.0
+    truth = [_person(times, 0.0, 0.2)]
+    views = _views(calib, truth, times, shuffle=False)
+    bad = views[2].coords.copy()
+    bad[:, :, 9] += 150.0  # left wrist wrong by 150 px in one camera
+    scores = views[0].scores.copy()
+    scores[5] = 0.0  # nobody seen in camera 1 at frame 5
+    views[2] = Poses(COCO, bad, views[2].scores, times, "image:cam03")
+    views[0] = Poses(COCO, views[0].coords, scores, times, "image:cam01")
+    allgone = [Poses(COCO, v.coords, np.where(np.arange(10)[:, None, None] == 7, 0.0, v.scores),
+                     times, v.space) for v in views]  # frame 7: every view fails
+    rec = reconstruct(allgone, calib)
+    assert rec.n_views[7].sum() == 0 and np.isnan(rec.poses.coords[7]).all()
+    wrist = rec.n_views[[0, 1, 2, 3, 4, 6, 8, 9], 0, 9]
+    assert (wrist == 3).all()  # the bad camera is excluded for the wrist
+    err = np.linalg.norm(rec.poses.coords[:, 0, 9] - truth[0][:, 9], axis=-1)
+    assert np.nanmax(err) < 0.01
+
+
+def test_offsets_align_cameras():
+    calib = _rig(3)
+    times = np.arange(30) / 30.0
+    truth = [_person(times, -0.5, 1.0)]
+    views = _views(calib, truth, times, shuffle=False)
+    # camera 2 started 4 frames late: its frame k is everyone's frame k + 4
+    late = views[1]
+    shifted = Poses(COCO, late.coords[4:], late.scores[4:], late.times[4:] - late.times[4],
+                    late.space)
+    frames = [np.arange(30), np.arange(26), np.arange(30)]
+    wrong = reconstruct([views[0], shifted, views[2]], calib, frames=frames)
+    right = reconstruct([views[0], shifted, views[2]], calib, frames=frames,
+                        offsets={"cam02": -4})
+    ok = right.n_views > 0
+    assert np.median(right.error[ok]) < 1.5
+    assert right.camera_use["cam02"] > 0.9
+    assert wrong.camera_use["cam02"] < 0.5 or np.median(wrong.error[wrong.n_views > 0]) > 3
+    with pytest.raises(InputError, match="unknown cameras"):
+        reconstruct(views, calib, offsets={"cam09": 1})
+
+
+def test_view_count_and_skeleton_mismatch():
+    calib = _rig(3)
+    times = np.arange(3) / 30.0
+    views = _views(calib, [_person(times, 0, 0)], times)
+    with pytest.raises(InputError, match="2 views for a calibration of 3 cameras"):
+        reconstruct(views[:2], calib)
+    other = views[0].to_skeleton("halpe26")
+    with pytest.raises(InputError, match="layout"):
+        reconstruct([other, *views[1:]], calib)
+
+
+def test_bone_length_cv_of_a_rigid_figure_is_zero():
+    calib = _rig(4)
+    times = np.arange(20) / 30.0
+    rec = reconstruct(_views(calib, [_person(times, 0, 0.3)], times, noise=0.0,
+                             shuffle=False), calib)
+    cv = bone_length_cv(rec.poses)
+    assert cv and max(cv.values()) < 1e-6
+
+
+# --- the Pose2Sim sample: four real cameras, Qualisys calibration ---------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_3d(tmp_path_factory, p2s_videos):
+    out = tmp_path_factory.mktemp("mv")
+    code = main(["run", str(p2s_videos), "-o", str(out), "--layout", "halpe26", "--end", "0.5",
+                 "--filter", "butterworth", "-q"])
+    assert code == 0
+    return out
+
+
+@pytest.mark.assets
+def test_demo_multiview_bundle(demo_3d):
+    b = demo_3d / "multiview"
+    m = json.loads((b / "manifest.json").read_text())
+    assert m["calibration"]["cameras"] == ["cam01", "cam02", "cam03", "cam04"]
+    assert m["calibration"]["path"].endswith("Calib.qca.txt")
+    acc = m["accuracy"]
+    assert acc["frames_with_3d"] == 30
+    assert acc["reprojection_error_px"]["median"] < 15.0
+    assert acc["mean_views"] > 2.5
+    t = pq.read_table(b / "keypoints3d.parquet")
+    assert t.column_names[-3:] == ["score", "reprojection_error", "views"]
+    poses, _ = posestack.read_keypoints(b / "keypoints3d.parquet")
+    sk = poses.skeleton
+    assert poses.space == "world" and sk.name == "halpe26"
+    # a person standing on the floor: ankles near z=0 (world Z up), nose 1.2-2 m up,
+    # shoulders 0.25-0.5 m apart
+    ank = np.nanmedian(poses.coords[:, 0, [sk.index("left_ankle"), sk.index("right_ankle")], 2])
+    nose = np.nanmedian(poses.coords[:, 0, sk.index("nose"), 2])
+    sh = np.nanmedian(np.linalg.norm(poses.coords[:, 0, 5] - poses.coords[:, 0, 6], axis=-1))
+    assert -0.1 < ank < 0.4 and 1.1 < nose - ank < 2.0 and 0.25 < sh < 0.5
+    assert sorted(m["outputs"]["overlays"]) == [f"overlay_cam0{i}.mp4" for i in range(1, 5)]
+    assert m["outputs"]["trc"] == ["multiview_p0.trc"]
+
+
+@pytest.mark.assets
+def test_demo_trc_is_y_up(demo_3d):
+    from posestack.io.trc import read_trc
+
+    names, times, xyz, _ = read_trc(demo_3d / "multiview" / "multiview_p0.trc")
+    assert len(times) == 30 and "nose" in names
+    nose, ankle = names.index("nose"), names.index("left_ankle")
+    # OpenSim's Y is up: the nose is well above the ankle in the file's Y
+    assert np.nanmedian(xyz[:, nose, 1] - xyz[:, ankle, 1]) > 1.0
+
+
+@pytest.mark.assets
+def test_reprojection_overlay_lands_on_the_person(demo_3d):
+    """The reprojected skeleton is drawn where the person's 2D detection is."""
+    import av
+
+    poses2d, _ = posestack.read_keypoints(demo_3d / "cam03" / "keypoints2d.parquet")
+    with av.open(str(demo_3d / "multiview" / "overlay_cam03.mp4")) as c:
+        img = next(c.decode(video=0)).to_ndarray(format="rgb24")
+    # the midline colour of the drawn skeleton appears near the 2D hips
+    hips = poses2d.coords[0, 0, [11, 12]].mean(0)
+    x, y = np.round(hips).astype(int)
+    patch = img[y - 40:y + 40, x - 40:x + 40].reshape(-1, 3).astype(int)
+    coloured = (np.abs(patch - [51, 153, 255]).max(1) < 60) | (
+        np.abs(patch - [0, 200, 0]).max(1) < 60) | (np.abs(patch - [255, 128, 0]).max(1) < 60)
+    assert coloured.sum() > 20
+
+
+@pytest.mark.assets
+def test_triangulate_command_on_bundles_and_openpose_json(demo_3d, tmp_path, p2s_videos):
+    calib = p2s_videos.parent / "calibration" / "Calib.qca.txt"
+    cams = [str(demo_3d / f"cam0{i}") for i in range(1, 5)]
+    assert main(["triangulate", *cams, "--calibration", str(calib), "-o",
+                 str(tmp_path / "a")]) == 0
+    a, _ = posestack.read_keypoints(tmp_path / "a" / "keypoints3d.parquet")
+    # the same 2D through OpenPose json folders (named <cam>_json, as Pose2Sim wants them)
+    for i in range(1, 5):
+        (tmp_path / f"cam0{i}_json").symlink_to(demo_3d / f"cam0{i}" / "openpose")
+    jsons = [str(tmp_path / f"cam0{i}_json") for i in range(1, 5)]
+    assert main(["triangulate", *jsons, "--calibration", str(calib), "--layout", "halpe26",
+                 "--fps", "60", "-o", str(tmp_path / "b")]) == 0
+    b, _ = posestack.read_keypoints(tmp_path / "b" / "keypoints3d.parquet")
+    assert a.coords.shape == b.coords.shape
+    np.testing.assert_allclose(a.coords, b.coords, atol=2e-3)  # json rounds to 1/1000 px
+
+
+@pytest.mark.assets
+def test_calibration_that_does_not_match_is_refused_before_work(tmp_path, p2s_videos, capsys,
+                                                               monkeypatch):
+    calib = p2s_videos.parent / "calibration" / "Calib.qca.txt"
+
+    def no_estimator(*a, **k):
+        raise AssertionError("2D started before the calibration was checked")
+
+    monkeypatch.setattr("posestack.estimate.make_estimator", no_estimator)
+    three = [str(p2s_videos / f"cam0{i}.mp4") for i in (1, 2, 3)]
+    assert main(["run", *three, "--calibration", str(calib), "-o", str(tmp_path), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("error:") == 1 and "cam04" in err
+    small = tmp_path / "small.mp4"
+    from posestack.io.media import VideoWriter
+
+    with VideoWriter(small, 540, 960, 60.0) as w:
+        w.write(np.zeros((960, 540, 3), np.uint8))
+    (tmp_path / "v").mkdir()
+    for i in (1, 2, 3):
+        (tmp_path / "v" / f"cam0{i}.mp4").symlink_to(p2s_videos / f"cam0{i}.mp4")
+    (tmp_path / "v" / "cam04.mp4").symlink_to(small)
+    assert main(["run", str(tmp_path / "v"), "--calibration", str(calib), "-o",
+                 str(tmp_path / "o"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "cam04" in err and "540" in err
+    assert main(["run", str(tmp_path / "v"), "--calibration", str(tmp_path / "nope.toml"),
+                 "-o", str(tmp_path / "o"), "-q"]) == 2
+    assert "nope.toml" in capsys.readouterr().err
