@@ -346,6 +346,18 @@ def test_triangulate_degenerate_rig_does_not_crash():
     assert ((res.n_views == 0) | (res.n_views >= 2)).all()
 
 
+def test_absurd_pixels_give_nan_not_an_exception():
+    P = rig(3)
+    xy = np.full((3, 4, 2), 1e200)
+    xy[:, 1] = project_naive(points(1, seed=80), P)[:, 0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = triangulate(xy, np.ones((3, 4)), P, max_error=np.inf)
+        out = dlt(xy, np.ones((3, 4)), P)
+    assert np.isnan(res.points[[0, 2, 3]]).all() and (res.n_views[[0, 2, 3]] == 0).all()
+    assert res.n_views[1] == 3 and np.isnan(out[[0, 2, 3]]).all() and np.isfinite(out[1]).all()
+
+
 def test_triangulate_ignores_low_scores():
     P, _, xy, scores = noisy_views(4, 100, seed=40)
     ref = triangulate(xy[:3], scores[:3], P[:3])

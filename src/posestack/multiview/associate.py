@@ -52,7 +52,7 @@ def associate_frame(xy: Sequence[np.ndarray], scores: Sequence[np.ndarray], P: n
 
     Args:
         xy: per camera ``(P_c, K, 2)`` ideal pixels (NaN where missing).
-        scores: per camera ``(P_c, K)``.
+        scores: per camera ``(P_c, K)``; a detection whose scores are all 0 is absent.
         P: ``(C, 3, 4)`` projection matrices.
         core: keypoint indices used to judge a group (e.g. shoulders, hips).
         min_views: cameras a person needs.
@@ -64,50 +64,87 @@ def associate_frame(xy: Sequence[np.ndarray], scores: Sequence[np.ndarray], P: n
         int ``(Q, C)``: for each person, the detection index in each camera
         (−1: not seen there), best groups first.
     """
+    return associate_frames([a[None] for a in xy], [a[None] for a in scores], P, core,
+                            min_views=min_views, max_error=max_error, min_score=min_score,
+                            min_core=min_core)[0]
+
+
+def associate_frames(xy: Sequence[np.ndarray], scores: Sequence[np.ndarray], P: np.ndarray,
+                     core: Sequence[int], *, min_views: int = 2, max_error: float = 20.0,
+                     min_score: float = 0.3, min_core: int = 2,
+                     chunk: int = 200_000) -> list[np.ndarray]:
+    """:func:`associate_frame` for T frames at once (one triangulation for all of them).
+
+    Args:
+        xy: per camera ``(T, P_c, K, 2)``; scores: per camera ``(T, P_c, K)``;
+            detections whose scores are all 0 in a frame are absent there.
+
+    Returns: per frame an int ``(Q_t, C)`` array as :func:`associate_frame`.
+    """
     c = len(xy)
-    counts = [len(a) for a in xy]
+    t_n = xy[0].shape[0] if c else 0
+    counts = [a.shape[1] for a in xy]
     groups = candidate_groups(counts, min_views)
-    if not len(groups):
-        return np.zeros((0, c), np.int64)
+    if not len(groups) or t_n == 0:
+        return [np.zeros((0, c), np.int64) for _ in range(t_n)]
     core = np.asarray(core)
     kc = len(core)
-    # (C, G, kc, 2) and weights (C, G, kc): the chosen detection's core points per camera
-    gx = np.full((c, len(groups), kc, 2), np.nan)
-    gw = np.zeros((c, len(groups), kc))
+    g_n = len(groups)
+    member = groups >= 0                                                 # (G, C)
+    n_views = member.sum(1)
+    # per camera: is each detection present in each frame, (T, P_c)
+    present = [(sc > 0).any(-1) for sc in scores]
+    # groups whose members are all present, per frame (T, G)
+    valid = np.ones((t_n, g_n), bool)
     for ci in range(c):
-        sel = groups[:, ci]
-        has = sel >= 0
-        if not has.any() or counts[ci] == 0:
+        has = member[:, ci]
+        if counts[ci]:
+            valid[:, has] &= present[ci][:, groups[has, ci]]
+    err = np.full((t_n, g_n), np.inf)
+    step = max(1, chunk // max(g_n * kc, 1))
+    for t0 in range(0, t_n, step):
+        t1 = min(t_n, t0 + step)
+        gx = np.zeros((c, t1 - t0, g_n, kc, 2))
+        gw = np.zeros((c, t1 - t0, g_n, kc))
+        for ci in range(c):
+            has = member[:, ci]
+            if not counts[ci] or not has.any():
+                continue
+            pts = xy[ci][t0:t1][:, groups[has, ci]][:, :, core]          # (t, g, kc, 2)
+            sc = scores[ci][t0:t1][:, groups[has, ci]][:, :, core]
+            ok = (sc >= min_score) & np.isfinite(pts).all(-1)
+            gx[ci][:, has] = np.nan_to_num(pts)
+            gw[ci][:, has] = np.where(ok, sc, 0.0)
+        X = dlt(gx, gw, P)                                               # (t, G, kc, 3)
+        d = np.linalg.norm(reproject(X, P) - gx, axis=-1)                # (C, t, G, kc)
+        used = gw > 0
+        err_pt = np.where(used, d, 0.0).sum(0) / np.maximum(used.sum(0), 1)
+        good = np.isfinite(X).all(-1) & (used.sum(0) >= min_views)       # (t, G, kc)
+        n_good = good.sum(-1)
+        e = np.where(good, err_pt, 0.0).sum(-1) / np.maximum(n_good, 1)
+        e[n_good < min(min_core, kc)] = np.inf
+        err[t0:t1] = e
+    ok = valid & (err <= max_error)
+    out = []
+    for ti in range(t_n):
+        cand = np.nonzero(ok[ti])[0]
+        if not len(cand):
+            out.append(np.zeros((0, c), np.int64))
             continue
-        pts = xy[ci][:, core]
-        sc = scores[ci][:, core]
-        ok = (sc >= min_score) & np.isfinite(pts).all(-1)
-        gx[ci, has] = pts[sel[has]]
-        gw[ci, has] = np.where(ok[sel[has]], sc[sel[has]], 0.0)
-    X = dlt(np.nan_to_num(gx), gw, P)                                  # (G, kc, 3)
-    proj = reproject(X, P)                                             # (C, G, kc, 2)
-    d = np.linalg.norm(proj - gx, axis=-1)                             # (C, G, kc)
-    used = gw > 0
-    err_pt = np.where(used, d, 0.0).sum(0) / np.maximum(used.sum(0), 1)  # (G, kc)
-    good = np.isfinite(X).all(-1) & (used.sum(0) >= min_views)         # (G, kc)
-    n_good = good.sum(-1)
-    err = np.where(good, err_pt, 0.0).sum(-1) / np.maximum(n_good, 1)  # (G,)
-    n_views = (groups >= 0).sum(1)
-    ok = (n_good >= min(min_core, kc)) & (err <= max_error)
-    # prefer more views, then lower error
-    order = np.lexsort((err, -n_views))
-    order = order[ok[order]]
-    taken = [set() for _ in range(c)]
-    people = []
-    for g in order:
-        members = groups[g]
-        if any(m >= 0 and m in taken[ci] for ci, m in enumerate(members)):
-            continue
-        people.append(members)
-        for ci, m in enumerate(members):
-            if m >= 0:
-                taken[ci].add(int(m))
-    return np.array(people, np.int64).reshape(-1, c)
+        # prefer more views, then lower error
+        cand = cand[np.lexsort((err[ti, cand], -n_views[cand]))]
+        taken = [set() for _ in range(c)]
+        people = []
+        for g in cand:
+            members = groups[g]
+            if any(m >= 0 and m in taken[ci] for ci, m in enumerate(members)):
+                continue
+            people.append(members)
+            for ci, m in enumerate(members):
+                if m >= 0:
+                    taken[ci].add(int(m))
+        out.append(np.array(people, np.int64).reshape(-1, c))
+    return out
 
 
 def link_people(centroids: Sequence[np.ndarray], times: np.ndarray, *, max_distance: float = 1.0,

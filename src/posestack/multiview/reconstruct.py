@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..poses import Poses
-from .associate import associate_frame, link_people
+from .associate import associate_frames, link_people
 from .calibration import Calibration
 from .triangulate import dlt, triangulate
 
@@ -62,6 +62,35 @@ def _timeline(views: Sequence[Poses], frames: Sequence[np.ndarray],
               offsets: Sequence[int]) -> np.ndarray:
     allf = [np.asarray(f, np.int64) - o for f, o in zip(frames, offsets, strict=True)]
     return np.unique(np.concatenate(allf)) if allf else np.zeros(0, np.int64)
+
+
+def _centroids(groups_t: Sequence[np.ndarray], xy_c: Sequence[np.ndarray],
+               sc_c: Sequence[np.ndarray], P: np.ndarray, core: Sequence[int],
+               min_score: float) -> list[np.ndarray]:
+    """Per frame ``(Q_t, 3)``: the mean of each group's triangulated core points (m)."""
+    c = len(xy_c)
+    sizes = [len(g) for g in groups_t]
+    total = sum(sizes)
+    cx = np.zeros((c, total, len(core), 2))
+    cw = np.zeros((c, total, len(core)))
+    row = 0
+    for ti, g in enumerate(groups_t):
+        for ci in range(c):
+            has = np.nonzero(g[:, ci] >= 0)[0]
+            if len(has):
+                pts = xy_c[ci][ti][g[has, ci]][:, core]
+                ws = sc_c[ci][ti][g[has, ci]][:, core]
+                cx[ci, row + has] = np.nan_to_num(pts)
+                cw[ci, row + has] = np.where((ws >= min_score) & np.isfinite(pts).all(-1),
+                                             ws, 0.0)
+        row += len(g)
+    X = dlt(cx, cw, P)                                                  # (total, kc, 3)
+    ok = np.isfinite(X).all(-1)
+    with np.errstate(invalid="ignore"):
+        cen = np.where(ok.any(-1)[:, None],
+                       np.nansum(np.where(ok[..., None], X, 0), 1)
+                       / np.maximum(ok.sum(-1), 1)[:, None], np.nan)
+    return np.split(cen, np.cumsum(sizes)[:-1]) if sizes else []
 
 
 def reconstruct(views: Sequence[Poses], calibration: Calibration, *,
@@ -131,33 +160,9 @@ def reconstruct(views: Sequence[Poses], calibration: Calibration, *,
         sc_c.append(sc)
     P = calibration.projections()
     core = core_keypoints(skel)
-    groups_t: list[np.ndarray] = []
-    centroids: list[np.ndarray] = []
-    for ti in range(t_all):
-        present = [np.nonzero((sc[ti] > 0).any(-1))[0] for sc in sc_c]
-        g = associate_frame([xy[ti, p] for xy, p in zip(xy_c, present, strict=True)],
-                            [sc[ti, p] for sc, p in zip(sc_c, present, strict=True)], P, core,
-                            min_views=min_views, max_error=association_error,
-                            min_score=min_score)
-        # back to detection indices of each camera
-        g = np.array([[present[ci][m] if m >= 0 else -1 for ci, m in enumerate(row)]
-                      for row in g], np.int64).reshape(-1, c)
-        groups_t.append(g)
-        if len(g):
-            cx = np.full((c, len(g), len(core), 2), np.nan)
-            cw = np.zeros((c, len(g), len(core)))
-            for ci in range(c):
-                has = g[:, ci] >= 0
-                pts = xy_c[ci][ti][g[has, ci]][:, core]
-                ws = sc_c[ci][ti][g[has, ci]][:, core]
-                cx[ci, has] = pts
-                cw[ci, has] = np.where((ws >= min_score) & np.isfinite(pts).all(-1), ws, 0)
-            X = dlt(np.nan_to_num(cx), cw, P)
-            with np.errstate(invalid="ignore"):
-                centroids.append(np.nanmean(X, axis=1) if np.isfinite(X).any() else
-                                 np.full((len(g), 3), np.nan))
-        else:
-            centroids.append(np.zeros((0, 3)))
+    groups_t = associate_frames(xy_c, sc_c, P, core, min_views=min_views,
+                                max_error=association_error, min_score=min_score)
+    centroids = _centroids(groups_t, xy_c, sc_c, P, core, min_score)
     rate = fps
     if rate is None:
         dt = np.diff(views[0].times)

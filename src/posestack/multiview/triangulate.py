@@ -122,7 +122,10 @@ def _normal_entries(xy: np.ndarray, w: np.ndarray, P: np.ndarray) -> np.ndarray:
     p0, p1, p2 = (P[:, r, :, None] for r in range(3))                        # (C, 4, 1)
     a = (w * xy[..., 0])[:, None] * p2 - w_ * p0                             # (C, 4, n)
     b = (w * xy[..., 1])[:, None] * p2 - w_ * p1
-    return np.stack([a[:, i] * a[:, j] + b[:, i] * b[:, j] for i, j in _UPPER], axis=1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        g = np.stack([a[:, i] * a[:, j] + b[:, i] * b[:, j] for i, j in _UPPER], axis=1)
+    g[~np.isfinite(g)] = np.nan             # absurd pixels overflow: NaN (quietly) → NaN point
+    return g
 
 
 def _assemble(g: np.ndarray) -> np.ndarray:
@@ -141,8 +144,11 @@ def _smallest_eigvec_point(M: np.ndarray) -> np.ndarray:
     # Unit trace: leaves the eigenvectors unchanged, keeps the magnitudes near 1 whatever the
     # weights and pixel scales are.
     tr = np.trace(M, axis1=1, axis2=2)
+    bad = ~np.isfinite(tr)                  # overflowed: would make LAPACK fail
     M = M / np.where(tr > 0, tr, 1.0)[:, None, None]
+    M[bad] = np.eye(4)
     q = np.linalg.eigh(M)[1][:, :, 0]
+    q[bad] = np.nan
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         X = q[:, :3] / q[:, 3:]
     X[~np.isfinite(X).all(axis=1)] = np.nan
@@ -376,7 +382,8 @@ def _select_views(xy: np.ndarray, w: np.ndarray, valid: np.ndarray, P: np.ndarra
             for c in cams[1:]:
                 m = m + g[c][:, idx]
             X = _smallest_eigvec_point(_assemble(m))
-            err = _mean_error(X, xy[cams][:, idx], P[cams])
+            obs = xy[cams] if isinstance(idx, slice) else xy[cams[:, None], idx]
+            err = _mean_error(X, obs, P[cams])
             better = err < best_err[sel]                  # NaN error never wins
             upd = sel[better]
             best_err[upd] = err[better]
