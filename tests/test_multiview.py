@@ -251,3 +251,22 @@ def test_calibration_that_does_not_match_is_refused_before_work(tmp_path, p2s_vi
     assert main(["run", str(tmp_path / "v"), "--calibration", str(tmp_path / "nope.toml"),
                  "-o", str(tmp_path / "o"), "-q"]) == 2
     assert "nope.toml" in capsys.readouterr().err
+
+
+def test_a_camera_that_sees_nothing_and_the_sync_warning():
+    from types import SimpleNamespace
+
+    from posestack.pipeline import _camera_warnings
+
+    calib = _rig(3)
+    times = np.arange(8) / 30.0
+    views = _views(calib, [_person(times, 0, 0.2)], times, shuffle=False)
+    empty = Poses(COCO, np.zeros((8, 0, 17, 2)), np.zeros((8, 0, 17)), times, "image:cam02")
+    rec = reconstruct([views[0], empty, views[2]], calib)
+    assert rec.poses.n_people == 1 and (rec.n_views[rec.n_views > 0] == 2).all()
+    fake = SimpleNamespace(camera_use={"cam01": 0.95, "cam02": 0.2, "cam03": 0.97},
+                           n_views=np.ones(3))
+    [w] = _camera_warnings(fake, ["cam01", "cam02", "cam03"])
+    assert "cam02" in w and "--offset cam02=N" in w
+    nothing = SimpleNamespace(camera_use={"a": 0.0, "b": 0.0}, n_views=np.zeros(3))
+    assert any("no point could be triangulated" in w for w in _camera_warnings(nothing, "ab"))
