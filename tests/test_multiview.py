@@ -270,3 +270,23 @@ def test_a_camera_that_sees_nothing_and_the_sync_warning():
     assert "cam02" in w and "--offset cam02=N" in w
     nothing = SimpleNamespace(camera_use={"a": 0.0, "b": 0.0}, n_views=np.zeros(3))
     assert any("no point could be triangulated" in w for w in _camera_warnings(nothing, "ab"))
+
+
+@pytest.mark.assets
+def test_cameras_with_different_lengths_are_reported(demo_3d, tmp_path, p2s_videos, capsys):
+    import shutil
+
+    calib = p2s_videos.parent / "calibration" / "Calib.qca.txt"
+    dirs = []
+    for i in range(1, 5):
+        d = tmp_path / f"cam0{i}_json"
+        shutil.copytree(demo_3d / f"cam0{i}" / "openpose", d)
+        dirs.append(str(d))
+    for f in sorted((tmp_path / "cam02_json").iterdir())[20:]:
+        f.unlink()  # cam02 stops after 20 frames
+    assert main(["triangulate", *dirs, "--calibration", str(calib), "--fps", "60",
+                 "-o", str(tmp_path / "o")]) == 0
+    err = capsys.readouterr().err
+    assert "different numbers of frames" in err and "cam02: 20" in err
+    m = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert m["frames"]["count"] == 30 and m["accuracy"]["frames_with_3d"] == 30

@@ -718,6 +718,13 @@ def _multiview_3d(views: Sequence[Poses], frames: Sequence[np.ndarray], calib, c
     from .multiview.job import accuracy, render_reprojections, write_multiview
     from .multiview.reconstruct import reconstruct
 
+    lengths = {n: len(f) for n, f in zip(calib.names, frames, strict=True)}
+    if len(set(lengths.values())) > 1:
+        warnings = [*warnings, "the cameras have different numbers of frames ("
+                    + ", ".join(f"{k}: {v}" for k, v in lengths.items())
+                    + "); frames are matched by index"
+                    + (" after the given offsets" if offsets else
+                       " (pass --offset CAM=N if they do not start together)")]
     rec = reconstruct(views, calib, frames=frames, offsets=offsets, fps=fps,
                       min_views=min_views, max_error=max_error, max_age=params.max_age)
     poses3d = rec.poses
@@ -796,14 +803,7 @@ def run_multiview(videos: str | os.PathLike | Iterable[str | os.PathLike],
     params = RunParameters(**{k: str(v) if isinstance(v, os.PathLike) else v
                               for k, v in {**kwargs, **filt}.items()
                               if k in RunParameters.__dataclass_fields__})
-    lengths = {r.name: len(r.frames) for r in results}
-    warnings = []
-    if len(set(lengths.values())) > 1:
-        warnings.append("the videos have different numbers of frames ("
-                        + ", ".join(f"{k}: {v}" for k, v in lengths.items())
-                        + "); frames are matched by index"
-                        + (" after the given offsets" if offsets else
-                           " (pass --offset CAM=N if they do not start together)"))
+    warnings: list[str] = []
     fps = next((i.fps for i in infos if i.fps), None)
     out_dir = Path(output).expanduser() / "multiview" if output is not None else None
     mv = _multiview_3d([r.keypoints2d for r in results], [r.frames for r in results], calib,
