@@ -7,14 +7,14 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PS := $(VENV)/bin/posestack
-TEST_ASSETS := blazepose_detector blazepose_landmark_full hand_landmark_full hand_recrop face_detection_short_range face_landmark sports2d_demo pose2sim_demo_singleperson astronaut_image
+TEST_ASSETS := blazepose_detector blazepose_landmark_full hand_landmark_full hand_recrop face_detection_short_range face_landmark sports2d_demo pose2sim_demo_singleperson astronaut_image opensim_setup marker_augmenter
 
 .PHONY: demo test lint bench reference setup clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev,plot,biomech]"
 	touch $@
 
 setup: $(VENV)/.installed

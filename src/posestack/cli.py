@@ -94,6 +94,22 @@ def _report(results) -> None:
             print(f"  warning: {w}", file=sys.stderr)
 
 
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from .evaluate.agreement import compare_files
+
+    report = compare_files(args.a, args.b, person=args.person, out=args.output)
+    print(report.format())
+    return 0
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from .render.plots import plot_bundle
+
+    for p in plot_bundle(args.bundle, args.output):
+        print(p)
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from . import assets
     from .pipeline import run
@@ -223,6 +239,22 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--beta", type=float, default=0.0)
     tr.add_argument("--max-gap", type=int, default=0)
     tr.set_defaults(func=_cmd_triangulate)
+
+    c = sub.add_parser("compare", help="agreement of two sets of joint angles",
+                       description="Compare two angle files (angles.parquet or OpenSim .mot) "
+                       "like measuring instruments: RMSE, bias, 95% limits of agreement, "
+                       "correlation, with bootstrap intervals, per angle and overall.")
+    c.add_argument("a", type=Path)
+    c.add_argument("b", type=Path)
+    c.add_argument("--person", type=int, default=0)
+    c.add_argument("-o", "--output", type=Path, help="also write the report as json")
+    c.set_defaults(func=_cmd_compare)
+
+    pl = sub.add_parser("plot", help="PNG plots of the joint angles of a bundle")
+    pl.add_argument("bundle", type=Path, help="a bundle folder with angles.parquet")
+    pl.add_argument("-o", "--output", type=Path, help="folder for the PNGs (default: "
+                                                      "BUNDLE/plots)")
+    pl.set_defaults(func=_cmd_plot)
 
     d = sub.add_parser("demo", help="fetch the Sports2D sample video and run on it")
     d.add_argument("-o", "--output", type=Path, default=Path("posestack-demo"),
