@@ -93,7 +93,17 @@ def test_manifest(cam01_bundle, p2s_videos):
     assert m["truncated"] is False and m["warnings"] == []
     assert m["timings"]["frames_per_s"] > 0
     assert set(m["outputs"]) == {"keypoints2d", "keypoints3d_body", "coco", "openpose",
-                                 "overlay"}
+                                 "overlay", "angles"}
+
+
+def test_planar_angles_in_the_bundle(cam01_bundle):
+    t = pq.read_table(cam01_bundle / "angles.parquet").to_pydict()
+    names = set(t["angle"])
+    assert {"right_knee", "left_knee", "trunk", "right_elbow"} <= names
+    knee = np.array([d for a, d in zip(t["angle"], t["degrees"], strict=True)
+                     if a == "right_knee"])
+    assert len(knee) == 30 and np.all(np.abs(knee) <= 180)
+    assert set(t["frame"]) == set(range(30))
 
 
 def test_coco_and_openpose_json(cam01_bundle):
@@ -331,5 +341,5 @@ def test_failed_redo_does_not_leave_a_stale_manifest(tmp_path, p2s_videos, monke
     # the bundle no longer claims to be complete, and no half overlay exists
     assert not (tmp_path / "cam01" / "manifest.json").exists()
     assert _files(tmp_path / "cam01") == {"keypoints2d.parquet", "keypoints3d_body.parquet",
-                                          "coco_results.json"} | {
+                                          "coco_results.json", "angles.parquet"} | {
         f for f in _files(tmp_path / "cam01") if f.startswith("openpose/")}

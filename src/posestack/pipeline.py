@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 
 BUNDLE_FILES = {
     "keypoints2d": "keypoints2d.parquet",
+    "angles": "angles.parquet",
     "keypoints3d_body": "keypoints3d_body.parquet",
     "coco": "coco_results.json",
     "openpose": "openpose",
@@ -100,6 +101,10 @@ class RunParameters:
     max_gap: int = 0
     video: bool = True
     style: str = "skeleton"
+    ik: bool = False
+    opensim: bool = False
+    height: float | None = None
+    mass: float = 70.0
 
     def __post_init__(self) -> None:
         from .estimate import ESTIMATORS
@@ -120,6 +125,10 @@ class RunParameters:
             raise InputError(f"--max-gap must be ≥ 0 frames; got {self.max_gap}")
         if not self.max_age > 0:
             raise InputError(f"--max-age must be > 0 seconds; got {self.max_age}")
+        if self.height is not None and not 0.5 < self.height < 2.8:
+            raise InputError(f"--height must be in metres (0.5-2.8); got {self.height}")
+        if not 10 < self.mass < 400:
+            raise InputError(f"--mass must be in kg (10-400); got {self.mass}")
 
 
 @dataclass(frozen=True)
@@ -144,6 +153,7 @@ class Result:
     manifest: dict[str, Any]
     warnings: tuple[str, ...] = ()
     skipped: bool = False
+    angles: Any = None
 
 
 def _versions() -> dict[str, str]:
@@ -537,6 +547,13 @@ def _run_one(est, path: Path, info: MediaInfo, name: str, bundle: Path | None,
     for w in warnings:  # also in the manifest and Result.warnings; the CLI prints them
         log.info(w)
     n_read = len(raw.frames)
+    from .kinematics.angles import planar_angles
+
+    try:
+        angles = planar_angles(kp2d, min_score=0.3)
+    except InputError as e:
+        angles = None
+        warnings.append(f"no joint angles: {e}")
     coco_ok = True
     try:
         coco17 = kp2d.to_skeleton("coco17") if kp2d.skeleton.name != "coco17" else kp2d
@@ -574,6 +591,8 @@ def _run_one(est, path: Path, info: MediaInfo, name: str, bundle: Path | None,
             "keypoints3d_body": "blazepose33 world landmarks: metres, origin between the "
                                 "hips, x right, y down, z away from the camera",
             "coco_results": "COCO-17 layout; image_id = frame index",
+            "angles": "planar joint and segment angles in degrees, Sports2D conventions "
+                      "(docs/angles.md)",
             "openpose": "OpenPose 1.3 json, pose_keypoints_2d in the "
                         f"{kp2d.skeleton.name} layout",
             "overlay": "ControlNet/DWPose pose image on black" if params.style == "openpose"
@@ -585,6 +604,9 @@ def _run_one(est, path: Path, info: MediaInfo, name: str, bundle: Path | None,
         write_parquet(bundle / BUNDLE_FILES["keypoints2d"],
                       poses_to_table(kp2d, raw.frames, camera))
         outputs = ["keypoints2d"]
+        if angles is not None:
+            write_parquet(bundle / BUNDLE_FILES["angles"], angles.to_table(raw.frames))
+            outputs.append("angles")
         if kp3d is not None:
             write_parquet(bundle / BUNDLE_FILES["keypoints3d_body"],
                           poses_to_table(kp3d, raw.frames, camera))
@@ -602,7 +624,8 @@ def _run_one(est, path: Path, info: MediaInfo, name: str, bundle: Path | None,
             (bundle / BUNDLE_FILES["overlay"]).unlink(missing_ok=True)
         manifest["outputs"] = {o: BUNDLE_FILES[o] for o in outputs}
         write_json(bundle / BUNDLE_FILES["manifest"], manifest)
-    return Result(name, path, info, kp2d, kp3d, raw.frames, bundle, manifest, tuple(warnings))
+    return Result(name, path, info, kp2d, kp3d, raw.frames, bundle, manifest, tuple(warnings),
+                  angles=angles)
 
 
 def read_keypoints(path: str | os.PathLike) -> tuple[Poses, np.ndarray]:
