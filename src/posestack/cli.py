@@ -48,7 +48,9 @@ def _cmd_triangulate(args: argparse.Namespace) -> int:
                            fps=args.fps, offsets=_offsets(args.offset),
                            min_views=args.min_views, max_error=args.max_error,
                            filter=args.filter, cutoff=args.cutoff, order=args.order,
-                           min_cutoff=args.min_cutoff, beta=args.beta, max_gap=args.max_gap)
+                           min_cutoff=args.min_cutoff, beta=args.beta, max_gap=args.max_gap,
+                           ik=args.ik, opensim=args.opensim, height=args.height,
+                           mass=args.mass)
     _print_multiview(mv)
     return 0
 
@@ -61,12 +63,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.calibration is not None or args.offset or auto:
         mv = run_multiview(args.inputs, args.calibration, args.output,
                            offsets=_offsets(args.offset), min_views=args.min_views,
-                           max_error=args.max_error, **_run_kwargs(args))
+                           max_error=args.max_error, ik=args.ik, opensim=args.opensim,
+                           height=args.height, mass=args.mass, **_run_kwargs(args))
         for r in mv.views:
             print(f"{r.name}: 2D {r.manifest.get('frames', {}).get('processed')} frames -> "
                   f"{r.bundle}")
         _print_multiview(mv)
         return 0
+    if args.ik or args.opensim:
+        raise PosestackError("--ik and --opensim need 3D from several cameras: add "
+                             "--calibration FILE (one video per camera)")
     results = run(args.inputs, args.output, **_run_kwargs(args))
     _report(results)
     return 0
@@ -97,7 +103,18 @@ def _report(results) -> None:
 def _cmd_compare(args: argparse.Namespace) -> int:
     from .evaluate.agreement import compare_files
 
-    report = compare_files(args.a, args.b, person=args.person, out=args.output)
+    names = None
+    if args.b.suffix.lower() in (".mot", ".sto") and args.a.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+
+        from .biomech.mot import read_mot
+        from .kinematics.ik import OPENSIM_NAMES  # our angle names -> Pose2Sim model's
+
+        have_a = set(pq.read_table(args.a, columns=["angle"]).column("angle").to_pylist())
+        have_b = set(read_mot(args.b).names)
+        names = {ours: (theirs, int(sign)) for ours, (theirs, sign) in OPENSIM_NAMES.items()
+                 if ours in have_a and theirs in have_b}
+    report = compare_files(args.a, args.b, person=args.person, names=names, out=args.output)
     print(report.format())
     return 0
 
@@ -209,6 +226,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--min-views", type=int, default=2, help="cameras a 3D point needs")
     r.add_argument("--max-error", type=float, default=15.0,
                    help="reprojection error (px) above which a view is left out")
+    r.add_argument("--ik", action="store_true",
+                    help="skeletal IK: fit a kinematic skeleton to the 3D (angles_ik.parquet)")
+    r.add_argument("--opensim", action="store_true",
+                    help="scale Pose2Sim's OpenSim model and run OpenSim IK (.mot); needs "
+                         "posestack[biomech]")
+    r.add_argument("--height", type=float, help="subject height, m (default: estimated)")
+    r.add_argument("--mass", type=float, default=70.0, help="subject mass, kg (default 70)")
     r.add_argument("--device", default="cpu", help="compute device (cpu)")
     r.add_argument("--detect-interval", type=int, default=10,
                    help="frames between detector runs while looking for more people")
@@ -238,6 +262,13 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--min-cutoff", type=float, default=1.0)
     tr.add_argument("--beta", type=float, default=0.0)
     tr.add_argument("--max-gap", type=int, default=0)
+    tr.add_argument("--ik", action="store_true",
+                    help="skeletal IK: fit a kinematic skeleton to the 3D (angles_ik.parquet)")
+    tr.add_argument("--opensim", action="store_true",
+                    help="scale Pose2Sim's OpenSim model and run OpenSim IK (.mot); needs "
+                         "posestack[biomech]")
+    tr.add_argument("--height", type=float, help="subject height, m (default: estimated)")
+    tr.add_argument("--mass", type=float, default=70.0, help="subject mass, kg (default 70)")
     tr.set_defaults(func=_cmd_triangulate)
 
     c = sub.add_parser("compare", help="agreement of two sets of joint angles",

@@ -699,6 +699,8 @@ class MultiviewResult:
     bundle: Path | None
     manifest: dict[str, Any]
     warnings: tuple[str, ...] = ()
+    angles: Any = None
+    ik: Any = None
 
 
 def find_calibration(folder: Path) -> Path | None:
@@ -756,6 +758,14 @@ def _multiview_3d(views: Sequence[Poses], frames: Sequence[np.ndarray], calib, c
                                min_cutoff=params.min_cutoff, beta=params.beta,
                                max_gap=params.max_gap)
     warnings = [*warnings, *_camera_warnings(rec, calib.names)]
+    from .kinematics.angles import joint_angles
+
+    angles = joint_angles(poses3d, min_score=0.0)
+    ik = None
+    if params.ik and poses3d.n_frames > 1:
+        from .kinematics.ik import fit
+
+        ik = fit(poses3d)
     for w in warnings:
         log.warning(w)
     manifest: dict[str, Any] = {"accuracy": accuracy(rec, poses3d), "warnings": warnings}
@@ -767,12 +777,41 @@ def _multiview_3d(views: Sequence[Poses], frames: Sequence[np.ndarray], calib, c
             vmap = {n: (v, f) for n, v, f in zip(calib.names, views, frames, strict=True)}
             overlays = render_reprojections(out_dir, rec, poses3d, calib, videos, vmap,
                                             offsets, progress)
+        write_parquet(out_dir / BUNDLE_FILES["angles"], angles.to_table(rec.frames))
+        extra = {"angles": BUNDLE_FILES["angles"]}
+        if ik is not None:
+            write_parquet(out_dir / "angles_ik.parquet", ik.angles.to_table(rec.frames))
+            extra["angles_ik"] = "angles_ik.parquet"
         manifest = write_multiview(
             out_dir, rec, poses3d, calib, calib_path, name=out_dir.name,
             parameters={**dataclasses.asdict(params), "min_views": min_views,
                         "max_reprojection_error_px": max_error},
-            offsets=offsets, sources=sources, warnings=warnings, overlays=overlays)
-    return MultiviewResult(None, rec, poses3d, out_dir, manifest, tuple(warnings))
+            offsets=offsets, sources=sources, warnings=warnings, overlays=overlays,
+            extra_outputs=extra)
+        if params.opensim:
+            manifest = _opensim(out_dir, poses3d, params, manifest)
+    return MultiviewResult(None, rec, poses3d, out_dir, manifest, tuple(warnings),
+                           angles=angles, ik=ik)
+
+
+def _opensim(out_dir: Path, poses3d: Poses, params: RunParameters, manifest: dict) -> dict:
+    """Scale Pose2Sim's OpenSim model and run OpenSim IK on person 0's .trc."""
+    from .biomech.opensim_ik import scale_and_ik
+
+    trcs = manifest["outputs"].get("trc", [])
+    if not trcs:
+        manifest["warnings"].append("no .trc for OpenSim (fewer than 2 frames)")
+        return manifest
+    res = scale_and_ik(out_dir / trcs[0], out_dir / "opensim", layout=poses3d.skeleton.name,
+                       height=params.height, mass=params.mass)
+    rel = res.mot.relative_to(out_dir)
+    manifest["outputs"]["opensim"] = {"model": str(res.scaled_model.relative_to(out_dir)),
+                                      "mot": str(rel)}
+    manifest["opensim"] = {"height_m": res.height, "mass_kg": res.mass,
+                           "marker_rms_m_median": float(np.nanmedian(res.marker_errors)),
+                           "seconds_scale": res.seconds_scale, "seconds_ik": res.seconds_ik}
+    write_json(out_dir / BUNDLE_FILES["manifest"], manifest)
+    return manifest
 
 
 def run_multiview(videos: str | os.PathLike | Iterable[str | os.PathLike],
@@ -821,7 +860,8 @@ def run_multiview(videos: str | os.PathLike | Iterable[str | os.PathLike],
     calib = match_videos(load_calibration(calib_path), names)
     calib.check_sizes({n: (i.width, i.height) for n, i in zip(names, infos, strict=True)})
     filt = {k: kwargs.pop(k) for k in ("filter", "cutoff", "order", "min_cutoff", "beta",
-                                       "max_gap") if k in kwargs}
+                                       "max_gap", "ik", "opensim", "height", "mass")
+            if k in kwargs}
     results = run(paths, output, **kwargs)
     params = RunParameters(**{k: str(v) if isinstance(v, os.PathLike) else v
                               for k, v in {**kwargs, **filt}.items()
@@ -843,7 +883,8 @@ def triangulate_files(inputs: Iterable[str | os.PathLike], calibration: str | os
                       min_views: int = 2, max_error: float = 15.0, filter: str = "none",
                       cutoff: float = 6.0, order: int = 4, min_cutoff: float = 1.0,
                       beta: float = 0.0, max_gap: int = 0, max_age: float = 1.0,
-                      ) -> MultiviewResult:
+                      ik: bool = False, opensim: bool = False, height: float | None = None,
+                      mass: float = 70.0) -> MultiviewResult:
     """Triangulate 2D keypoints computed elsewhere: posestack bundles or OpenPose json folders.
 
     Args:
@@ -879,7 +920,8 @@ def triangulate_files(inputs: Iterable[str | os.PathLike], calibration: str | os
     calib_path = Path(calibration).expanduser()
     calib = match_videos(load_calibration(calib_path), names)
     params = RunParameters(filter=filter, cutoff=cutoff, order=order, min_cutoff=min_cutoff,
-                           beta=beta, max_gap=max_gap, max_age=max_age, video=False)
+                           beta=beta, max_gap=max_gap, max_age=max_age, video=False, ik=ik,
+                           opensim=opensim, height=height, mass=mass)
     out_dir = Path(output).expanduser() if output is not None else None
     return _multiview_3d(views, frames, calib, calib_path, out_dir, params,
                          dict(offsets or {}), fps, [str(f) for f in folders], min_views,

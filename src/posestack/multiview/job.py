@@ -123,7 +123,8 @@ def render_reprojections(out: Path, rec: Reconstruction, poses: Poses,
 def write_multiview(out: Path, rec: Reconstruction, poses: Poses, calibration: Calibration,
                     calibration_path: Path | None, *, name: str, parameters: dict[str, Any],
                     offsets: Mapping[str, int], sources: Sequence[str],
-                    warnings: Sequence[str] = (), overlays: Sequence[str] = ()) -> dict:
+                    warnings: Sequence[str] = (), overlays: Sequence[str] = (),
+                    extra_outputs: Mapping[str, str] | None = None) -> dict:
     """Write the 3D table, TRC files and manifest (overlays are written before)."""
     from ..io.trc import write_trc
 
@@ -144,6 +145,7 @@ def write_multiview(out: Path, rec: Reconstruction, poses: Poses, calibration: C
     outputs["trc"] = trcs
     for o in overlays:
         outputs.setdefault("overlays", []).append(o)
+    outputs.update(extra_outputs or {})
     manifest = {
         "posestack": __version__,
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
