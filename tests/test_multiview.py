@@ -290,3 +290,33 @@ def test_cameras_with_different_lengths_are_reported(demo_3d, tmp_path, p2s_vide
     assert "different numbers of frames" in err and "cam02: 20" in err
     m = json.loads((tmp_path / "o" / "manifest.json").read_text())
     assert m["frames"]["count"] == 30 and m["accuracy"]["frames_with_3d"] == 30
+
+
+@pytest.mark.assets
+def test_angles_ik_opensim_compare_and_plot(demo_3d, tmp_path, p2s_videos, capsys):
+    pytest.importorskip("opensim")
+    calib = p2s_videos.parent / "calibration" / "Calib.qca.txt"
+    cams = [str(demo_3d / f"cam0{i}") for i in range(1, 5)]
+    out = tmp_path / "bio"
+    assert main(["triangulate", *cams, "--calibration", str(calib), "-o", str(out), "--filter",
+                 "butterworth", "--max-gap", "10", "--ik", "--opensim", "--mass", "72"]) == 0
+    m = json.loads((out / "manifest.json").read_text())
+    assert {"angles", "angles_ik", "opensim"} <= set(m["outputs"])
+    assert m["opensim"]["mass_kg"] == 72 and 1.4 < m["opensim"]["height_m"] < 2.0
+    ang = pq.read_table(out / "angles.parquet").to_pydict()
+    knee = np.array([d for a, d in zip(ang["angle"], ang["degrees"], strict=True)
+                     if a == "right_knee_flexion"])
+    assert len(knee) == 30 and np.nanmin(knee) > -10 and np.nanmax(knee) < 120
+    capsys.readouterr()
+    assert main(["compare", str(out / "angles_ik.parquet"),
+                 str(out / m["outputs"]["opensim"]["mot"]), "-o", str(tmp_path / "r.json")]) == 0
+    text = capsys.readouterr().out
+    assert "right_knee_flexion" in text and "overall" in text
+    rep = json.loads((tmp_path / "r.json").read_text())
+    assert rep["paired_samples"]["paired"] == 30
+    # knees agree with OpenSim within a few degrees on the sample
+    rows = {r["name"]: r for r in rep["angles"]}
+    assert rows["right_knee_flexion"]["rmse"] < 8 and rows["left_knee_flexion"]["rmse"] < 8
+    assert main(["plot", str(out)]) == 0
+    pngs = sorted((out / "plots").glob("*.png"))
+    assert [p.name for p in pngs] == ["angles_person0.png"] and pngs[0].stat().st_size > 10000
