@@ -299,9 +299,13 @@ def test_angles_ik_opensim_compare_and_plot(demo_3d, tmp_path, p2s_videos, capsy
     cams = [str(demo_3d / f"cam0{i}") for i in range(1, 5)]
     out = tmp_path / "bio"
     assert main(["triangulate", *cams, "--calibration", str(calib), "-o", str(out), "--filter",
-                 "butterworth", "--max-gap", "10", "--ik", "--opensim", "--mass", "72"]) == 0
+                 "butterworth", "--max-gap", "10", "--ik", "--opensim", "--augment", "--mass", "72"]) == 0
     m = json.loads((out / "manifest.json").read_text())
-    assert {"angles", "angles_ik", "opensim"} <= set(m["outputs"])
+    assert {"angles", "angles_ik", "opensim", "angles_opensim", "opensim_lstm",
+            "augmented_trc"} <= set(m["outputs"])
+    assert m["opensim"]["lstm_marker_rms_m_median"] < 0.06
+    osim = pq.read_table(out / "angles_opensim.parquet").to_pydict()
+    assert "knee_angle_r" in set(osim["angle"]) and "pelvis_tx" not in set(osim["angle"])
     assert m["opensim"]["mass_kg"] == 72 and 1.4 < m["opensim"]["height_m"] < 2.0
     ang = pq.read_table(out / "angles.parquet").to_pydict()
     knee = np.array([d for a, d in zip(ang["angle"], ang["degrees"], strict=True)

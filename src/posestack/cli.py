@@ -49,8 +49,8 @@ def _cmd_triangulate(args: argparse.Namespace) -> int:
                            min_views=args.min_views, max_error=args.max_error,
                            filter=args.filter, cutoff=args.cutoff, order=args.order,
                            min_cutoff=args.min_cutoff, beta=args.beta, max_gap=args.max_gap,
-                           ik=args.ik, opensim=args.opensim, height=args.height,
-                           mass=args.mass)
+                           ik=args.ik, opensim=args.opensim, augment=args.augment,
+                           height=args.height, mass=args.mass)
     _print_multiview(mv)
     return 0
 
@@ -64,13 +64,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
         mv = run_multiview(args.inputs, args.calibration, args.output,
                            offsets=_offsets(args.offset), min_views=args.min_views,
                            max_error=args.max_error, ik=args.ik, opensim=args.opensim,
-                           height=args.height, mass=args.mass, **_run_kwargs(args))
+                           augment=args.augment, height=args.height, mass=args.mass,
+                           **_run_kwargs(args))
         for r in mv.views:
             print(f"{r.name}: 2D {r.manifest.get('frames', {}).get('processed')} frames -> "
                   f"{r.bundle}")
         _print_multiview(mv)
         return 0
-    if args.ik or args.opensim:
+    if args.ik or args.opensim or args.augment:
         raise PosestackError("--ik and --opensim need 3D from several cameras: add "
                              "--calibration FILE (one video per camera)")
     results = run(args.inputs, args.output, **_run_kwargs(args))
@@ -231,6 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--opensim", action="store_true",
                     help="scale Pose2Sim's OpenSim model and run OpenSim IK (.mot); needs "
                          "posestack[biomech]")
+    r.add_argument("--augment", action="store_true",
+                    help="with --opensim: also OpenCap's LSTM marker augmentation and IK on "
+                         "the 43 anatomical markers")
     r.add_argument("--height", type=float, help="subject height, m (default: estimated)")
     r.add_argument("--mass", type=float, default=70.0, help="subject mass, kg (default 70)")
     r.add_argument("--device", default="cpu", help="compute device (cpu)")
@@ -267,6 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--opensim", action="store_true",
                     help="scale Pose2Sim's OpenSim model and run OpenSim IK (.mot); needs "
                          "posestack[biomech]")
+    tr.add_argument("--augment", action="store_true",
+                    help="with --opensim: also OpenCap's LSTM marker augmentation and IK on "
+                         "the 43 anatomical markers")
     tr.add_argument("--height", type=float, help="subject height, m (default: estimated)")
     tr.add_argument("--mass", type=float, default=70.0, help="subject mass, kg (default 70)")
     tr.set_defaults(func=_cmd_triangulate)

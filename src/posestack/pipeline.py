@@ -103,6 +103,7 @@ class RunParameters:
     style: str = "skeleton"
     ik: bool = False
     opensim: bool = False
+    augment: bool = False
     height: float | None = None
     mass: float = 70.0
 
@@ -789,12 +790,14 @@ def _multiview_3d(views: Sequence[Poses], frames: Sequence[np.ndarray], calib, c
             offsets=offsets, sources=sources, warnings=warnings, overlays=overlays,
             extra_outputs=extra)
         if params.opensim:
-            manifest = _opensim(out_dir, poses3d, params, manifest)
+            manifest = _opensim(out_dir, poses3d, params, manifest,
+                                int(rec.frames[0]) if len(rec.frames) else 0)
     return MultiviewResult(None, rec, poses3d, out_dir, manifest, tuple(warnings),
                            angles=angles, ik=ik)
 
 
-def _opensim(out_dir: Path, poses3d: Poses, params: RunParameters, manifest: dict) -> dict:
+def _opensim(out_dir: Path, poses3d: Poses, params: RunParameters, manifest: dict,
+             frames0: int = 0) -> dict:
     """Scale Pose2Sim's OpenSim model and run OpenSim IK on person 0's .trc."""
     from .biomech.opensim_ik import scale_and_ik
 
@@ -805,11 +808,45 @@ def _opensim(out_dir: Path, poses3d: Poses, params: RunParameters, manifest: dic
     res = scale_and_ik(out_dir / trcs[0], out_dir / "opensim", layout=poses3d.skeleton.name,
                        height=params.height, mass=params.mass)
     rel = res.mot.relative_to(out_dir)
+    # the OpenSim coordinates back in the long angles layout (rotations only, degrees)
+    import pyarrow as pa
+
+    rot = [i for i, u in enumerate(res.units) if u == "deg"]
+    t0 = float(poses3d.times[0]) if poses3d.n_frames else 0.0
+    fps = 1.0 / float(np.median(np.diff(poses3d.times))) if poses3d.n_frames > 1 else 1.0
+    frames = np.round((res.times - t0) * fps).astype(np.int64) + int(frames0)
+    n, a = len(res.times), len(rot)
+    table = pa.table({
+        "frame": pa.array(np.repeat(frames, a).astype(np.int32)),
+        "time": pa.array(np.repeat(res.times, a)),
+        "person": pa.array(np.zeros(n * a, np.int16)),
+        "angle": pa.array([res.coordinates[i] for i in rot] * n).dictionary_encode(),
+        "degrees": pa.array(res.angles[:, rot].reshape(-1).astype(np.float32)),
+    })
+    write_parquet(out_dir / "angles_opensim.parquet", table)
+    manifest["outputs"]["angles_opensim"] = "angles_opensim.parquet"
     manifest["outputs"]["opensim"] = {"model": str(res.scaled_model.relative_to(out_dir)),
                                       "mot": str(rel)}
     manifest["opensim"] = {"height_m": res.height, "mass_kg": res.mass,
                            "marker_rms_m_median": float(np.nanmedian(res.marker_errors)),
                            "seconds_scale": res.seconds_scale, "seconds_ik": res.seconds_ik}
+    if params.augment:
+        from .biomech.augment import augment_markers, write_augmented_trc
+
+        aug = augment_markers(poses3d, res.height, params.mass, missing_small_toes="use_big_toe")
+        lstm_trc = out_dir / f"{Path(trcs[0]).stem}_LSTM.trc"
+        write_augmented_trc(lstm_trc, poses3d, aug)
+        res2 = scale_and_ik(lstm_trc, out_dir / "opensim_lstm", layout="lstm",
+                            height=res.height, mass=params.mass)
+        manifest["outputs"]["augmented_trc"] = lstm_trc.name
+        manifest["outputs"]["opensim_lstm"] = {
+            "model": str(res2.scaled_model.relative_to(out_dir)),
+            "mot": str(res2.mot.relative_to(out_dir))}
+        manifest["opensim"]["lstm_marker_rms_m_median"] = float(
+            np.nanmedian(res2.marker_errors))
+        manifest["warnings"].append("marker augmentation: BlazePose has no small toes; the "
+                                    "big toe stands in for them (5th-metatarsal markers are "
+                                    "least reliable)")
     write_json(out_dir / BUNDLE_FILES["manifest"], manifest)
     return manifest
 
@@ -860,7 +897,8 @@ def run_multiview(videos: str | os.PathLike | Iterable[str | os.PathLike],
     calib = match_videos(load_calibration(calib_path), names)
     calib.check_sizes({n: (i.width, i.height) for n, i in zip(names, infos, strict=True)})
     filt = {k: kwargs.pop(k) for k in ("filter", "cutoff", "order", "min_cutoff", "beta",
-                                       "max_gap", "ik", "opensim", "height", "mass")
+                                       "max_gap", "ik", "opensim", "augment", "height",
+                                       "mass")
             if k in kwargs}
     results = run(paths, output, **kwargs)
     params = RunParameters(**{k: str(v) if isinstance(v, os.PathLike) else v
@@ -883,8 +921,8 @@ def triangulate_files(inputs: Iterable[str | os.PathLike], calibration: str | os
                       min_views: int = 2, max_error: float = 15.0, filter: str = "none",
                       cutoff: float = 6.0, order: int = 4, min_cutoff: float = 1.0,
                       beta: float = 0.0, max_gap: int = 0, max_age: float = 1.0,
-                      ik: bool = False, opensim: bool = False, height: float | None = None,
-                      mass: float = 70.0) -> MultiviewResult:
+                      ik: bool = False, opensim: bool = False, augment: bool = False,
+                      height: float | None = None, mass: float = 70.0) -> MultiviewResult:
     """Triangulate 2D keypoints computed elsewhere: posestack bundles or OpenPose json folders.
 
     Args:
@@ -921,7 +959,7 @@ def triangulate_files(inputs: Iterable[str | os.PathLike], calibration: str | os
     calib = match_videos(load_calibration(calib_path), names)
     params = RunParameters(filter=filter, cutoff=cutoff, order=order, min_cutoff=min_cutoff,
                            beta=beta, max_gap=max_gap, max_age=max_age, video=False, ik=ik,
-                           opensim=opensim, height=height, mass=mass)
+                           opensim=opensim, augment=augment, height=height, mass=mass)
     out_dir = Path(output).expanduser() if output is not None else None
     return _multiview_3d(views, frames, calib, calib_path, out_dir, params,
                          dict(offsets or {}), fps, [str(f) for f in folders], min_views,
