@@ -41,6 +41,8 @@ bench: $(VENV)/.installed .mpref-venv/.installed
 	$(PY) benchmarks/bench_holistic.py --mediapipe-python .mpref-venv/bin/python
 	$(PY) benchmarks/bench_rtm_batching.py
 	$(PY) benchmarks/bench_triangulation.py --pose2sim-python "$$(bash benchmarks/pose2sim_env.sh | tail -n 1)"
+	$(PY) benchmarks/bench_triangulate_synthetic.py
+	$(PY) benchmarks/bench_kinematics.py
 
 # Regenerate tests/data/mediapipe_reference.json from MediaPipe's own Pose solution.
 reference: $(VENV)/.installed .mpref-venv/.installed
