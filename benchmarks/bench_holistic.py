@@ -62,7 +62,6 @@ import json
 import math
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -72,6 +71,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from _common import decode_frames, default_threads, log, peak_rss_mb, run_json, vm_hwm_mb
 
 HERE = Path(__file__).resolve().parent
 MEDIAPIPE_SCRIPT = HERE / "holistic_throughput.py"
@@ -87,50 +88,6 @@ ASTRONAUT_SIZE = 512
 ASTRONAUT_FPS = 30
 GOAL = 1.3
 _T0 = time.perf_counter()
-
-
-def log(msg: str) -> None:
-    print(f"[{time.perf_counter() - _T0:7.1f} s] {msg}", file=sys.stderr, flush=True)
-
-
-def default_threads() -> int:
-    """The number of inference threads ``posestack.run`` uses when none is given."""
-    return min(2, os.cpu_count() or 1)
-
-
-def peak_rss_mb() -> float:
-    # ru_maxrss is in KiB on Linux, in bytes on macOS.
-    scale = 1 if sys.platform == "darwin" else 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
-
-
-def vm_hwm_mb() -> float | None:
-    """Peak RSS of this process image (Linux /proc; not inherited across exec), else None."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
-
-
-def decode_frames(path: Path, max_frames: int | None) -> tuple[list[np.ndarray], float]:
-    """The first ``max_frames`` frames as C-contiguous RGB uint8 arrays, and the clip's fps."""
-    import av
-
-    frames: list[np.ndarray] = []
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        fps = float(stream.average_rate or 30)
-        for frame in container.decode(stream):
-            if max_frames is not None and len(frames) >= max_frames:
-                break
-            frames.append(np.ascontiguousarray(frame.to_ndarray(format="rgb24")))
-    if not frames:
-        raise SystemExit(f"{path}: no frames decoded")
-    return frames, fps
 
 
 # --- children (fresh interpreters) ------------------------------------------------------------
@@ -233,19 +190,6 @@ def child_main(argv: Sequence[str]) -> int:
         raise SystemExit(f"unknown child {kind!r}")
     print(json.dumps(result), flush=True)
     return 0
-
-
-def run_json(cmd: list[str], what: str) -> dict[str, Any]:
-    """Run ``cmd``, return the JSON object on the last line of its stdout."""
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stderr[-4000:])
-        raise SystemExit(f"{what} failed (exit {proc.returncode}): {' '.join(cmd)}")
-    lines = [ln for ln in proc.stdout.splitlines() if ln.strip().startswith("{")]
-    if not lines:
-        sys.stderr.write(proc.stdout[-2000:] + proc.stderr[-2000:])
-        raise SystemExit(f"{what}: no JSON line in the output of {' '.join(cmd)}")
-    return json.loads(lines[-1])
 
 
 def run_child(kind: str, what: str, **payload: Any) -> dict[str, Any]:

@@ -53,13 +53,14 @@ import datetime as dt
 import json
 import shlex
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import av
 import mediapipe as mp
 import numpy as np
+
+from _common import iter_indexed_frames, parse_frames
 
 FORMAT = "posestack.mediapipe_reference/1"
 PX_DECIMALS = 4
@@ -96,36 +97,6 @@ CONVENTIONS = {
         f"{SCORE_DECIMALS}, world metres to {WORLD_DECIMALS}."
     ),
 }
-
-
-def parse_frames(spec: str) -> list[int]:
-    """Parse ``"0,10,20"`` and/or ``"start:stop[:step]"`` items into sorted unique indices."""
-    out: set[int] = set()
-    for item in spec.split(","):
-        item = item.strip()
-        if not item:
-            continue
-        if ":" in item:
-            parts = [int(p) for p in item.split(":")]
-            if len(parts) not in (2, 3):
-                raise argparse.ArgumentTypeError(f"bad range {item!r}")
-            out.update(range(*parts))
-        else:
-            out.add(int(item))
-    if not out or min(out) < 0:
-        raise argparse.ArgumentTypeError(f"bad frame list {spec!r}")
-    return sorted(out)
-
-
-def iter_rgb_frames(path: Path, last: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
-    """Yield (index, HxWx3 uint8 RGB) in decode order, stopping after index ``last``."""
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        for index, frame in enumerate(container.decode(stream)):
-            # PyAV may return a row-padded (strided) view; MediaPipe needs C-contiguous data.
-            yield index, np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
-            if last is not None and index >= last:
-                break
 
 
 def make_pose(video_mode: bool) -> Any:
@@ -179,7 +150,7 @@ def run_video(path: Path, frames: list[int], video_mode: bool) -> list[dict[str,
     with make_pose(video_mode) as pose:
         # Static mode stops decoding after the last wanted frame; video mode tracks through all.
         last = None if video_mode else frames[-1]
-        for index, rgb in iter_rgb_frames(path, last):
+        for index, rgb in iter_indexed_frames(path, last):
             if not video_mode and index not in wanted:
                 continue
             rgb.flags.writeable = False

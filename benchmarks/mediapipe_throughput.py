@@ -45,10 +45,7 @@ import argparse
 import json
 import os
 import platform
-import resource
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,18 +53,7 @@ import av
 import mediapipe as mp
 import numpy as np
 
-
-def iter_rgb_frames(path: Path, max_frames: int | None) -> Iterator[np.ndarray]:
-    """Yield HxWx3 uint8 RGB frames in decode order, at most ``max_frames`` of them."""
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        for index, frame in enumerate(container.decode(stream)):
-            if max_frames is not None and index >= max_frames:
-                break
-            # PyAV may return a row-padded (strided) view; MediaPipe needs C-contiguous data.
-            rgb = np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
-            rgb.flags.writeable = False
-            yield rgb
+from _common import iter_rgb_frames, peak_rss_mb, vm_hwm_mb
 
 
 def make_pose() -> Any:
@@ -78,29 +64,6 @@ def make_pose() -> Any:
         enable_segmentation=False,
         min_detection_confidence=0.5,
     )
-
-
-def peak_rss_mb() -> float:
-    # ru_maxrss is in KiB on Linux, in bytes on macOS.
-    scale = 1 if sys.platform == "darwin" else 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
-
-
-def vm_hwm_mb() -> float | None:
-    """Peak RSS of this process image from /proc (Linux), None elsewhere.
-
-    Unlike ``ru_maxrss``, which a process started by fork/vfork + exec inherits from its parent's
-    peak, VmHWM counts only memory touched after exec: a cross-check for a launcher that is larger
-    than this script.
-    """
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
 
 
 def run_in_memory(args: argparse.Namespace) -> dict[str, Any]:
