@@ -11,8 +11,8 @@ Usage (from the repository root; part of ``make bench``)::
    (median of ``--repeat``).
 3. OpenSim 4.6: Pose2Sim's model scaled to the subject and OpenSim IK on the .trc of the same
    keypoints (:func:`posestack.biomech.opensim_ik.scale_and_ik`): IK frames/s.
-4. Agreement per angle (``posestack.evaluate.agreement``; our names mapped to the model's
-   coordinates with :data:`posestack.kinematics.ik.OPENSIM_NAMES`): RMSE, bias, 95% limits
+4. Agreement per angle (``posestack.evaluate.agreement``; our fit converted to the model's
+   coordinates with :func:`posestack.kinematics.ik.to_opensim`): RMSE, bias, 95% limits
    of agreement, r. Goal (issue 5): RMSE ≤ 5° for hip, knee, ankle and elbow flexion; IK
    ≥ 10× OpenSim's frame rate and ≥ 200 frames/s.
 """
@@ -28,9 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-MAIN = ["left_hip_flexion", "right_hip_flexion", "left_knee_flexion", "right_knee_flexion",
-        "left_ankle_dorsiflexion", "right_ankle_dorsiflexion", "left_elbow_flexion",
-        "right_elbow_flexion"]
+MAIN = ["hip_flexion_l", "hip_flexion_r", "knee_angle_l", "knee_angle_r", "ankle_angle_l",
+        "ankle_angle_r", "elbow_flex_l", "elbow_flex_r"]
 
 
 def main() -> int:
@@ -44,7 +43,7 @@ def main() -> int:
     from posestack.biomech.mot import read_mot
     from posestack.biomech.opensim_ik import scale_and_ik
     from posestack.evaluate.agreement import agreement
-    from posestack.kinematics.ik import OPENSIM_NAMES, fit
+    from posestack.kinematics.ik import fit, to_opensim
     from posestack.pipeline import read_keypoints, run_multiview
 
     bundle = args.work / "multiview"
@@ -69,21 +68,21 @@ def main() -> int:
     os_fps = len(osim.times) / osim.seconds_ik
     mot = read_mot(osim.mot)
 
+    # our fit as the model's coordinates (pelvis converted exactly), paired by time
+    coords = to_opensim(ik)
     ours, theirs, names = [], [], []
-    for name in ik.angles.names:
-        if name not in OPENSIM_NAMES:
+    ti = np.clip(np.searchsorted(poses.times, mot.times), 1, n - 1)
+    ti = np.where(np.abs(poses.times[ti - 1] - mot.times) < np.abs(poses.times[ti] - mot.times),
+                  ti - 1, ti)  # the nearest frame
+    ok = np.abs(poses.times[ti] - mot.times) < 1e-3
+    for coord, values in coords.items():
+        if coord not in mot.names or coord.endswith(("_tx", "_ty", "_tz")):
             continue
-        coord, sign = OPENSIM_NAMES[name]
-        if coord not in mot.names:
-            continue
-        a = ik.angles.get(name)[:, 0].astype(np.float64)
-        ti = np.searchsorted(poses.times, mot.times)
-        ok = (ti < n) & (np.abs(poses.times[np.minimum(ti, n - 1)] - mot.times) < 1e-3)
         col = np.full(n, np.nan)
-        col[ti[ok]] = sign * mot.values[ok, mot.names.index(coord)]
-        ours.append(a)
+        col[ti[ok]] = mot.values[ok, mot.names.index(coord)]
+        ours.append(values.astype(np.float64))
         theirs.append(col)
-        names.append(name)
+        names.append(coord)
     rep = agreement(np.stack(ours, 1), np.stack(theirs, 1), names, labels=("posestack IK",
                                                                            "OpenSim IK"))
     print(f"Pose2Sim Demo_SinglePerson, {n} frames, Halpe-26 triangulated by posestack")

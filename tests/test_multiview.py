@@ -299,10 +299,16 @@ def test_angles_ik_opensim_compare_and_plot(demo_3d, tmp_path, p2s_videos, capsy
     cams = [str(demo_3d / f"cam0{i}") for i in range(1, 5)]
     out = tmp_path / "bio"
     assert main(["triangulate", *cams, "--calibration", str(calib), "-o", str(out), "--filter",
-                 "butterworth", "--max-gap", "10", "--ik", "--opensim", "--augment", "--mass", "72"]) == 0
+                 "butterworth", "--max-gap", "10", "--ik", "--opensim", "--augment", "--mass",
+                 "72"]) == 0
     m = json.loads((out / "manifest.json").read_text())
-    assert {"angles", "angles_ik", "opensim", "angles_opensim", "opensim_lstm",
-            "augmented_trc"} <= set(m["outputs"])
+    assert {"angles", "angles_ik", "angles_ik_mot", "opensim", "angles_opensim",
+            "opensim_lstm", "augmented_trc"} <= set(m["outputs"])
+    from posestack.biomech.mot import read_mot
+
+    ours = read_mot(out / "angles_ik.mot")  # our IK as the OpenSim model's coordinates
+    assert "knee_angle_r" in ours.names and "pelvis_tilt" in ours.names
+    assert len(ours.times) == 30
     assert m["opensim"]["lstm_marker_rms_m_median"] < 0.06
     osim = pq.read_table(out / "angles_opensim.parquet").to_pydict()
     assert "knee_angle_r" in set(osim["angle"]) and "pelvis_tx" not in set(osim["angle"])

@@ -781,8 +781,16 @@ def _multiview_3d(views: Sequence[Poses], frames: Sequence[np.ndarray], calib, c
         write_parquet(out_dir / BUNDLE_FILES["angles"], angles.to_table(rec.frames))
         extra = {"angles": BUNDLE_FILES["angles"]}
         if ik is not None:
+            from .biomech.mot import write_mot
+            from .kinematics.ik import to_opensim
+
             write_parquet(out_dir / "angles_ik.parquet", ik.angles.to_table(rec.frames))
+            # the same motion as coordinates of Pose2Sim's OpenSim model (opens in OpenSim)
+            coords = to_opensim(ik)
+            write_mot(out_dir / "angles_ik.mot", list(coords), poses3d.times,
+                      np.stack(list(coords.values()), axis=1))
             extra["angles_ik"] = "angles_ik.parquet"
+            extra["angles_ik_mot"] = "angles_ik.mot"
         manifest = write_multiview(
             out_dir, rec, poses3d, calib, calib_path, name=out_dir.name,
             parameters={**dataclasses.asdict(params), "min_views": min_views,
