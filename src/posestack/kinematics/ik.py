@@ -955,6 +955,9 @@ def _solve_banded(pb: _Problem, x0: np.ndarray, max_iter: int) -> tuple[np.ndarr
             mu, nu = mu * nu, nu * 2.0
             if mu > 1e12:
                 break
+    else:
+        log.warning("skeletal IK stopped at max_iter=%d before converging (cost %.4g); pass a "
+                    "larger max_iter", max_iter, cost)
     return x, it
 
 
@@ -1253,7 +1256,7 @@ def _cameras(cameras: Any, keypoints2d: Any, poses: Poses, A: np.ndarray):
 
 def fit(poses: Poses, *, smooth: float = 1.0, limits: bool = True, symmetric: bool = True,
         cameras: Any = None, keypoints2d: Any = None, weight2d: float = 1.0, up: str = "z",
-        solver: str = "banded", max_iter: int = 50) -> IKResult:
+        solver: str = "banded", max_iter: int = 200) -> IKResult:
     """Fit the kinematic body to every person of ``poses`` over the whole sequence.
 
     Args:
@@ -1277,7 +1280,8 @@ def fit(poses: Poses, *, smooth: float = 1.0, limits: bool = True, symmetric: bo
         up: the world's up axis (``"z"``, ``"y"``, ``"-y"`` for OpenCV camera
             space, ...).
         solver: ``"banded"`` (fast) or ``"scipy"`` (``least_squares``, slow reference).
-        max_iter: iteration cap of the solver.
+        max_iter: iteration cap of the solver (a warning is logged when it is
+            reached before convergence: the result then depends on the cap).
 
     Returns:
         :class:`IKResult`.
