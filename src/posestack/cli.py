@@ -170,6 +170,20 @@ def _cmd_assets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_biomech_args(p: argparse.ArgumentParser) -> None:
+    """The 3D-only options shared by ``run --calibration`` and ``triangulate``."""
+    p.add_argument("--ik", action="store_true",
+                   help="skeletal IK: fit a kinematic skeleton to the 3D (angles_ik.parquet)")
+    p.add_argument("--opensim", action="store_true",
+                   help="scale Pose2Sim's OpenSim model and run OpenSim IK (.mot); needs "
+                        "posestack[biomech]")
+    p.add_argument("--augment", action="store_true",
+                   help="with --opensim: also OpenCap's LSTM marker augmentation and IK on "
+                        "the 43 anatomical markers")
+    p.add_argument("--height", type=float, help="subject height, m (default: estimated)")
+    p.add_argument("--mass", type=float, default=70.0, help="subject mass, kg (default 70)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     p = argparse.ArgumentParser(
@@ -227,16 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--min-views", type=int, default=2, help="cameras a 3D point needs")
     r.add_argument("--max-error", type=float, default=15.0,
                    help="reprojection error (px) above which a view is left out")
-    r.add_argument("--ik", action="store_true",
-                    help="skeletal IK: fit a kinematic skeleton to the 3D (angles_ik.parquet)")
-    r.add_argument("--opensim", action="store_true",
-                    help="scale Pose2Sim's OpenSim model and run OpenSim IK (.mot); needs "
-                         "posestack[biomech]")
-    r.add_argument("--augment", action="store_true",
-                    help="with --opensim: also OpenCap's LSTM marker augmentation and IK on "
-                         "the 43 anatomical markers")
-    r.add_argument("--height", type=float, help="subject height, m (default: estimated)")
-    r.add_argument("--mass", type=float, default=70.0, help="subject mass, kg (default 70)")
+    _add_biomech_args(r)
     r.add_argument("--device", default="cpu", help="compute device (cpu)")
     r.add_argument("--detect-interval", type=int, default=10,
                    help="frames between detector runs while looking for more people")
@@ -266,16 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--min-cutoff", type=float, default=1.0)
     tr.add_argument("--beta", type=float, default=0.0)
     tr.add_argument("--max-gap", type=int, default=0)
-    tr.add_argument("--ik", action="store_true",
-                    help="skeletal IK: fit a kinematic skeleton to the 3D (angles_ik.parquet)")
-    tr.add_argument("--opensim", action="store_true",
-                    help="scale Pose2Sim's OpenSim model and run OpenSim IK (.mot); needs "
-                         "posestack[biomech]")
-    tr.add_argument("--augment", action="store_true",
-                    help="with --opensim: also OpenCap's LSTM marker augmentation and IK on "
-                         "the 43 anatomical markers")
-    tr.add_argument("--height", type=float, help="subject height, m (default: estimated)")
-    tr.add_argument("--mass", type=float, default=70.0, help="subject mass, kg (default 70)")
+    _add_biomech_args(tr)
     tr.set_defaults(func=_cmd_triangulate)
 
     c = sub.add_parser("compare", help="agreement of two sets of joint angles",
