@@ -67,31 +67,52 @@ def main() -> int:
     osim = scale_and_ik(trc, args.work / "opensim", layout="halpe26")
     os_fps = len(osim.times) / osim.seconds_ik
     mot = read_mot(osim.mot)
-
-    # our fit as the model's coordinates (pelvis converted exactly), paired by time
-    coords = to_opensim(ik)
-    ours, theirs, names = [], [], []
+    # frames of our fit nearest in time to OpenSim's rows
     ti = np.clip(np.searchsorted(poses.times, mot.times), 1, n - 1)
     ti = np.where(np.abs(poses.times[ti - 1] - mot.times) < np.abs(poses.times[ti] - mot.times),
-                  ti - 1, ti)  # the nearest frame
+                  ti - 1, ti)
     ok = np.abs(poses.times[ti] - mot.times) < 1e-3
-    for coord, values in coords.items():
-        if coord not in mot.names or coord.endswith(("_tx", "_ty", "_tz")):
-            continue
-        col = np.full(n, np.nan)
-        col[ti[ok]] = mot.values[ok, mot.names.index(coord)]
-        ours.append(values.astype(np.float64))
-        theirs.append(col)
-        names.append(coord)
-    rep = agreement(np.stack(ours, 1), np.stack(theirs, 1), names, labels=("posestack IK",
-                                                                           "OpenSim IK"))
+
+    def compare(result, zero):
+        ours, theirs, names = [], [], []
+        for coord, values in to_opensim(result, zero=zero).items():
+            if coord not in mot.names or coord.endswith(("_tx", "_ty", "_tz")):
+                continue
+            col = np.full(n, np.nan)
+            col[ti[ok]] = mot.values[ok, mot.names.index(coord)]
+            ours.append(values.astype(np.float64))
+            theirs.append(col)
+            names.append(coord)
+        return agreement(np.stack(ours, 1), np.stack(theirs, 1), names,
+                         labels=("posestack IK", "OpenSim IK"))
+
+    # the headline: defaults (smoothing on, generic zero-pose offsets)
+    rep = compare(ik, "generic")
     print(f"Pose2Sim Demo_SinglePerson, {n} frames, Halpe-26 triangulated by posestack")
     print(f"skeletal IK: {ik_fps:8.1f} frames/s   OpenSim IK: {os_fps:8.1f} frames/s   "
           f"ratio {ik_fps / os_fps:.1f}x   (OpenSim scaling {osim.seconds_scale:.2f} s, "
           f"marker RMS {np.nanmedian(osim.marker_errors) * 100:.1f} cm)")
+    print("posestack IK with its defaults (smooth=1), converted with to_opensim(zero='generic')")
     print(rep.format())
     main_rmse = {k: round(rep[k].rmse, 2) for k in MAIN if k in rep.names}
     print("main flexion angles, RMSE (deg):", main_rmse)
+    # variants: no zero-pose calibration; per-frame (smooth=0, like OpenSim); the subject's
+    # scaled model for the zero pose
+    per_frame = fit(poses, smooth=0.0, max_iter=1000)
+    variants = {"no zero calibration": compare(ik, None),
+                "smooth=0 (per frame, like OpenSim)": compare(per_frame, "generic")}
+    try:
+        from posestack.biomech.opensim_ik import ik_calibration
+
+        scaled = ik_calibration("halpe26", osim.scaled_model)
+        variants["zero pose of the scaled model"] = compare(ik, scaled)
+        variants["smooth=0 + scaled model's zero"] = compare(per_frame, scaled)
+    except Exception as exc:
+        print(f"(scaled-model zero pose skipped: {exc})", file=sys.stderr)
+    print("\nmain flexion angles, RMSE / bias (deg), variants:")
+    print(f"{'':36s}" + "".join(f"{k:>15s}" for k in MAIN))
+    for label, r in {"defaults": rep, **variants}.items():
+        print(f"{label:36s}" + "".join(f"{r[k].rmse:7.2f}/{r[k].bias:+6.2f} " for k in MAIN))
     if args.json_out:
         args.json_out.write_text(json.dumps({"ik_fps": ik_fps, "opensim_fps": os_fps,
                                              "main_rmse": main_rmse,

@@ -30,8 +30,12 @@ for _s in ("left", "right"):
     })
 
 
-def motion(frames: int, fps: float = 60.0, seed: int = 0) -> np.ndarray:
-    """``(T, len(DOF_NAMES))`` smooth random DoFs within the limits; lumbar_flexion = tilt."""
+def motion(frames: int, fps: float = 60.0, seed: int = 0, lean: str = "pelvis") -> np.ndarray:
+    """``(T, len(DOF_NAMES))`` smooth random DoFs within the limits.
+
+    The trunk's sagittal lean is split the way ``fit(lean=...)`` assumes: all in
+    the pelvis (lumbar_flexion = 0) or equally (lumbar_flexion = pelvis_tilt).
+    """
     rng = np.random.default_rng(seed)
     t = np.arange(frames) / fps
     q = np.zeros((frames, len(ik.DOF_NAMES)))
@@ -42,8 +46,7 @@ def motion(frames: int, fps: float = 60.0, seed: int = 0) -> np.ndarray:
     q[:, DOF["pelvis_tx"]] = 0.8 * t
     q[:, DOF["pelvis_ty"]] = 0.2 * np.sin(t)
     q[:, DOF["pelvis_tz"]] = 0.9 + 0.03 * np.sin(4 * t)
-    # the split of the trunk's lean the fit assumes (pelvis tilt = lumbar flexion)
-    q[:, DOF["lumbar_flexion"]] = q[:, DOF["pelvis_tilt"]]
+    q[:, DOF["lumbar_flexion"]] = q[:, DOF["pelvis_tilt"]] if lean == "split" else 0.0
     return q
 
 
@@ -142,6 +145,26 @@ def test_signs(dofs, point, axis, sign):
 def test_hand_signs(dofs, point, axis, sign):
     d = _moved("blazepose33", point, **dofs)
     assert sign * d[axis] > 0.005, d
+
+
+def test_lean_goes_to_pelvis_or_is_split():
+    """The unobservable pelvis/lumbar split follows ``lean``; the trunk is the same."""
+    truth = ik.default_model("halpe26")
+    q = motion(120, seed=4, lean="split")
+    poses = make_poses(truth, q)
+    split = ik.fit(poses, lean="split")
+    rms = angle_rms(split, q)
+    assert rms["lumbar_flexion"] < 1.0 and rms["pelvis_tilt"] < 1.0, rms
+    pelvis = ik.fit(poses)                                   # the default: OpenSim's choice
+    assert pelvis.meta["lean"] == "pelvis"
+    assert np.sqrt(np.mean(pelvis.angles.get("lumbar_flexion") ** 2)) < 2.0
+    tilt = pelvis.angles.get("pelvis_tilt")[:, 0]
+    lean = q[:, DOF["pelvis_tilt"]] + q[:, DOF["lumbar_flexion"]]
+    assert np.sqrt(np.mean((tilt - lean) ** 2)) < 3.0       # the pelvis takes the whole lean
+    for res in (split, pelvis):
+        assert np.nanmax(res.residuals) < 0.01
+    with pytest.raises(InputError, match="lean must be one of pelvis, split"):
+        ik.fit(poses, lean="trunk")
 
 
 def test_zero_pose_gives_zero_angles():
@@ -391,8 +414,8 @@ def test_to_opensim():
     # facing world +Y, which is OpenSim's +X (posestack's .trc axes), so pelvis_rotation = 0
     q = standing(3, pelvis_rotation=90, pelvis_tilt=10, pelvis_obliquity=5, lumbar_flexion=10,
                  right_knee_flexion=40, left_shoulder_abduction=30, neck_flexion=15)
-    res = ik.fit(make_poses(m, q))
-    osim = ik.to_opensim(res)
+    res = ik.fit(make_poses(m, q), lean="split")
+    osim = ik.to_opensim(res, zero=None)      # our zero pose; signs and axes only
     np.testing.assert_allclose(osim["pelvis_rotation"], 0, atol=0.05)
     np.testing.assert_allclose(osim["pelvis_tilt"], -10, atol=0.05)   # OpenSim: posterior +
     np.testing.assert_allclose(osim["pelvis_list"], 5, atol=0.05)
@@ -401,8 +424,12 @@ def test_to_opensim():
     np.testing.assert_allclose(osim["arm_add_l"], -30, atol=0.05)
     np.testing.assert_allclose(osim["neck_flexion"], -15, atol=0.05)
     np.testing.assert_allclose(osim["pelvis_ty"], 0.95, atol=1e-4)     # OpenSim Y = world Z
-    facing_x = ik.to_opensim(ik.fit(make_poses(m, standing(3))))
+    facing_x = ik.to_opensim(ik.fit(make_poses(m, standing(3))), zero=None)
     np.testing.assert_allclose(facing_x["pelvis_rotation"], -90, atol=0.05)
+    # calibrated to the model (default): OpenSim's pelvis origin is above our hip centres
+    cal = ik.to_opensim(res)
+    assert 0.04 < float(np.mean(cal["pelvis_ty"])) - 0.95 < 0.15
+    assert not np.allclose(cal["elbow_flex_l"], osim["elbow_flex_l"], atol=5)
 
 
 @pytest.mark.parametrize(("call", "match"), [

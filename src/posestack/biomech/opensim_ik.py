@@ -80,7 +80,8 @@ from ..poses import Poses
 from ..skeletons import Skeleton
 from .mot import read_mot
 
-__all__ = ["LAYOUTS", "OpenSimResult", "estimate_height", "scale_and_ik"]
+__all__ = ["LAYOUTS", "OpenSimResult", "estimate_height", "ik_calibration", "model_pose",
+           "scale_and_ik"]
 
 log = logging.getLogger(__name__)
 
@@ -777,3 +778,151 @@ def _run_opensim(opensim, files, paths, markers, times, frames, scaling_tree, ik
         "scale_factors": MappingProxyType(factors),
         "fell_back": fell_back,
     }
+
+
+def model_pose(layout: str = "halpe26", model: str | os.PathLike = "simple",
+               coordinates: Mapping[str, float] | Sequence[Mapping[str, float]] = (),
+               keep_default: Sequence[str] = ()) -> Poses:
+    """The model's markers in given poses, as keypoints (by default its zero pose).
+
+    Every coordinate of the model (Pose2Sim's generic model, ``"muscles"``, or a
+    ``.osim`` path, e.g. a scaled model from :func:`scale_and_ik`) is set to 0
+    (those named in ``keep_default``: to the model's default value), then to
+    ``coordinates`` (name -> degrees, or metres for translations; one
+    mapping per frame), and the layout's markers (``Markers_<layout>.xml``; a
+    scaled model's own markers when it has them) are read in ground. Markers are
+    renamed to the layout's keypoints with
+    :data:`~posestack.io.trc.POSE2SIM_NAMES`; keypoints without a marker are NaN.
+
+    Returns:
+        :class:`Poses` ``(F, 1, K, 3)`` metres (F = 1 for the zero pose) in
+        posestack's world axes (Z up; world x, y, z = OpenSim ground Z, X, Y: the
+        inverse of the ``.trc`` writer's mapping), space ``"world"``. Fitted by
+        :func:`posestack.kinematics.ik.zero_offsets` it gives the angles our IK
+        assigns to OpenSim's zero pose (used by
+        :func:`~posestack.kinematics.ik.to_opensim`).
+
+    Raises:
+        AssetError: OpenSim missing or the model unreadable. InputError: a layout
+            with no Pose2Sim setup, an unknown coordinate.
+    """
+    name, lay = _resolve_layout(layout)
+    if name == "lstm":
+        raise InputError("model_pose needs a keypoint layout (halpe26, coco17, ...), not 'lstm'")
+    frames = [coordinates] if isinstance(coordinates, Mapping) else list(coordinates) or [{}]
+    opensim = _import_opensim()
+    from .. import assets
+    from ..skeletons import get_skeleton
+
+    files = _setup_files(assets.path("opensim_setup"), lay, model)
+    skel = get_skeleton(name)
+    renames = {v: k for k, v in POSE2SIM_NAMES[lay.names].items()}
+    xyz = np.full((len(frames), 1, len(skel), 3), np.nan)
+    with tempfile.TemporaryDirectory() as tmp, _console_to(Path(tmp) / "opensim.log"):
+        try:
+            osim = opensim.Model(str(files["model"]))
+            generic = isinstance(model, str) and model in _MODELS
+            if generic or osim.getMarkerSet().getSize() == 0:
+                osim.set_MarkerSet(opensim.MarkerSet(str(files["markers"])))
+            state = osim.initSystem()
+        except RuntimeError as exc:
+            raise AssetError(f"OpenSim cannot load the model {files['model']}: {exc}") from None
+        coords = osim.getCoordinateSet()
+        known = {coords.get(i).getName(): coords.get(i) for i in range(coords.getSize())}
+        markers = osim.getMarkerSet()
+        for f, values in enumerate(frames):
+            unknown = sorted(set(values) - set(known))
+            if unknown:
+                raise InputError(f"unknown coordinate(s) {unknown} in {files['model'].name}")
+            for cname, c in known.items():
+                rotational = c.getMotionType() == opensim.Coordinate.Rotational
+                if cname in values:
+                    v = float(values[cname])
+                    v = math.radians(v) if rotational else v
+                else:
+                    v = c.getDefaultValue() if cname in keep_default else 0.0
+                c.setValue(state, v, False)
+            osim.realizePosition(state)
+            for i in range(markers.getSize()):
+                mk = markers.get(i)
+                key = renames.get(mk.getName())
+                if key is not None and key in skel.keypoints:
+                    g = mk.getLocationInGround(state)
+                    xyz[f, 0, skel.index(key)] = (g.get(2), g.get(0), g.get(1))
+    scores = np.isfinite(xyz[..., 0]).astype(np.float32)
+    return Poses(skel, xyz, scores, np.arange(len(frames)) / 30.0, "world",
+                 meta={"opensim_model": str(files["model"])})
+
+
+# coordinates whose whole curve (ours against theirs) is measured, with their sweep (degrees)
+_CURVES = {"hip_flexion": (-30.0, 120.0), "knee_angle": (0.0, 140.0),
+           "ankle_angle": (-40.0, 30.0), "elbow_flex": (0.0, 145.0), "arm_flex": (-60.0, 150.0)}
+_CURVE_POINTS = 31
+
+
+def ik_calibration(layout: str = "halpe26", model: str | os.PathLike = "simple",
+                   **fit_options) -> dict:
+    """Calibrate posestack's skeletal IK to an OpenSim model, on the model alone.
+
+    1. ``zero``: our angles (:func:`posestack.kinematics.ik.static_angles`) of
+       the model's markers in its zero pose (:func:`model_pose`); coordinates
+       our fit has no counterpart for (``pro_sup``, ``wrist_*``, ``mtp_*``...
+       without hand or toe keypoints) are held at the model's default value,
+       where OpenSim's IK leaves them (``pro_sup`` = 90°).
+    2. ``curves``: for hip, knee, ankle, elbow and shoulder flexion of each
+       side, the coordinate is swept over its range (31 poses, the others at 0)
+       and our matching angle is measured (with joint limits, as in a normal
+       fit): ``our name -> [ours, theirs]`` (degrees), the increasing part of
+       the sweep that ends it (with an oblique elbow axis our angle first
+       falls to the carrying angle, then rises; below, the map is extended
+       linearly).
+
+    No motion data is used: the result depends on the model and marker set
+    only. :func:`posestack.kinematics.ik.to_opensim` applies it.
+    ``fit_options`` (``lean``...) should match the fits it will convert.
+    """
+    from ..kinematics.ik import OPENSIM_NAMES, default_model, static_angles
+
+    # coordinates our fit of this layout has no counterpart for (e.g. pro_sup without
+    # hand keypoints) stay at the model's default value, where OpenSim's IK leaves them
+    name, _ = _resolve_layout(layout)
+    fitted = {OPENSIM_NAMES[d][0] for d in default_model(name).dof_names if d in OPENSIM_NAMES}
+    fitted |= {"pelvis_tilt", "pelvis_list", "pelvis_rotation", "pelvis_tx", "pelvis_ty",
+               "pelvis_tz"}
+    opensim = _import_opensim()
+    from .. import assets
+
+    files = _setup_files(assets.path("opensim_setup"), _resolve_layout(layout)[1], model)
+    with tempfile.TemporaryDirectory() as tmp, _console_to(Path(tmp) / "opensim.log"):
+        osim = opensim.Model(str(files["model"]))
+        cs = osim.getCoordinateSet()
+        held = [cs.get(i).getName() for i in range(cs.getSize())
+                if cs.get(i).getName() not in fitted]
+        del cs, osim
+    zero = {k: round(float(v[0]), 4) for k, v in
+            static_angles(model_pose(layout, model, keep_default=held), **fit_options).items()}
+    ours_of = {theirs: ours for ours, (theirs, _) in OPENSIM_NAMES.items()}
+    curves: dict[str, list[list[float]]] = {}
+    for coord, (lo, hi) in _CURVES.items():
+        for side in "lr":
+            name = ours_of.get(f"{coord}_{side}")
+            if name is None or name not in zero:
+                continue
+            grid = np.linspace(lo, hi, _CURVE_POINTS)
+            poses = model_pose(layout, model, [{f"{coord}_{side}": float(g)} for g in grid],
+                               keep_default=held)
+            # with limits, as in the fits to convert: a knee or elbow is never negative
+            ours = static_angles(poses, **{"limits": True, **fit_options}).get(name)
+            if ours is None:
+                continue
+            # the increasing run that ends the sweep (an oblique elbow axis makes our
+            # angle fall first, to the carrying angle, then rise)
+            falls = np.flatnonzero(np.diff(ours) <= 0)
+            start = int(falls[-1]) + 1 if falls.size else 0
+            if _CURVE_POINTS - start < 5:
+                log.warning("ik_calibration: %s does not grow with %s_%s; no curve",
+                            name, coord, side)
+                continue
+            curves[name] = [[round(float(v), 4) for v in ours[start:]],
+                            [round(float(v), 4) for v in grid[start:]]]
+    return {"zero": zero, "curves": curves}

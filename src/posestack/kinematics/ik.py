@@ -62,8 +62,12 @@ Convention:
       ±180°); lumbar/neck bending > 0 bends to the right, lumbar/neck rotation
       > 0 turns to the left.
     * Observability: the hips lie on the pelvis's tilt axis, so keypoints
-      cannot tell pelvis tilt from lumbar flexion. The fit splits the sagittal
-      lean of the trunk equally (a weak prior ``lumbar_flexion ≈
+      cannot tell pelvis tilt from lumbar flexion. By default (``lean="pelvis"``)
+      the pelvis takes the sagittal lean of the trunk and lumbar flexion is held
+      near 0 by a weak prior, as Pose2Sim's OpenSim IK setups do (an
+      ``IKCoordinateTask`` on ``L5_S1_Flex_Ext``, weight 0.1); hip flexion is
+      then the thigh relative to the trunk's sagittal line, the quantity OpenSim
+      reports. ``lean="split"`` shares the lean equally (``lumbar_flexion ≈
       pelvis_tilt``). Shoulder (and hip) rotation of a straight elbow (knee)
       without hand (foot) points is held by the smoothing and a weak prior
       towards 0. A layout without ears and eyes (h36m17) gets a 2-DoF neck
@@ -130,6 +134,7 @@ __all__ = [
     "default_model",
     "estimate_model",
     "fit",
+    "static_angles",
     "to_opensim",
 ]
 
@@ -258,7 +263,7 @@ OPENSIM_NAMES: Mapping[str, tuple[str, float]] = MappingProxyType({
 
 # Weights of the penalty terms, in metres of keypoint error per radian (or per metre).
 _W_PRIOR = 0.003     # every joint angle towards 0 (holds unobservable DoFs)
-_W_SPLIT = 0.1       # lumbar_flexion ≈ pelvis_tilt (the unobservable split)
+_W_SPLIT = 0.1       # lumbar_flexion ≈ 0 or ≈ pelvis_tilt (the unobservable split)
 _W_LIMIT = 10.0      # per radian beyond a limit
 _SMOOTH_HZ = 6.0     # smooth=1: -6 dB frequency of a DoF observed on its own
 _H_FLOOR = 1e-3      # m²/rad², least data weight used to scale the smoothing
@@ -818,6 +823,7 @@ class _Problem:
     cams: list[_Camera]
     limits: bool
     S: np.ndarray        # (n,) smoothing weight per DoF (acceleration)
+    lean: float = 0.0    # split row: lumbar_flexion - lean * pelvis_tilt (0: lumbar -> 0)
 
     def terms(self, x: np.ndarray, jac: bool = True):
         """Frame-local residuals and Jacobians.
@@ -860,7 +866,7 @@ class _Problem:
         else:
             a_l = b_l = np.zeros_like(x)
         i, j = st.split
-        split = _W_SPLIT * (x[:, i] - x[:, j])
+        split = _W_SPLIT * (x[:, i] - self.lean * x[:, j])
         return r, J, (a_p, b_p), (a_l, b_l), split
 
     def smooth_residual(self, x: np.ndarray) -> np.ndarray:
@@ -897,12 +903,13 @@ def _solve_banded(pb: _Problem, x0: np.ndarray, max_iter: int) -> tuple[np.ndarr
         idx = np.arange(n)
         H[:, idx, idx] += a_p**2 + a_l**2
         g += a_p * b_p + a_l * b_l
+        c = pb.lean
         H[:, i_s, i_s] += _W_SPLIT**2
-        H[:, j_s, j_s] += _W_SPLIT**2
-        H[:, i_s, j_s] -= _W_SPLIT**2
-        H[:, j_s, i_s] -= _W_SPLIT**2
+        H[:, j_s, j_s] += (c * _W_SPLIT) ** 2
+        H[:, i_s, j_s] -= c * _W_SPLIT**2
+        H[:, j_s, i_s] -= c * _W_SPLIT**2
         g[:, i_s] += _W_SPLIT * split
-        g[:, j_s] -= _W_SPLIT * split
+        g[:, j_s] -= c * _W_SPLIT * split
         d2 = pb.smooth_residual(x) * np.sqrt(pb.S)       # S * D x
         if T >= 3:
             g[:-2] += d2
@@ -980,7 +987,7 @@ def _solve_scipy(pb: _Problem, x0: np.ndarray, max_iter: int) -> tuple[np.ndarra
                   sparse.diags(np.broadcast_to(a_p, (T, n)).ravel()),
                   sparse.diags(a_l.ravel())]
         sp = np.zeros((T, n))
-        sp[:, i_s], sp[:, j_s] = _W_SPLIT, -_W_SPLIT
+        sp[:, i_s], sp[:, j_s] = _W_SPLIT, -pb.lean * _W_SPLIT
         rows = np.repeat(np.arange(T), n)
         blocks.append(sparse.csr_matrix((sp.ravel(), (rows, np.arange(T * n))),
                                         shape=(T, T * n)))
@@ -1045,10 +1052,13 @@ def _initial(st: _Structure, model: BodyModel, coords: np.ndarray, limits: bool)
             r_prime = np.arctan2(s[:, 1], s[:, 0])
         else:       # shank flexes backward: (-sin k cos r', -sin k sin r', -cos k)
             r_prime = np.arctan2(-s[:, 1], -s[:, 0])
-        # (bend, r') and (-bend, r' ± 180°) give the same points: take the smaller turn
-        back = np.abs(r_prime) > np.pi / 2
-        bend = np.where(back, -bend, bend)
-        r_prime = np.where(back, r_prime - np.sign(r_prime) * np.pi, r_prime)
+        # (bend, r') and (-bend, r' ± 180°) give the same points. With limits, elbows
+        # and knees do not hyperextend, so the bend stays >= 0 (the other branch
+        # would be clipped to a straight limb); without, take the smaller turn.
+        if not limits:
+            back = np.abs(r_prime) > np.pi / 2
+            bend = np.where(back, -bend, bend)
+            r_prime = np.where(back, r_prime - np.sign(r_prime) * np.pi, r_prime)
         r = np.where(np.abs(np.sin(bend)) > 0.25, -sgn * r_prime, 0.0)
         q[:, col[f"{prefix}_{flex}"]] = f
         q[:, col[f"{prefix}_{add}"]] = a
@@ -1177,6 +1187,7 @@ _UP = {
     "x": np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]),
 }
 _SOLVERS = ("banded", "scipy")
+_LEANS = {"pelvis": 0.0, "split": 1.0}
 
 
 def _up_matrix(up: str) -> np.ndarray:
@@ -1256,7 +1267,7 @@ def _cameras(cameras: Any, keypoints2d: Any, poses: Poses, A: np.ndarray):
 
 def fit(poses: Poses, *, smooth: float = 1.0, limits: bool = True, symmetric: bool = True,
         cameras: Any = None, keypoints2d: Any = None, weight2d: float = 1.0, up: str = "z",
-        solver: str = "banded", max_iter: int = 200) -> IKResult:
+        solver: str = "banded", max_iter: int = 200, lean: str = "pelvis") -> IKResult:
     """Fit the kinematic body to every person of ``poses`` over the whole sequence.
 
     Args:
@@ -1282,6 +1293,9 @@ def fit(poses: Poses, *, smooth: float = 1.0, limits: bool = True, symmetric: bo
         solver: ``"banded"`` (fast) or ``"scipy"`` (``least_squares``, slow reference).
         max_iter: iteration cap of the solver (a warning is logged when it is
             reached before convergence: the result then depends on the cap).
+        lean: where the trunk's sagittal lean goes, which keypoints cannot
+            observe: ``"pelvis"`` (lumbar flexion held near 0, OpenSim/Pose2Sim's
+            choice) or ``"split"`` (equally between pelvis tilt and lumbar flexion).
 
     Returns:
         :class:`IKResult`.
@@ -1304,6 +1318,8 @@ def fit(poses: Poses, *, smooth: float = 1.0, limits: bool = True, symmetric: bo
         raise InputError(f"solver must be one of {', '.join(_SOLVERS)}; got {solver!r}")
     if not (isinstance(max_iter, int) and max_iter >= 1):
         raise InputError(f"max_iter must be a positive integer; got {max_iter!r}")
+    if lean not in _LEANS:
+        raise InputError(f"lean must be one of {', '.join(_LEANS)}; got {lean!r}")
     A = _up_matrix(up)
     st = _structure(poses.skeleton)
     cams = _cameras(cameras, keypoints2d, poses, A)
@@ -1333,7 +1349,7 @@ def fit(poses: Poses, *, smooth: float = 1.0, limits: bool = True, symmetric: bo
         x, it = _fit_person(st, model, coords, poses.scores[t0:t1, p], poses.times[t0:t1],
                             [(c, kp.coords[t0:t1, p], kp.scores[t0:t1, p], R)
                              for c, kp, R in cams],
-                            smooth, limits, weight2d, solver, max_iter)
+                            smooth, limits, weight2d, solver, max_iter, _LEANS[lean])
         origins, offsets = model._arrays()
         X = _forward(st, origins, offsets, x, jac=False)[0]
         keep = np.zeros(t1 - t0, dtype=bool)
@@ -1355,7 +1371,7 @@ def fit(poses: Poses, *, smooth: float = 1.0, limits: bool = True, symmetric: bo
             trans[..., "xyz".index(name[-1])] = x_all[..., k]
     params = {"smooth": smooth, "limits": bool(limits), "symmetric": bool(symmetric),
               "up": up, "solver": solver, "cameras": [c.name for c, _, _ in cams],
-              "weight2d": weight2d}
+              "weight2d": weight2d, "lean": lean}
     angles = Angles(tuple(n_ for n_, r in zip(names, rot, strict=True) if r), degrees,
                     poses.times, {"kind": "ik", "skeleton": poses.skeleton.name,
                                   "space": poses.space, "parameters": params})
@@ -1370,7 +1386,7 @@ def fit(poses: Poses, *, smooth: float = 1.0, limits: bool = True, symmetric: bo
 
 def _fit_person(st: _Structure, model: BodyModel, coords: np.ndarray, scores: np.ndarray,
                 times: np.ndarray, cams: list, smooth: float, limits: bool, weight2d: float,
-                solver: str, max_iter: int) -> tuple[np.ndarray, int]:
+                solver: str, max_iter: int, lean: float) -> tuple[np.ndarray, int]:
     """Angles ``(T, n)`` (radians, metres) of one person over frames ``coords (T, K, 3)``."""
     T = coords.shape[0]
     obs = coords[:, st.point_kp]
@@ -1378,7 +1394,7 @@ def _fit_person(st: _Structure, model: BodyModel, coords: np.ndarray, scores: np
     origins, offsets = model._arrays()
     x0 = _initial(st, model, coords, limits)
     pb = _Problem(st, origins, offsets, np.nan_to_num(obs), np.sqrt(w), [], limits,
-                  np.zeros(len(st.dof_index)))
+                  np.zeros(len(st.dof_index)), lean)
     steps = np.diff(times)
     dt = float(np.median(steps[steps > 0])) if (steps > 0).any() else 1 / 30
 
@@ -1423,20 +1439,113 @@ def _fit_person(st: _Structure, model: BodyModel, coords: np.ndarray, scores: np
     return x, iterations + more
 
 
-def to_opensim(result: IKResult, person: int = 0) -> dict[str, np.ndarray]:
+def static_angles(poses: Poses, **fit_options: Any) -> dict[str, np.ndarray]:
+    """Our angles for each frame of ``poses`` fitted on its own (e.g. another model's poses).
+
+    Each frame is a static pose (e.g. OpenSim's markers in given coordinates:
+    :func:`posestack.biomech.opensim_ik.model_pose`); frames are fitted
+    independently (no smoothing) and without limits (another model's zero may
+    lie outside ours, e.g. a bent elbow). Angles of segments whose frame the
+    keypoints do not define (a head without ears and eyes, a foot without heel
+    and toes, a hand without knuckles) are left out: the fit would only return
+    its own default for them.
+
+    Returns:
+        name -> ``(F,)``: the angles (degrees, our names) and ``pelvis_tx, _ty,
+        _tz`` (metres, the fit's Z-up world), for the first person.
+    """
+    poses = _check_poses(poses)
+    st = _structure(poses.skeleton)
+    coords = poses.coords[:, 0].astype(float)
+    lm = _Landmarks(st.skeleton, coords)
+    seen = {"head": all(np.isfinite(lm[n]).all() for n in _HEAD_FRAME)}
+    for s_, _ in _SIDES:
+        toes = _toe_names(st.skeleton, s_)
+        seen[f"{s_}_foot"] = bool(toes) and all(
+            np.isfinite(lm[n]).all() for n in (f"{s_}_heel", *toes))
+        hand = _hand_frame_names(st.skeleton, s_)
+        seen[f"{s_}_hand"] = hand is not None and all(np.isfinite(lm[n]).all() for n in hand)
+    held = Poses(poses.skeleton, np.repeat(poses.coords, 3, axis=0),
+                 np.repeat(poses.scores, 3, axis=0),
+                 np.arange(3 * poses.n_frames) / 30.0, poses.space)
+    res = fit(held, **{"smooth": 0.0, "limits": False, "max_iter": 1000, **fit_options})
+    deg = res.angles.degrees[1::3, 0].astype(float)
+    out = {}
+    for k, name in enumerate(res.angles.names):
+        if seen.get(_DOFS[DOF_NAMES.index(name)].segment, True):
+            out[name] = deg[:, k]
+    for k, a in enumerate("xyz"):
+        out[f"pelvis_t{a}"] = res.translation[1::3, 0, k].astype(float)
+    return out
+
+
+def _interp_linear(x: np.ndarray, xp: Any, fp: Any) -> np.ndarray:
+    """``np.interp`` extended linearly beyond the ends; NaN stays NaN."""
+    xp, fp = np.asarray(xp, float), np.asarray(fp, float)
+    y = np.interp(x, xp, fp)
+    lo, hi = x < xp[0], x > xp[-1]
+    y[lo] = fp[0] + (x[lo] - xp[0]) * (fp[1] - fp[0]) / (xp[1] - xp[0])
+    y[hi] = fp[-1] + (x[hi] - xp[-1]) * (fp[-1] - fp[-2]) / (xp[-1] - xp[-2])
+    return y
+
+
+def _zero_table(result: IKResult, zero: Any) -> Mapping[str, Any] | None:
+    if zero is None:
+        return None
+    if isinstance(zero, str):
+        if zero != "generic":
+            raise InputError(f"zero must be 'generic', None or a mapping; got {zero!r}")
+        from posestack.kinematics._opensim_zero import OPENSIM_ZERO
+
+        layout = result.angles.meta.get("skeleton")
+        if layout not in OPENSIM_ZERO:
+            log.warning("to_opensim: no OpenSim zero-pose offsets for layout %s; angles are "
+                        "not calibrated to the model's zero pose", layout)
+            return None
+        return OPENSIM_ZERO[layout]
+    if not isinstance(zero, Mapping) or not isinstance(zero.get("zero"), Mapping):
+        raise InputError("zero must be 'generic', None or a calibration mapping {'zero': {...}, "
+                         "'curves': {...}} (posestack.biomech.opensim_ik.ik_calibration)")
+    return zero
+
+
+def to_opensim(result: IKResult, person: int = 0,
+               zero: Mapping[str, float] | str | None = "generic") -> dict[str, np.ndarray]:
     """A result's angles as the coordinates of Pose2Sim's OpenSim model.
 
-    Joint coordinates are ``sign * ours`` (:data:`OPENSIM_NAMES`), degrees. The
-    pelvis is converted exactly: the fit's Z-up world is turned into OpenSim's
-    ground the way posestack's ``.trc`` writer (and Pose2Sim) does (ground X, Y, Z
-    = world y, z, x), and the pelvis rotation is decomposed in OpenSim's order
-    (``pelvis_tilt`` about ground Z, then ``pelvis_list`` about X, then
-    ``pelvis_rotation`` about Y). ``pelvis_tx, _ty, _tz`` (metres) are our pelvis
-    origin, the mid-hip joint centre, in that ground frame — OpenSim's pelvis
-    origin lies about 7 cm behind and 7 cm above it in the unscaled model.
+    **Calibration to the model.** Our zero is the anatomical pose of the
+    keypoints (limb keypoints in line); OpenSim's is its model with every
+    coordinate at 0, where the layout's markers are not in our zero pose (the
+    generic model's elbow markers are bent by 23°, its elbow axis is oblique,
+    the hip keypoints sit 5-8° off the pelvis vertical...). ``zero`` is a
+    calibration measured on the OpenSim model itself
+    (:func:`posestack.biomech.opensim_ik.ik_calibration`): ``"zero"``, our
+    angles at its zero pose, which are subtracted, and ``"curves"``, for the
+    main flexion coordinates (hip, knee, ankle, elbow, shoulder flexion), our
+    angle against the coordinate as that coordinate alone sweeps its range,
+    which are interpolated (linear beyond the ends). ``"generic"`` (default)
+    uses the calibration of Pose2Sim's unscaled model for the result's layout
+    (``_opensim_zero.py``, written by ``benchmarks/make_opensim_zero.py``);
+    a mapping gives one (e.g. of the subject's scaled model); None converts
+    without calibration. Exact for a single coordinate moving on its own, first
+    order for the coupled 3-DoF joints.
+
+    Other joint coordinates are ``sign * (ours - zero)`` (:data:`OPENSIM_NAMES`),
+    degrees. The pelvis is converted exactly: the fit's Z-up world is turned
+    into OpenSim's ground the way posestack's ``.trc`` writer (and Pose2Sim) does
+    (ground X, Y, Z = world y, z, x); with a zero table, the pelvis frame and
+    origin are those that coincide with OpenSim's pelvis in its zero pose
+    (without, our pelvis frame and the mid-hip joint centre, which lies about 6
+    cm behind and 9 cm below OpenSim's pelvis origin); the rotation is
+    decomposed in OpenSim's order (``pelvis_tilt`` about ground Z, then
+    ``pelvis_list`` about X, then ``pelvis_rotation`` about Y).
+    ``pelvis_tx, _ty, _tz`` are metres in ground.
     """
     if not isinstance(result, IKResult):
         raise InputError(f"result must be an IKResult; got {type(result).__name__}")
+    cal = _zero_table(result, zero)
+    z = cal["zero"] if cal else None
+    curves = cal.get("curves", {}) if cal else {}
     deg = result.angles.degrees[:, person].astype(float)
     names = result.angles.names
     out: dict[str, np.ndarray] = {}
@@ -1444,18 +1553,35 @@ def to_opensim(result: IKResult, person: int = 0) -> dict[str, np.ndarray]:
         if name.startswith("pelvis_"):
             continue
         theirs, sign = OPENSIM_NAMES[name]
-        out[theirs] = sign * deg[:, k]
-    rz, ry, rx = (np.radians(deg[:, names.index(n)])
-                  for n in ("pelvis_rotation", "pelvis_tilt", "pelvis_obliquity"))
-    R = _axis_rot(2, np.nan_to_num(rz)) @ _axis_rot(1, np.nan_to_num(ry)) \
-        @ _axis_rot(0, np.nan_to_num(rx))
+        if name in curves:
+            out[theirs] = _interp_linear(deg[:, k], *curves[name])
+        else:
+            out[theirs] = sign * (deg[:, k] - (float(z.get(name, 0.0)) if z else 0.0))
+    pelvis = ("pelvis_rotation", "pelvis_tilt", "pelvis_obliquity")
+
+    def rot(rz, ry, rx):
+        return _axis_rot(2, np.nan_to_num(rz)) @ _axis_rot(1, np.nan_to_num(ry)) \
+            @ _axis_rot(0, np.nan_to_num(rx))
+
+    rz, ry, rx = (np.radians(deg[:, names.index(n)]) for n in pelvis)
+    R = rot(rz, ry, rx)
     M = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])   # world -> ground
-    B = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])  # OpenSim body -> ours
-    e = np.degrees(Rotation.from_matrix(M @ R @ B).as_euler("ZXY"))
+    t = result.translation[:, person] @ M.T
+    if z:
+        # OpenSim's pelvis = ours turned by a constant C, with M R0 C = I at the zero pose
+        R0 = rot(*(np.radians([float(z[n])]) for n in pelvis))[0]
+        C = R0.T @ M.T
+        Rg = M @ R @ C
+        # its origin: at the zero pose it is the ground origin, -t0 from our mid-hip
+        t0 = M @ np.array([float(z[f"pelvis_t{a}"]) for a in "xyz"])
+        t = t - np.einsum("tij,j->ti", Rg, t0)
+    else:
+        B = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])  # OpenSim body -> ours
+        Rg = M @ R @ B
+    e = np.degrees(Rotation.from_matrix(Rg).as_euler("ZXY"))
     e[~np.isfinite(rz)] = np.nan
     e[:, 2] = np.degrees(np.unwrap(np.radians(np.nan_to_num(e[:, 2]))))
     e[~np.isfinite(rz)] = np.nan
     out["pelvis_tilt"], out["pelvis_list"], out["pelvis_rotation"] = e[:, 0], e[:, 1], e[:, 2]
-    t = result.translation[:, person] @ M.T
     out["pelvis_tx"], out["pelvis_ty"], out["pelvis_tz"] = t[:, 0], t[:, 1], t[:, 2]
     return out
