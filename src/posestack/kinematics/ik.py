@@ -270,6 +270,7 @@ _H_FLOOR = 1e-3      # m²/rad², least data weight used to scale the smoothing
 _RTOL = 1e-8         # stop when a step lowers the cost by less than this fraction...
 _STEP_TOL = 1e-6     # ... or moves no DoF by more than this (rad, m)
 _GATE_2D = 0.1       # m: 2D views farther than this from the 3D fit are left out
+_FRAME_ITER = 10     # iterations of the per-frame stage before the space-time solve
 
 
 # --------------------------------------------------------------------------------------
@@ -789,13 +790,15 @@ def _forward(st: _Structure, origins: np.ndarray, offsets: np.ndarray, q: np.nda
     pm, pk = st.pairs
     w = w_axis[:, pk]                                                   # (N, pairs, 3)
     d = X[:, pm] - o[:, st.dof_seg[pk]]
-    J = np.zeros((N, X.shape[1], n, 3))
-    J[:, pm, pk] = np.stack([w[..., 1] * d[..., 2] - w[..., 2] * d[..., 1],
-                             w[..., 2] * d[..., 0] - w[..., 0] * d[..., 2],
-                             w[..., 0] * d[..., 1] - w[..., 1] * d[..., 0]], axis=-1)
+    J = np.zeros((N, X.shape[1], 3, n))
+    # (advanced indices around a slice go first: J[:, pm, :, pk] is (pairs, N, 3))
+    J[:, pm, :, pk] = np.stack([w[..., 1] * d[..., 2] - w[..., 2] * d[..., 1],
+                                w[..., 2] * d[..., 0] - w[..., 0] * d[..., 2],
+                                w[..., 0] * d[..., 1] - w[..., 1] * d[..., 0]],
+                               axis=-1).transpose(1, 0, 2)
     if st.trans.any():
-        J[:, :, st.trans] = w_axis[:, None, st.trans]
-    return X, J.transpose(0, 1, 3, 2), R
+        J[..., st.trans] = w_axis[:, None, st.trans].transpose(0, 1, 3, 2)
+    return X, J, R
 
 
 # --------------------------------------------------------------------------------------
@@ -965,6 +968,59 @@ def _solve_banded(pb: _Problem, x0: np.ndarray, max_iter: int) -> tuple[np.ndarr
     else:
         log.warning("skeletal IK stopped at max_iter=%d before converging (cost %.4g); pass a "
                     "larger max_iter", max_iter, cost)
+    return x, it
+
+
+def _solve_frames(pb: _Problem, x0: np.ndarray, max_iter: int) -> tuple[np.ndarray, int]:
+    """Levenberg–Marquardt on every frame on its own (no smoothing), batched over frames.
+
+    A cheap first stage for :func:`_solve_banded`: the dense per-frame ``(n, n)``
+    systems are solved together, each frame with its own damping, so the
+    nonlinear part of the fit (large rotations from the closed-form guess) costs
+    a fraction of a space-time iteration; the banded solve then only adds the
+    temporal coupling.
+    """
+    T, n = x0.shape
+    idx = np.arange(n)
+    i_s, j_s = pb.st.split
+    c = pb.lean
+
+    def frame_costs(x):
+        r, _, (_, b_p), (_, b_l), split = pb.terms(x, jac=False)
+        return np.sum(r**2, 1) + np.sum(b_p**2, 1) + np.sum(b_l**2, 1) + split**2
+
+    x = x0.copy()
+    mu = np.full(T, 1e-3)
+    active = np.ones(T, dtype=bool)
+    cost = frame_costs(x)
+    it = 0
+    while it < max_iter and active.any():
+        it += 1
+        r, J, (a_p, b_p), (a_l, b_l), split = pb.terms(x)
+        H = np.matmul(J.transpose(0, 2, 1), J)
+        g = np.einsum("trn,tr->tn", J, r)
+        H[:, idx, idx] += a_p**2 + a_l**2
+        g += a_p * b_p + a_l * b_l
+        H[:, i_s, i_s] += _W_SPLIT**2
+        H[:, j_s, j_s] += (c * _W_SPLIT) ** 2
+        H[:, i_s, j_s] -= c * _W_SPLIT**2
+        H[:, j_s, i_s] -= c * _W_SPLIT**2
+        g[:, i_s] += _W_SPLIT * split
+        g[:, j_s] -= c * _W_SPLIT * split
+        H[:, idx, idx] = H[:, idx, idx] * (1.0 + mu[:, None]) + 1e-12
+        try:
+            step = np.linalg.solve(H, -g[..., None])[..., 0]
+        except np.linalg.LinAlgError:
+            break
+        step[~active] = 0.0
+        x_new = x + step
+        cost_new = frame_costs(x_new)
+        better = active & (cost_new < cost)
+        small = better & ((cost - cost_new <= _RTOL * cost) | (np.abs(step).max(1) < _STEP_TOL))
+        x[better] = x_new[better]
+        cost = np.where(better, cost_new, cost)
+        mu = np.where(better, mu / 3.0, mu * 2.0)
+        active &= ~small & (mu < 1e12)
     return x, it
 
 
@@ -1406,6 +1462,11 @@ def _fit_person(st: _Structure, model: BodyModel, coords: np.ndarray, scores: np
             pb.S = smooth * np.maximum(h, _H_FLOOR) / (2 * np.pi * _SMOOTH_HZ * dt) ** 4
         match solver:
             case "banded":
+                if T >= 3 and not pb.cams:
+                    # the nonlinear part frame by frame (cheap), then the space-time fit
+                    x_f, it_f = _solve_frames(pb, x_start, min(max_iter, _FRAME_ITER))
+                    x_b, it_b = _solve_banded(pb, x_f, max_iter)
+                    return x_b, it_f + it_b
                 return _solve_banded(pb, x_start, max_iter)
             case "scipy":
                 return _solve_scipy(pb, x_start, max_iter)
