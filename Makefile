@@ -14,7 +14,8 @@ TEST_ASSETS := blazepose_detector blazepose_landmark_full hand_landmark_full han
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,plot,biomech]"
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e ".[dev,plot,biomech,body]"
 	touch $@
 
 setup: $(VENV)/.installed

@@ -12,6 +12,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from ._version import __version__
 from .errors import PosestackError
 from .estimate import ESTIMATORS
@@ -125,6 +127,32 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
     for p in plot_bundle(args.bundle, args.output):
         print(p)
+    return 0
+
+
+def _cmd_body(args: argparse.Namespace) -> int:
+    from .body import fit_body, write_body_npz, write_obj
+    from .errors import InputError
+    from .pipeline import read_keypoints
+
+    src = args.bundle / "keypoints3d.parquet"
+    if not src.is_file():
+        raise InputError(f"{src} not found: `posestack body` fits the 3D keypoints of a "
+                         "multi-view bundle (posestack run VIDEOS_FOLDER ...)")
+    poses, _ = read_keypoints(src)
+    out = args.output or args.bundle / "body"
+    people = range(poses.n_people) if args.person is None else [args.person]
+    for p in people:
+        if not poses.present()[:, p].any():
+            continue
+        fit = fit_body(poses, p, iterations=args.iterations, progress=not args.quiet)
+        npz = write_body_npz(out / f"body_p{p}.npz", fit)
+        rms = float(np.sqrt(np.nanmean(fit.residuals**2)))
+        print(f"{npz}: {len(fit.frames)} frames, keypoint residual RMS {rms * 1000:.1f} mm, "
+              f"{fit.seconds:.1f} s")
+        if args.obj:
+            for i, f in enumerate(fit.frames):
+                write_obj(out / f"obj_p{p}" / f"{f:06d}.obj", fit.vertices[i], fit.faces)
     return 0
 
 
@@ -289,6 +317,16 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("-o", "--output", type=Path, help="folder for the PNGs (default: "
                                                       "BUNDLE/plots)")
     pl.set_defaults(func=_cmd_plot)
+
+    b = sub.add_parser("body", help="fit the Anny body to a bundle's 3D keypoints "
+                                    "(needs posestack[body])")
+    b.add_argument("bundle", type=Path, help="a bundle folder with keypoints3d.parquet")
+    b.add_argument("-o", "--output", type=Path, help="folder (default: BUNDLE/body)")
+    b.add_argument("--person", type=int, help="only this person slot")
+    b.add_argument("--iterations", type=int, default=250)
+    b.add_argument("--obj", action="store_true", help="also one .obj mesh per frame")
+    b.add_argument("-q", "--quiet", action="store_true")
+    b.set_defaults(func=_cmd_body)
 
     d = sub.add_parser("demo", help="fetch the Sports2D sample video and run on it")
     d.add_argument("-o", "--output", type=Path, default=Path("posestack-demo"),
