@@ -9,8 +9,9 @@ Adam):
   NaN keypoints weigh 0;
 * **pose prior**: ``prior`` × squared rotation vectors of the fitted bones
   (they start at rest; keeps unobserved twists at rest);
-* **temporal smoothness**: ``smooth`` × squared second differences of the pose,
-  orientation and translation (per second², so frame-rate independent);
+* **temporal smoothness**: 100 × ``smooth`` × squared second differences (per
+  frame, so its effect depends on the frame rate) of the pose, orientation and
+  translation;
 * the phenotype is one per person, kept in [0, 1] by a sigmoid.
 
 Initialisation: the rest body turned and placed on each frame by a Kabsch fit
@@ -104,7 +105,7 @@ def fit_body(poses: Poses, person: int = 0, *, up: str = "z", iterations: int = 
         iterations: Adam iterations of the full stage (the first stage takes a
             fifth of that).
         prior: weight of the pose prior (m² per rad²).
-        smooth: weight of the acceleration penalty (m² per (rad/s²)², per (m/s²)²).
+        smooth: weight of the second-difference penalty (×100; per frame).
         robust: Geman–McClure scale, metres.
         body: an :class:`AnnyBody` to reuse (loading one takes ~1 s).
         progress: show a progress bar.
@@ -161,8 +162,6 @@ def fit_body(poses: Poses, person: int = 0, *, up: str = "z", iterations: int = 
         R0[t] = _kabsch(a_c, b - b.mean(0))
         tr0[t] = b.mean(0) - R0[t] @ a.mean(0)
     R0, tr0 = _fill_nearest(R0, ok), _fill_nearest(tr0, ok)
-    dt = float(np.median(np.diff(poses.times[t0:t1]))) if T > 1 else 1 / 30
-    dt = dt if dt > 0 else 1 / 30
 
     f32 = torch.float32
     Y = torch.as_tensor(obs, dtype=f32)
@@ -181,10 +180,10 @@ def fit_body(poses: Poses, person: int = 0, *, up: str = "z", iterations: int = 
         data = (W * (s2 * d2 / (d2 + s2))).sum() / wsum if robust > 0 else (W * d2).sum() / wsum
         loss = data + prior * (pose**2).sum(-1).mean()
         if T >= 3 and smooth > 0:
-            acc = lambda x: (x[2:] - 2 * x[1:-1] + x[:-2]) / dt**2  # noqa: E731
-            loss = loss + smooth * dt**4 * ((acc(pose) ** 2).sum((-1, -2)).mean()
-                                            + (acc(orient) ** 2).sum(-1).mean()
-                                            + (acc(transl) ** 2).sum(-1).mean()) * 1e2
+            d2 = lambda x: x[2:] - 2 * x[1:-1] + x[:-2]  # noqa: E731
+            loss = loss + 1e2 * smooth * ((d2(pose) ** 2).sum((-1, -2)).mean()
+                                          + (d2(orient) ** 2).sum(-1).mean()
+                                          + (d2(transl) ** 2).sum(-1).mean())
         return loss, data
 
     stages = ((max(1, iterations // 5), [ph_logit, orient, transl], 0.02),

@@ -888,31 +888,48 @@ def _second_difference_diagonals(T: int) -> tuple[np.ndarray, np.ndarray, np.nda
     return c[0], c[1], c[2]
 
 
+def _frame_costs(pb: _Problem, x: np.ndarray) -> np.ndarray:
+    """``(T,)`` cost of every frame's own terms (data, prior, limits, split)."""
+    r, _, (_, b_p), (_, b_l), split = pb.terms(x, jac=False)
+    return np.sum(r**2, 1) + np.sum(b_p**2, 1) + np.sum(b_l**2, 1) + split**2
+
+
+def _frame_system(pb: _Problem, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-frame Gauss–Newton system of the frame-local terms.
+
+    Returns ``H (T, n, n)``, ``g (T, n)`` (gradient / 2) and the per-frame cost
+    ``(T,)``; the smoothing (which couples frames) is not included.
+    """
+    r, J, (a_p, b_p), (a_l, b_l), split = pb.terms(x)
+    n = x.shape[1]
+    i_s, j_s = pb.st.split
+    c = pb.lean
+    H = np.matmul(J.transpose(0, 2, 1), J)
+    g = np.einsum("trn,tr->tn", J, r)
+    idx = np.arange(n)
+    H[:, idx, idx] += a_p**2 + a_l**2
+    g += a_p * b_p + a_l * b_l
+    H[:, i_s, i_s] += _W_SPLIT**2
+    H[:, j_s, j_s] += (c * _W_SPLIT) ** 2
+    H[:, i_s, j_s] -= c * _W_SPLIT**2
+    H[:, j_s, i_s] -= c * _W_SPLIT**2
+    g[:, i_s] += _W_SPLIT * split
+    g[:, j_s] -= c * _W_SPLIT * split
+    cost = np.sum(r**2, 1) + np.sum(b_p**2, 1) + np.sum(b_l**2, 1) + split**2
+    return H, g, cost
+
+
 def _solve_banded(pb: _Problem, x0: np.ndarray, max_iter: int) -> tuple[np.ndarray, int]:
     """Levenberg–Marquardt on the whole sequence with banded normal equations."""
-    st = pb.st
     T, n = x0.shape
     bw = 2 * n if T >= 3 else n
     c0, c1, c2 = _second_difference_diagonals(T)
     ii, jj = np.tril_indices(n)
     rows = np.tile(ii - jj, T)
     cols = (np.arange(T)[:, None] * n + jj[None]).ravel()
-    i_s, j_s = st.split
 
     def normal(x):
-        r, J, (a_p, b_p), (a_l, b_l), split = pb.terms(x)
-        H = np.matmul(J.transpose(0, 2, 1), J)
-        g = np.einsum("trn,tr->tn", J, r)
-        idx = np.arange(n)
-        H[:, idx, idx] += a_p**2 + a_l**2
-        g += a_p * b_p + a_l * b_l
-        c = pb.lean
-        H[:, i_s, i_s] += _W_SPLIT**2
-        H[:, j_s, j_s] += (c * _W_SPLIT) ** 2
-        H[:, i_s, j_s] -= c * _W_SPLIT**2
-        H[:, j_s, i_s] -= c * _W_SPLIT**2
-        g[:, i_s] += _W_SPLIT * split
-        g[:, j_s] -= c * _W_SPLIT * split
+        H, g, frame_cost = _frame_system(pb, x)
         d2 = pb.smooth_residual(x) * np.sqrt(pb.S)       # S * D x
         if T >= 3:
             g[:-2] += d2
@@ -924,14 +941,11 @@ def _solve_banded(pb: _Problem, x0: np.ndarray, max_iter: int) -> tuple[np.ndarr
             ab[0] += (c0[:, None] * pb.S).ravel()
             ab[n, : (T - 1) * n] += (c1[:, None] * pb.S).ravel()
             ab[2 * n, : (T - 2) * n] += (c2[:, None] * pb.S).ravel()
-        cost = float(np.sum(r**2) + np.sum(b_p**2) + np.sum(b_l**2) + np.sum(split**2)
-                     + np.sum(pb.smooth_residual(x) ** 2))
+        cost = float(np.sum(frame_cost) + np.sum(pb.smooth_residual(x) ** 2))
         return ab, g.ravel(), cost
 
     def cost_of(x):
-        r, _, (_, b_p), (_, b_l), split = pb.terms(x, jac=False)
-        return float(np.sum(r**2) + np.sum(b_p**2) + np.sum(b_l**2) + np.sum(split**2)
-                     + np.sum(pb.smooth_residual(x) ** 2))
+        return float(np.sum(_frame_costs(pb, x)) + np.sum(pb.smooth_residual(x) ** 2))
 
     # Levenberg-Marquardt with Marquardt's scaling and Nielsen's damping update
     x = x0.copy()
@@ -982,31 +996,14 @@ def _solve_frames(pb: _Problem, x0: np.ndarray, max_iter: int) -> tuple[np.ndarr
     """
     T, n = x0.shape
     idx = np.arange(n)
-    i_s, j_s = pb.st.split
-    c = pb.lean
-
-    def frame_costs(x):
-        r, _, (_, b_p), (_, b_l), split = pb.terms(x, jac=False)
-        return np.sum(r**2, 1) + np.sum(b_p**2, 1) + np.sum(b_l**2, 1) + split**2
-
     x = x0.copy()
     mu = np.full(T, 1e-3)
     active = np.ones(T, dtype=bool)
-    cost = frame_costs(x)
+    cost = _frame_costs(pb, x)
     it = 0
     while it < max_iter and active.any():
         it += 1
-        r, J, (a_p, b_p), (a_l, b_l), split = pb.terms(x)
-        H = np.matmul(J.transpose(0, 2, 1), J)
-        g = np.einsum("trn,tr->tn", J, r)
-        H[:, idx, idx] += a_p**2 + a_l**2
-        g += a_p * b_p + a_l * b_l
-        H[:, i_s, i_s] += _W_SPLIT**2
-        H[:, j_s, j_s] += (c * _W_SPLIT) ** 2
-        H[:, i_s, j_s] -= c * _W_SPLIT**2
-        H[:, j_s, i_s] -= c * _W_SPLIT**2
-        g[:, i_s] += _W_SPLIT * split
-        g[:, j_s] -= c * _W_SPLIT * split
+        H, g, _ = _frame_system(pb, x)
         H[:, idx, idx] = H[:, idx, idx] * (1.0 + mu[:, None]) + 1e-12
         try:
             step = np.linalg.solve(H, -g[..., None])[..., 0]
@@ -1014,7 +1011,7 @@ def _solve_frames(pb: _Problem, x0: np.ndarray, max_iter: int) -> tuple[np.ndarr
             break
         step[~active] = 0.0
         x_new = x + step
-        cost_new = frame_costs(x_new)
+        cost_new = _frame_costs(pb, x_new)
         better = active & (cost_new < cost)
         small = better & ((cost - cost_new <= _RTOL * cost) | (np.abs(step).max(1) < _STEP_TOL))
         x[better] = x_new[better]
@@ -1550,7 +1547,7 @@ def _interp_linear(x: np.ndarray, xp: Any, fp: Any) -> np.ndarray:
     return y
 
 
-def _zero_table(result: IKResult, zero: Any) -> Mapping[str, Any] | None:
+def _calibration(result: IKResult, zero: Any) -> Mapping[str, Any] | None:
     if zero is None:
         return None
     if isinstance(zero, str):
@@ -1604,7 +1601,7 @@ def to_opensim(result: IKResult, person: int = 0,
     """
     if not isinstance(result, IKResult):
         raise InputError(f"result must be an IKResult; got {type(result).__name__}")
-    cal = _zero_table(result, zero)
+    cal = _calibration(result, zero)
     z = cal["zero"] if cal else None
     curves = cal.get("curves", {}) if cal else {}
     deg = result.angles.degrees[:, person].astype(float)
