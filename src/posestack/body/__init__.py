@@ -1,17 +1,22 @@
-"""Parametric bodies: Anny (free, ``posestack[body]``) fitted to keypoints.
+"""Parametric bodies fitted to keypoints: Anny (free, ``posestack[body]``).
 
 * :class:`~posestack.body.anny_body.AnnyBody`: parameters -> vertices, faces,
-  joints, keypoints;
-* :func:`~posestack.body.fit.fit_body`: a sequence fit to 3D keypoints (one
-  shape per person, batched over frames), written as ``body.npz`` and meshes.
+  joints, keypoints (the interface: :class:`~posestack.body.model.ParametricBody`);
+* :func:`~posestack.body.fit.fit_body`: a sequence fit to 3D keypoints or to one
+  camera's 2D keypoints (one shape per person, batched over frames), with a
+  per-joint uncertainty, written as ``body.npz`` and meshes;
+* :func:`~posestack.body.gltf.write_glb`: the sequence as one animated, skinned ``.glb``.
 
 torch and anny are imported only when a body is built.
 """
 
 from __future__ import annotations
 
-from .anny_body import FIT_BONES, KEYPOINT_NAMES, PHENOTYPES, AnnyBody, BodyParams
-from .fit import BodyFit, fit_body, write_body_npz, write_obj
+from .anny_body import BODY_BONES, FIT_BONES, HAND_BONES, KEYPOINT_NAMES, PHENOTYPES, AnnyBody
+from .fit import BodyFit, estimate_camera, fit_body, write_body_npz, write_obj
+from .gltf import read_glb, write_glb
+from .model import BodyParams, JointLimit, ParametricBody
 
-__all__ = ["FIT_BONES", "KEYPOINT_NAMES", "PHENOTYPES", "AnnyBody", "BodyFit", "BodyParams",
-           "fit_body", "write_body_npz", "write_obj"]
+__all__ = ["BODY_BONES", "FIT_BONES", "HAND_BONES", "KEYPOINT_NAMES", "PHENOTYPES", "AnnyBody",
+           "BodyFit", "BodyParams", "JointLimit", "ParametricBody", "estimate_camera",
+           "fit_body", "read_glb", "write_body_npz", "write_glb", "write_obj"]

@@ -1,23 +1,40 @@
-"""Fit Anny to a sequence of 3D keypoints: one shape per person, a pose per frame.
+"""Fit a parametric body to a sequence of keypoints: one shape per person, a pose per frame.
 
-:func:`fit_body` minimises, over all frames at once (batched; torch autograd,
-Adam):
+:func:`fit_body` fits 3D keypoints (metres, from several cameras or a
+monocular 3D estimate) or 2D keypoints of one camera (pixels; SMPLify-style,
+with the camera known or estimated), over all frames at once (batched; torch
+autograd, Adam). It minimises:
 
 * **data**: the Geman–McClure robust distance (scale ``robust`` metres) between
-  Anny's keypoints (:data:`~posestack.body.anny_body.KEYPOINT_NAMES`, regressed
-  from the mesh) and the input keypoints of the same name, weighted by score;
-  NaN keypoints weigh 0;
+  the model's keypoints and the input keypoints of the same name, weighted by
+  score (NaN keypoints weigh 0). In 2D the residual is the reprojection error
+  in the normalised image plane times the person's depth, so it is in metres
+  at the body and the same weights serve both cases;
 * **pose prior**: ``prior`` × squared rotation vectors of the fitted bones
-  (they start at rest; keeps unobserved twists at rest);
+  (they start at rest; keeps unobserved bones, such as fingers when the layout
+  has no hands, at rest);
+* **joint limits**: ``limits`` × squared excess of each bone's rotation beyond
+  the model's range of motion (knees and elbows bend one way, the spine and neck
+  turn little; :attr:`ParametricBody.limits`);
 * **temporal smoothness**: 100 × ``smooth`` × squared second differences (per
-  frame, so its effect depends on the frame rate) of the pose, orientation and
-  translation;
-* the phenotype is one per person, kept in [0, 1] by a sigmoid.
+  frame) of the pose, orientation and translation;
+* **shape**: one per person; Anny's phenotype is kept in [0, 1] by a sigmoid,
+  SMPL's betas get a Gaussian prior (``shape_prior``).
 
-Initialisation: the rest body turned and placed on each frame by a Kabsch fit
-of its hips and shoulders to the observed ones (frames without them take the
-nearest frame's), then a first stage fits orientation, translation and shape
-only, then everything.
+Initialisation: 3D, the rest body turned and placed on each frame by a Kabsch
+fit of its hips and shoulders; 2D, a perspective-n-point fit of the rest body's
+torso and head to each frame (frames where that fails start from the previous
+frame's). Then a stage fits orientation, translation and shape only, then
+everything.
+
+**Confidence** (POCO's idea, from the fit itself): for each frame, the
+Gauss–Newton Hessian of the objective with respect to that frame's parameters
+(the neighbours and the shape held fixed) gives a covariance; propagated to the
+model's keypoints it gives each joint's standard uncertainty in metres
+(``BodyFit.uncertainty``). The residual scale is the fit's own weighted RMS
+error. A keypoint that is missing or has a low score constrains nothing, so the
+bones it would have fixed are left to the prior and the smoothness, and their
+uncertainty rises.
 """
 
 from __future__ import annotations
@@ -25,7 +42,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +52,16 @@ import numpy as np
 from ..errors import InputError
 from ..io.atomic import atomic_path
 from ..poses import Poses
-from .anny_body import FIT_BONES, KEYPOINT_NAMES, PHENOTYPES, AnnyBody, BodyParams
+from .model import BodyParams, ParametricBody
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BodyFit", "fit_body", "write_body_npz", "write_obj"]
+__all__ = ["BodyFit", "estimate_camera", "fit_body", "write_body_npz", "write_obj"]
 
 _TORSO = ("left_hip", "right_hip", "left_shoulder", "right_shoulder")
+_PNP = (*_TORSO, "nose", "left_eye", "right_eye", "left_ear", "right_ear")
+#: Z-up (posestack's fit frame) to each model's world axes.
+_MODEL_AXES = {"z": np.eye(3), "y": np.array([[1.0, 0, 0], [0, 0, 1.0], [0, -1.0, 0]])}
 
 
 @dataclass
@@ -48,18 +69,29 @@ class BodyFit:
     """What :func:`fit_body` returns for one person.
 
     Attributes:
-        params: the fitted :class:`BodyParams` (frames ``t0:t1`` of the input).
+        params: the fitted :class:`BodyParams` (frames ``frames`` of the input), in the
+            model's own axes.
         frames: ``(T,)`` input frame indices fitted.
         times: ``(T,)`` seconds.
-        vertices: ``(T, V, 3)`` metres, in the input's axes.
+        vertices: ``(T, V, 3)`` metres, in the input's world axes (for 2D input: the
+            camera's world).
         faces: ``(F, 3)`` int.
-        joints: ``(T, J, 3)`` bone heads (``joint_names``), input axes.
-        joint_names: Anny's bone names.
-        keypoints: ``(T, K, 3)`` the model's keypoints in the input layout
-            (NaN for keypoints Anny has no regressor for).
-        residuals: ``(T, K)`` metres, model vs input keypoint (NaN where either is missing).
+        joints: ``(T, J, 3)`` the rig's joints (``joint_names``), world axes.
+        joint_names: the rig's joint names.
+        keypoints: ``(T, K, 3)`` the model's keypoints in the input layout, world axes
+            (NaN for keypoints the model lacks).
+        residuals: ``(T, K)`` model vs input keypoint, metres (3D input) or pixels (2D),
+            NaN where either is missing.
+        uncertainty: ``(T, K)`` metres, each keypoint's standard uncertainty from the
+            fit's curvature (see the module docstring); NaN where the model lacks it.
+        frame_uncertainty: ``(T,)`` metres, RMS of ``uncertainty`` over the keypoints.
         layout: the input layout's name.
+        model: the body model's name.
+        residual_unit: "m" or "px".
         seconds: wall time of the fit.
+        camera: the camera used for 2D input (given or estimated), else None.
+        world_from_model: ``(3, 3)`` rotation from the model's axes to the world's.
+        shape_names, pose_bones: the model's names for ``params.shape`` and ``params.pose``.
     """
 
     params: BodyParams
@@ -71,8 +103,16 @@ class BodyFit:
     joint_names: tuple[str, ...]
     keypoints: np.ndarray
     residuals: np.ndarray
+    uncertainty: np.ndarray
+    frame_uncertainty: np.ndarray
     layout: str
+    model: str
+    residual_unit: str
     seconds: float
+    camera: Any = None
+    world_from_model: np.ndarray = field(default_factory=lambda: np.eye(3))
+    shape_names: tuple[str, ...] = ()
+    pose_bones: tuple[str, ...] = ()
 
 
 def _kabsch(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -84,30 +124,104 @@ def _kabsch(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _fill_nearest(x: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """Rows of ``x`` where ``ok`` is False take the nearest ok row (the previous on ties)."""
     idx = np.flatnonzero(ok)
-    near = idx[np.clip(np.searchsorted(idx, np.arange(len(x))), 0, len(idx) - 1)]
-    prev = idx[np.clip(np.searchsorted(idx, np.arange(len(x))) - 1, 0, len(idx) - 1)]
-    pick = np.where(np.abs(prev - np.arange(len(x))) < np.abs(near - np.arange(len(x))),
-                    prev, near)
+    t = np.arange(len(x))
+    nxt = idx[np.clip(np.searchsorted(idx, t), 0, len(idx) - 1)]
+    prev = idx[np.clip(np.searchsorted(idx, t, side="right") - 1, 0, len(idx) - 1)]
+    pick = np.where(np.abs(prev - t) <= np.abs(nxt - t), prev, nxt)
     return x[pick]
 
 
-def fit_body(poses: Poses, person: int = 0, *, up: str = "z", iterations: int = 250,
-             prior: float = 1e-4, smooth: float = 1e-4, robust: float = 0.1,
-             body: AnnyBody | None = None, progress: bool = False) -> BodyFit:
-    """Fit Anny to one person's 3D keypoints over the whole sequence.
+def estimate_camera(width: int, height: int, name: str = "estimated") -> Any:
+    """A pinhole camera for a single view of unknown intrinsics.
+
+    The focal length is the image's larger side in pixels (a horizontal field of
+    view of 53° on a landscape frame, that of a typical phone or webcam), the
+    principal point is the centre, no distortion, at the world origin looking
+    down +Z with the image's y down (so the world is the camera's frame: up is -y).
+    """
+    from ..multiview.calibration import Camera
+
+    if not (isinstance(width, int | np.integer) and isinstance(height, int | np.integer)
+            and width > 0 and height > 0):
+        raise InputError(f"image size must be two positive integers; got {width!r}, {height!r}")
+    f = float(max(width, height))
+    K = np.array([[f, 0, width / 2.0], [0, f, height / 2.0], [0, 0, 1.0]])
+    return Camera(name, K, np.zeros(5), np.eye(3), np.zeros(3), (int(width), int(height)))
+
+
+def _check_number(name: str, v: Any) -> None:
+    if not (isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+            and v >= 0):
+        raise InputError(f"{name} must be a finite number >= 0; got {v!r}")
+
+
+def _normalised(camera: Any, xy: np.ndarray) -> np.ndarray:
+    """Pixels ``(..., 2)`` to the undistorted normalised image plane (NaN kept)."""
+    import cv2
+
+    flat = xy.reshape(-1, 2).astype(np.float64)
+    ok = np.isfinite(flat).all(1)
+    out = np.full_like(flat, np.nan)
+    if ok.any():
+        pts = flat[ok][:, None]
+        if camera.fisheye:
+            und = cv2.fisheye.undistortPoints(pts, camera.K, camera.dist)
+        else:
+            und = cv2.undistortPoints(pts, camera.K, camera.dist)
+        out[ok] = und[:, 0]
+    return out.reshape(xy.shape)
+
+
+def _project(camera: Any, X: np.ndarray) -> np.ndarray:
+    """World points ``(..., 3)`` to pixels ``(..., 2)`` with the camera's distortion."""
+    import cv2
+
+    flat = X.reshape(-1, 3).astype(np.float64)
+    ok = np.isfinite(flat).all(1)
+    out = np.full((len(flat), 2), np.nan)
+    if ok.any():
+        rvec = cv2.Rodrigues(np.asarray(camera.R, float))[0]
+        t = np.asarray(camera.t, float)
+        if camera.fisheye:
+            uv = cv2.fisheye.projectPoints(flat[ok][:, None], rvec, t, camera.K, camera.dist)[0]
+        else:
+            uv = cv2.projectPoints(flat[ok][:, None], rvec, t, camera.K, camera.dist)[0]
+        out[ok] = uv[:, 0]
+    return out.reshape(*X.shape[:-1], 2)
+
+
+def fit_body(poses: Poses, person: int = 0, *, camera: Any = None,
+             image_size: tuple[int, int] | None = None, up: str | None = None,
+             body: ParametricBody | None = None, iterations: int = 250, prior: float = 1e-4,
+             smooth: float = 1e-4, robust: float = 0.1, limits: float = 1.0,
+             shape_prior: float = 1e-3, confidence: bool = True,
+             progress: bool = False) -> BodyFit:
+    """Fit a body model to one person's keypoints over the whole sequence.
 
     Args:
-        poses: 3D keypoints ``(T, P, K, 3)``, metres, any layout whose names
-            include some of :data:`KEYPOINT_NAMES` (hips and shoulders needed).
+        poses: 3D keypoints ``(T, P, K, 3)`` in metres (world axes), or 2D keypoints
+            ``(T, P, K, 2)`` in pixels of one camera; any layout whose names include
+            some of the model's :attr:`~ParametricBody.keypoint_names` (hips and shoulders
+            needed; hands and feet are fitted when the layout has them).
         person: the person slot.
-        up: the world's up axis (as :func:`posestack.kinematics.ik.fit`).
-        iterations: Adam iterations of the full stage (the first stage takes a
-            fifth of that).
-        prior: weight of the pose prior (m² per rad²).
-        smooth: weight of the second-difference penalty (×100; per frame).
+        camera: for 2D input, the :class:`~posestack.multiview.calibration.Camera`
+            that saw them (intrinsics, distortion, pose in the world). None: estimated
+            from ``image_size`` (:func:`estimate_camera`; the world is then the
+            camera's frame).
+        image_size: ``(width, height)`` pixels, for 2D input without a camera.
+        up: the world's up axis: "z" for 3D input and given cameras, "-y" for an
+            estimated camera (image y points down). None: that default.
+        body: the body model (default: a new :class:`~posestack.body.AnnyBody`; loading
+            one takes ~1 s, so pass it when fitting several people).
+        iterations: Adam iterations of the full stage (the first stage takes a fifth).
+        prior: pose prior weight (m² per rad²).
+        smooth: second-difference penalty weight (×100, per frame).
         robust: Geman–McClure scale, metres.
-        body: an :class:`AnnyBody` to reuse (loading one takes ~1 s).
+        limits: joint-limit penalty weight (m² per rad² beyond the range).
+        shape_prior: Gaussian prior weight on unbounded shape coefficients (SMPL betas).
+        confidence: compute :attr:`BodyFit.uncertainty` (a few seconds per 100 frames).
         progress: show a progress bar.
 
     Returns:
@@ -115,79 +229,127 @@ def fit_body(poses: Poses, person: int = 0, *, up: str = "z", iterations: int = 
         person has keypoints.
 
     Raises:
-        InputError: not 3D, no usable keypoint, no hips and shoulders.
+        InputError: a 2D input without camera or image size, no usable keypoint,
+            no hips and shoulders, or a bad weight.
     """
-    from ..kinematics.ik import _up_matrix
+    from ..kinematics.ik import up_matrix
 
-    if not isinstance(poses, Poses) or poses.dim != 3:
-        raise InputError("fit_body fits 3D keypoints (a Poses with D=3, metres)")
+    if not isinstance(poses, Poses):
+        raise InputError(f"fit_body needs a Poses object; got {type(poses).__name__}")
     if not 0 <= int(person) < poses.n_people:
         raise InputError(f"person must be in [0, {poses.n_people}); got {person!r}")
+    for name, v in (("iterations", iterations), ("prior", prior), ("smooth", smooth),
+                    ("robust", robust), ("limits", limits), ("shape_prior", shape_prior)):
+        _check_number(name, v)
+    two_d = poses.dim == 2
+    if two_d and camera is None:
+        if image_size is None:
+            raise InputError("2D keypoints need the camera that saw them (camera=...) or the "
+                             "image size (image_size=(width, height)) to estimate one")
+        camera = estimate_camera(*image_size)
+        up = up or "-y"
+    up = up or "z"
+    t_start = time.perf_counter()
+    if body is None:
+        from .anny_body import AnnyBody
+        body = AnnyBody()
     names = poses.skeleton.keypoints
-    shared = [n for n in KEYPOINT_NAMES if n in names]
+    shared = [n for n in body.keypoint_names if n in names]
     if not all(n in shared for n in _TORSO):
         raise InputError(f"fit_body needs {', '.join(_TORSO)}; layout {poses.skeleton.name} "
                          f"has {', '.join(shared) or 'none of the body model keypoints'}")
-    for name, v in (("iterations", iterations), ("prior", prior), ("smooth", smooth),
-                    ("robust", robust)):
-        if not (isinstance(v, int | float) and math.isfinite(v) and v >= 0):
-            raise InputError(f"{name} must be a finite number >= 0; got {v!r}")
-    t_start = time.perf_counter()
-    body = body or AnnyBody()
-    torch, roma = body.torch, body.roma
-    A = _up_matrix(up)
+    torch, roma = body.torch, body.roma  # type: ignore[attr-defined]
+    # model axes <- world axes
+    A = _MODEL_AXES[body.up] @ up_matrix(up)
     present = np.flatnonzero(poses.present()[:, person])
     if present.size == 0:
         raise InputError(f"person {person} has no keypoints")
     t0, t1 = int(present[0]), int(present[-1]) + 1
     T = t1 - t0
     src = [names.index(n) for n in shared]
-    dst = [KEYPOINT_NAMES.index(n) for n in shared]
-    obs = poses.coords[t0:t1, person][:, src].astype(float) @ A.T          # (T, S, 3) Z up
-    w = np.where(np.isfinite(obs).all(-1), poses.scores[t0:t1, person][:, src], 0.0)
-    obs = np.nan_to_num(obs)
-    # -- initial orientation and translation from the torso --------------------------------
-    rest = body(BodyParams.rest(1))
-    kp_rest = rest["keypoints"][0]
+    dst = [body.keypoint_names.index(n) for n in shared]
+    raw = poses.coords[t0:t1, person][:, src].astype(float)
+    w = np.where(np.isfinite(raw).all(-1), poses.scores[t0:t1, person][:, src], 0.0)
+    rest = body(body.rest_params(1))["keypoints"][0]
     torso = [shared.index(n) for n in _TORSO]
-    a = kp_rest[[KEYPOINT_NAMES.index(n) for n in _TORSO]]
-    a_c = a - a.mean(0)
     R0 = np.tile(np.eye(3), (T, 1, 1))
     tr0 = np.zeros((T, 3))
-    ok = (w[:, torso] > 0).all(1)
+    if not two_d:
+        obs = np.nan_to_num(raw @ A.T)                     # (T, S, 3) model axes
+        ok = (w[:, torso] > 0).all(1)
+        a = rest[[body.keypoint_names.index(n) for n in _TORSO]]
+        a_c = a - a.mean(0)
+        for t in np.flatnonzero(ok):
+            b = obs[t, torso]
+            R0[t] = _kabsch(a_c, b - b.mean(0))
+            tr0[t] = b.mean(0) - R0[t] @ a.mean(0)
+        zref = np.ones(T)
+        Rc = tc = None
+    else:
+        obs = np.nan_to_num(_normalised(camera, raw))      # (T, S, 2) normalised plane
+        Rc = np.asarray(camera.R, float) @ A.T             # camera <- model axes
+        tc = np.array(camera.t, float)
+        ok, zref = _pnp_init(rest, body.keypoint_names, shared, obs, w, Rc, tc, R0, tr0)
     if not ok.any():
-        raise InputError(f"person {person} never has both hips and both shoulders")
-    for t in np.flatnonzero(ok):
-        b = obs[t, torso]
-        R0[t] = _kabsch(a_c, b - b.mean(0))
-        tr0[t] = b.mean(0) - R0[t] @ a.mean(0)
+        raise InputError(f"person {person} never has both hips and both shoulders"
+                         + (" with enough head points to place the body" if two_d else ""))
     R0, tr0 = _fill_nearest(R0, ok), _fill_nearest(tr0, ok)
+    if two_d:
+        zref = _fill_nearest(zref, ok)
 
     f32 = torch.float32
     Y = torch.as_tensor(obs, dtype=f32)
     W = torch.as_tensor(w, dtype=f32)
+    Z = torch.as_tensor(zref, dtype=f32)[:, None]
     dst_t = torch.as_tensor(dst)
-    ph_logit = torch.zeros(6, dtype=f32, requires_grad=True)
-    pose = torch.zeros((T, len(FIT_BONES), 3), dtype=f32, requires_grad=True)
+    bounded = body.shape_bounds is not None
+    s0 = body.default_shape()
+    if bounded:
+        lo, hi = body.shape_bounds  # type: ignore[misc]
+        shape_var = torch.zeros(len(s0), dtype=f32, requires_grad=True)
+        to_shape = lambda v: lo + (hi - lo) * torch.sigmoid(v)  # noqa: E731
+    else:
+        shape_var = torch.as_tensor(s0, dtype=f32).clone().requires_grad_(True)
+        to_shape = lambda v: v  # noqa: E731
+    n_bones = len(body.pose_bones)
+    pose = torch.zeros((T, n_bones, 3), dtype=f32, requires_grad=True)
     orient = roma.rotmat_to_rotvec(torch.as_tensor(R0, dtype=f32)).clone().requires_grad_(True)
     transl = torch.as_tensor(tr0, dtype=f32).clone().requires_grad_(True)
     wsum = W.sum().clamp(min=1.0)
     s2 = robust**2
+    lim_idx, lim_frame, lim_lo, lim_hi = _limit_tensors(body, torch)
+    Rc_t = torch.as_tensor(Rc, dtype=f32) if two_d else None
+    tc_t = torch.as_tensor(tc, dtype=f32) if two_d else None
+
+    def residual2(kp: Any) -> Any:
+        """Squared residuals (T, S), metres²."""
+        x = kp[:, dst_t]
+        if not two_d:
+            return ((x - Y) ** 2).sum(-1)
+        xc = x @ Rc_t.T + tc_t
+        z = xc[..., 2:].clamp(min=0.05)
+        return (((xc[..., :2] / z - Y) * Z[..., None]) ** 2).sum(-1)
 
     def loss_fn() -> Any:
-        out = body.forward_torch(torch.sigmoid(ph_logit), pose, orient, transl)
-        d2 = ((out["keypoints"][:, dst_t] - Y) ** 2).sum(-1)
+        out = body.forward_torch(to_shape(shape_var), pose, orient, transl, mesh=False)
+        d2 = residual2(out["keypoints"])
         data = (W * (s2 * d2 / (d2 + s2))).sum() / wsum if robust > 0 else (W * d2).sum() / wsum
-        loss = data + prior * (pose**2).sum(-1).mean()
+        loss = data + prior * (pose**2).sum((-1, -2)).mean()
+        if limits > 0 and lim_idx is not None:
+            a = torch.einsum("tbi,bij->tbj", pose[:, lim_idx], lim_frame)
+            excess = torch.relu(lim_lo - a) + torch.relu(a - lim_hi)
+            loss = loss + limits * (excess**2).sum((-1, -2)).mean()
+        if not bounded and shape_prior > 0:
+            loss = loss + shape_prior * (shape_var**2).sum()
         if T >= 3 and smooth > 0:
-            d2 = lambda x: x[2:] - 2 * x[1:-1] + x[:-2]  # noqa: E731
-            loss = loss + 1e2 * smooth * ((d2(pose) ** 2).sum((-1, -2)).mean()
-                                          + (d2(orient) ** 2).sum(-1).mean()
-                                          + (d2(transl) ** 2).sum(-1).mean())
+            dd = lambda x: x[2:] - 2 * x[1:-1] + x[:-2]  # noqa: E731
+            loss = loss + 1e2 * smooth * ((dd(pose) ** 2).sum((-1, -2)).mean()
+                                          + (dd(orient) ** 2).sum(-1).mean()
+                                          + (dd(transl) ** 2).sum(-1).mean())
         return loss, data
 
-    stages = ((max(1, iterations // 5), [ph_logit, orient, transl], 0.02),
-              (iterations, [ph_logit, pose, orient, transl], 0.02))
+    stages = ((max(1, iterations // 5), [shape_var, orient, transl], 0.02),
+              (iterations, [shape_var, pose, orient, transl], 0.02))
     bar = None
     if progress:
         from tqdm import tqdm
@@ -206,35 +368,186 @@ def fit_body(poses: Poses, person: int = 0, *, up: str = "z", iterations: int = 
                 bar.set_postfix(rms_mm=f"{math.sqrt(float(data)) * 1000:.1f}")
     if bar is not None:
         bar.close()
-    params = BodyParams(torch.sigmoid(ph_logit).detach().numpy().astype(float),
-                        pose.detach().numpy().astype(float),
+    shape = to_shape(shape_var).detach()
+    params = BodyParams(shape.numpy().astype(float), pose.detach().numpy().astype(float),
                         orient.detach().numpy().astype(float),
                         transl.detach().numpy().astype(float))
     out = body(params)
-    back = lambda x: x @ A  # noqa: E731  (Z-up fit frame -> input axes)
+    back = lambda x: x @ A  # noqa: E731  (model axes -> world axes)
     kp = np.full((T, len(names), 3), np.nan)
     kp[:, src] = back(out["keypoints"][:, dst])
     inp = poses.coords[t0:t1, person].astype(float)
-    res = np.linalg.norm(kp - inp, axis=-1)
+    res = np.linalg.norm((_project(camera, kp) if two_d else kp) - inp, axis=-1)
+    unc = np.full((T, len(names)), np.nan)
+    if confidence:
+        with torch.no_grad():
+            d2 = residual2(body.forward_torch(shape, pose, orient, transl,
+                                              mesh=False)["keypoints"]).numpy()
+        u = _uncertainty(body, shape, params, dst, w, d2, robust, prior, smooth, limits,
+                         float(wsum), Rc, tc, zref)
+        unc[:, src] = u[:, dst]
+    with np.errstate(invalid="ignore"):
+        frame_unc = np.sqrt(np.nanmean(unc**2, axis=1)) if confidence else np.full(T, np.nan)
     return BodyFit(params, np.arange(t0, t1), poses.times[t0:t1].copy(), back(out["vertices"]),
-                   body.faces, back(out["joints"]), body.joint_names, kp, res,
-                   poses.skeleton.name, time.perf_counter() - t_start)
+                   body.faces, back(out["joints"]), tuple(body.joint_names), kp, res, unc,
+                   frame_unc, poses.skeleton.name, body.name, "px" if two_d else "m",
+                   time.perf_counter() - t_start, camera if two_d else None, A.T.copy(),
+                   tuple(body.shape_names), tuple(body.pose_bones))
+
+
+def _limit_tensors(body: ParametricBody, torch: Any):
+    if not body.limits:
+        return None, None, None, None
+    bones = [b for b in body.pose_bones if b in body.limits]
+    lims = [body.limits[b] for b in bones]
+    f32 = torch.float32
+    return (torch.as_tensor([body.pose_bones.index(b) for b in bones]),
+            torch.as_tensor(np.array([np.asarray(x.frame) for x in lims]), dtype=f32),
+            torch.as_tensor(np.array([x.lo for x in lims]), dtype=f32),
+            torch.as_tensor(np.array([x.hi for x in lims]), dtype=f32))
+
+
+def _pnp_init(rest: np.ndarray, model_names: Sequence[str], shared: list[str], obs: np.ndarray,
+              w: np.ndarray, Rc: np.ndarray, tc: np.ndarray, R0: np.ndarray,
+              tr0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame PnP of the rest body's torso and head; fills R0, tr0 (model world)."""
+    import cv2
+
+    pick = [n for n in _PNP if n in shared]
+    cols = [shared.index(n) for n in pick]
+    obj = rest[[model_names.index(n) for n in pick]].astype(np.float64)
+    torso = [pick.index(n) for n in _TORSO]
+    T = len(obs)
+    ok = np.zeros(T, bool)
+    zref = np.ones(T)
+    prev: tuple[np.ndarray, np.ndarray] | None = None
+    for t in range(T):
+        seen = w[t, cols] > 0
+        if not seen[torso].all() or seen.sum() < 5:
+            continue
+        o, im = obj[seen], obs[t, cols][seen].astype(np.float64)
+        good, rvec, tvec = cv2.solvePnP(o, im[:, None], np.eye(3), None,
+                                        flags=cv2.SOLVEPNP_SQPNP)
+        if prev is not None:    # warm start from the previous frame, keep the better one
+            ok2, rv2, tv2 = cv2.solvePnP(o, im[:, None], np.eye(3), None, rvec=prev[0].copy(),
+                                         tvec=prev[1].copy(), useExtrinsicGuess=True,
+                                         flags=cv2.SOLVEPNP_ITERATIVE)
+            if ok2 and (not good or _reproj(o, im, rv2, tv2) < _reproj(o, im, rvec, tvec)):
+                good, rvec, tvec = ok2, rv2, tv2
+        if not good or tvec[2, 0] <= 0.1:
+            continue
+        prev = (rvec, tvec)
+        Rp = cv2.Rodrigues(rvec)[0]
+        R0[t] = Rc.T @ Rp                          # model world <- rest body
+        tr0[t] = Rc.T @ (tvec[:, 0] - tc)
+        zref[t] = float(tvec[2, 0])
+        ok[t] = True
+    return ok, zref
+
+
+def _reproj(obj: np.ndarray, im: np.ndarray, rvec: np.ndarray, tvec: np.ndarray) -> float:
+    import cv2
+
+    uv = cv2.projectPoints(obj, rvec, tvec, np.eye(3), None)[0][:, 0]
+    return float(((uv - im) ** 2).sum())
+
+
+def _uncertainty(body: ParametricBody, shape: Any, params: BodyParams, dst: list[int],
+                 w: np.ndarray, d2: np.ndarray, robust: float, prior: float, smooth: float,
+                 limits: float, wsum: float, Rc: np.ndarray | None, tc: np.ndarray | None,
+                 zref: np.ndarray) -> np.ndarray:
+    """Per-frame, per-model-keypoint standard uncertainty (metres), see the module docstring."""
+    torch = body.torch  # type: ignore[attr-defined]
+    T, n_b = params.pose.shape[:2]
+    P = n_b * 3 + 6
+    f32 = torch.float32
+    pose = torch.as_tensor(params.pose, dtype=f32).requires_grad_(True)
+    orient = torch.as_tensor(params.global_orient, dtype=f32).requires_grad_(True)
+    transl = torch.as_tensor(params.transl, dtype=f32).requires_grad_(True)
+    kp = body.forward_torch(shape, pose, orient, transl, mesh=False)["keypoints"]  # (T, K, 3)
+    K = kp.shape[1]
+    # G[t, k, c, :] = d kp[t, k, c] / d (pose_t, orient_t, transl_t): frames are independent,
+    # so one backward pass of the sum over frames gives every frame's row at once.
+    eye = torch.eye(K * 3, dtype=f32).reshape(K * 3, 1, K, 3).expand(K * 3, T, K, 3)
+    try:
+        grads = torch.autograd.grad(kp, (pose, orient, transl), eye, is_grads_batched=True)
+        G = torch.cat([g.reshape(K * 3, T, -1) for g in grads], -1)
+    except RuntimeError:   # vmap unsupported by some op: one pass per output
+        rows = []
+        for i in range(K * 3):
+            g = torch.autograd.grad(kp, (pose, orient, transl), eye[i], retain_graph=True)
+            rows.append(torch.cat([x.reshape(T, -1) for x in g], -1))
+        G = torch.stack(rows)
+    G = G.permute(1, 0, 2).reshape(T, K, 3, P).numpy().astype(float)
+    # IRLS weights of the Geman-McClure loss, and the residual scale
+    s2 = robust**2
+    irls = w * (s2**2 / (d2 + s2) ** 2 if robust > 0 else 1.0)
+    sigma2 = max(float((w * d2).sum() / max(w.sum(), 1e-9)), 0.005**2)
+    Gs = G[:, dst]                                         # (T, S, 3, P)
+    if Rc is not None:      # 2D: d(residual)/d(kp) = z_ref * d(x/z)/d(x_cam) @ Rc
+        kpn = kp.detach().numpy()[:, dst] @ Rc.T + tc        # (T, S, 3) camera
+        z = np.maximum(kpn[..., 2], 0.05)
+        Dp = np.zeros((*z.shape, 2, 3))
+        Dp[..., 0, 0] = Dp[..., 1, 1] = 1.0 / z
+        Dp[..., 0, 2] = -kpn[..., 0] / z**2
+        Dp[..., 1, 2] = -kpn[..., 1] / z**2
+        Jr = zref[:, None, None, None] * np.einsum("tsab,bc,tscp->tsap", Dp, Rc, Gs)
+    else:
+        Jr = Gs
+    H = np.einsum("ts,tsap,tsaq->tpq", irls, Jr, Jr)
+    # the other terms of the objective, on the same scale (data is divided by wsum)
+    diag = np.zeros(P)
+    diag[: n_b * 3] += prior * wsum / T
+    if T >= 3 and smooth > 0:
+        diag += 1e2 * smooth * 6.0 * wsum / (T - 2)
+    H += np.diag(diag + 1e-9)[None]
+    if limits > 0 and body.limits:
+        for j, b in enumerate(body.pose_bones):
+            lim = body.limits.get(b)
+            if lim is None:
+                continue
+            F = np.asarray(lim.frame)
+            a = params.pose[:, j] @ F
+            out = (a < np.asarray(lim.lo)) | (a > np.asarray(lim.hi))   # active (T, 3)
+            if out.any():
+                sl = slice(3 * j, 3 * j + 3)
+                H[:, sl, sl] += limits * wsum / T * np.einsum("ia,ta,ja->tij", F, out, F)
+    cov = sigma2 * np.linalg.inv(H)                                # (T, P, P)
+    var = np.einsum("tkcp,tpq,tkcq->tk", G, cov, G)
+    return np.sqrt(np.maximum(var, 0.0))
 
 
 def write_body_npz(path: str | Path, fit: BodyFit) -> Path:
-    """``body.npz``: parameters per frame, vertices, faces, joints, keypoints (atomic write)."""
+    """``body.npz``: parameters per frame, vertices, faces, joints, keypoints (atomic write).
+
+    Keys: ``model``, ``shape`` (and ``phenotype`` for Anny) with ``shape_names``, ``pose``
+    ``(T, J, 3)`` with ``pose_bones``, ``global_orient``, ``transl`` (model axes),
+    ``world_from_model`` ``(3, 3)``, ``frames``, ``times``, ``vertices (T, V, 3)``,
+    ``faces``, ``joints (T, J', 3)`` with ``joint_names``, ``keypoints (T, K, 3)`` in
+    ``layout``, ``residuals (T, K)`` (``residual_unit``), ``uncertainty (T, K)`` and
+    ``frame_uncertainty (T,)`` metres; for 2D fits, the camera's ``K``, ``dist``, ``R``,
+    ``t`` and ``image_size``.
+    """
     path = Path(path)
+    extra: dict[str, Any] = {}
+    if fit.model == "anny":
+        extra["phenotype"] = fit.params.shape
+    if fit.camera is not None:
+        c = fit.camera
+        extra.update(camera_name=c.name, K=c.K, dist=c.dist, R=c.R, t=c.t,
+                     image_size=np.array(c.size))
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
             np.savez_compressed(
-                f, model="anny", phenotype=fit.params.phenotype,
-                phenotype_names=np.array(PHENOTYPES), pose=fit.params.pose,
-                pose_bones=np.array(FIT_BONES), global_orient=fit.params.global_orient,
-                transl=fit.params.transl, frames=fit.frames, times=fit.times,
+                f, model=fit.model, shape=fit.params.shape, shape_names=np.array(fit.shape_names),
+                pose=fit.params.pose, pose_bones=np.array(fit.pose_bones),
+                global_orient=fit.params.global_orient, transl=fit.params.transl,
+                world_from_model=fit.world_from_model, frames=fit.frames, times=fit.times,
                 vertices=fit.vertices.astype(np.float32), faces=fit.faces.astype(np.int32),
                 joints=fit.joints.astype(np.float32), joint_names=np.array(fit.joint_names),
                 keypoints=fit.keypoints.astype(np.float32), residuals=fit.residuals,
-                layout=fit.layout)
+                residual_unit=fit.residual_unit, uncertainty=fit.uncertainty,
+                frame_uncertainty=fit.frame_uncertainty, layout=fit.layout, **extra)
     return path
 
 
@@ -245,6 +558,8 @@ def write_obj(path: str | Path, vertices: np.ndarray, faces: np.ndarray) -> Path
     if v.ndim != 2 or v.shape[1] != 3 or f.ndim != 2 or f.shape[1] != 3:
         raise InputError(f"write_obj needs vertices (V, 3) and faces (F, 3); got {v.shape}, "
                          f"{f.shape}")
+    if not np.isfinite(v).all():
+        raise InputError("write_obj: vertices contain NaN or inf")
     if f.min() < 0 or f.max() >= len(v):
         raise InputError("faces index vertices out of range")
     path = Path(path)

@@ -1243,8 +1243,13 @@ _SOLVERS = ("banded", "scipy")
 _LEANS = {"pelvis": 0.0, "split": 1.0}
 
 
-def _up_matrix(up: str) -> np.ndarray:
-    """Rotation taking world coordinates to the fit's Z-up frame."""
+def up_matrix(up: str) -> np.ndarray:
+    """The rotation ``(3, 3)`` taking world coordinates whose up axis is ``up``
+    ("x", "y", "z", "-x", "-y" or "-z") to a right-handed Z-up frame.
+
+    >>> up_matrix("y") @ [0.0, 1.0, 0.0]
+    array([0., 0., 1.])
+    """
     if not isinstance(up, str) or up.lstrip("+-") not in _UP or up.count("-") > 1:
         raise InputError(f"up must be one of 'x', 'y', 'z', '-x', '-y', '-z'; got {up!r}")
     A = _UP[up.lstrip("+-")]
@@ -1276,7 +1281,7 @@ def estimate_model(poses: Poses, person: int = 0, *, symmetric: bool = True,
     if not 0 <= int(person) < poses.n_people:
         raise InputError(f"person must be in [0, {poses.n_people}); got {person!r}")
     st = _structure(poses.skeleton)
-    coords = poses.coords[:, int(person)].astype(float) @ _up_matrix(up).T
+    coords = poses.coords[:, int(person)].astype(float) @ up_matrix(up).T
     return _estimate(st, coords, bool(symmetric))
 
 
@@ -1373,7 +1378,7 @@ def fit(poses: Poses, *, smooth: float = 1.0, limits: bool = True, symmetric: bo
         raise InputError(f"max_iter must be a positive integer; got {max_iter!r}")
     if lean not in _LEANS:
         raise InputError(f"lean must be one of {', '.join(_LEANS)}; got {lean!r}")
-    A = _up_matrix(up)
+    A = up_matrix(up)
     st = _structure(poses.skeleton)
     cams = _cameras(cameras, keypoints2d, poses, A)
     if poses.n_people > 1 and not poses.tracked:
