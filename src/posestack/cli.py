@@ -130,29 +130,149 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _manifest(bundle: Path) -> dict:
+    import json
+
+    path = bundle / "manifest.json"
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _bundle_camera(bundle: Path, name: str | None, calibration: Path | None = None):
+    """The camera (and its video) of a multi-view bundle, or of a given calibration."""
+    from .errors import InputError
+    from .multiview.calibration import load_calibration, match_videos
+
+    manifest = _manifest(bundle)
+    sources = [Path(s) for s in manifest.get("sources", [])]
+    path = calibration or (Path(manifest["calibration"]["path"]) if "calibration" in manifest
+                           else None)
+    if path is None:
+        raise InputError(f"{bundle}: no calibration in the bundle's manifest; give one with "
+                         "--calibration FILE")
+    calib = load_calibration(path)
+    if sources:
+        calib = match_videos(calib, [s.name for s in sources])
+    names = [c.name for c in calib.cameras]
+    pick = name or names[0]
+    if pick not in names:
+        raise InputError(f"camera {pick!r} is not in {path}; choose from {', '.join(names)}")
+    cam = calib.cameras[names.index(pick)]
+    video = next((s for s in sources if s.stem == pick or s.name == pick), None)
+    return cam, video
+
+
 def _cmd_body(args: argparse.Namespace) -> int:
-    from .body import fit_body, write_body_npz, write_obj
+    from .body import AnnyBody, fit_body, write_body_npz, write_glb, write_obj
     from .errors import InputError
     from .pipeline import read_keypoints
 
-    src = args.bundle / "keypoints3d.parquet"
-    if not src.is_file():
-        raise InputError(f"{src} not found: `posestack body` fits the 3D keypoints of a "
-                         "multi-view bundle (posestack run VIDEOS_FOLDER ...)")
-    poses, _ = read_keypoints(src)
+    src3, src2 = args.bundle / "keypoints3d.parquet", args.bundle / "keypoints2d.parquet"
+    camera = image_size = None
+    if src3.is_file() and not args.monocular:
+        poses, index = read_keypoints(src3)
+    elif src2.is_file():
+        poses, index = read_keypoints(src2)
+        if args.calibration is not None:
+            camera, _ = _bundle_camera(args.bundle, args.camera, args.calibration)
+        else:
+            info = _manifest(args.bundle).get("input", {})
+            if not info.get("width"):
+                raise InputError(f"{args.bundle}/manifest.json has no image size; give the "
+                                 "camera with --calibration FILE [--camera NAME]")
+            image_size = (int(info["width"]), int(info["height"]))
+    else:
+        raise InputError(f"{args.bundle} has neither keypoints3d.parquet nor keypoints2d.parquet:"
+                         " make a bundle with `posestack run VIDEO(S) -o OUT` first")
     out = args.output or args.bundle / "body"
     people = range(poses.n_people) if args.person is None else [args.person]
+    body = AnnyBody()
     for p in people:
+        if not 0 <= p < poses.n_people:
+            raise InputError(f"--person {p}: the bundle has {poses.n_people} person slots")
         if not poses.present()[:, p].any():
             continue
-        fit = fit_body(poses, p, iterations=args.iterations, progress=not args.quiet)
-        npz = write_body_npz(out / f"body_p{p}.npz", fit)
+        fit = fit_body(poses, p, camera=camera, image_size=image_size, body=body,
+                       iterations=args.iterations, progress=not args.quiet)
+        npz = write_body_npz(out / f"body_p{p}.npz", fit, source_frames=index[fit.frames])
         rms = float(np.sqrt(np.nanmean(fit.residuals**2)))
-        print(f"{npz}: {len(fit.frames)} frames, keypoint residual RMS {rms * 1000:.1f} mm, "
-              f"{fit.seconds:.1f} s")
+        unit = "mm" if fit.residual_unit == "m" else "px"
+        scale = 1000 if unit == "mm" else 1
+        u = fit.uncertainty[np.isfinite(fit.uncertainty)] * 1000
+        print(f"{npz}: {len(fit.frames)} frames, keypoint residual RMS {rms * scale:.1f} {unit}, "
+              f"uncertainty median {np.median(u):.1f} mm (95th pct {np.percentile(u, 95):.1f}),"
+              f" {fit.seconds:.1f} s")
+        if args.glb:
+            print(write_glb(out / f"body_p{p}.glb", body, fit.params, times=fit.times))
         if args.obj:
-            for i, f in enumerate(fit.frames):
+            for i, f in enumerate(index[fit.frames]):
                 write_obj(out / f"obj_p{p}" / f"{f:06d}.obj", fit.vertices[i], fit.faces)
+    return 0
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    from .body import AnnyBody
+    from .body.fit import read_body_npz
+    from .body.parts import anny_part_labels
+    from .body.transfer import transfer_motion
+    from .errors import InputError
+    from .render.animation import ANIMATION_MAPS, render_body
+    from .skeletons import get_skeleton
+
+    maps = [m.strip() for m in args.maps.split(",") if m.strip()]
+    bad = [m for m in maps if m not in ANIMATION_MAPS]
+    if bad or not maps:
+        raise InputError(f"--maps: unknown {bad or maps}; choose from {','.join(ANIMATION_MAPS)}")
+    folder = args.bundle / "body"
+    files = sorted(folder.glob("body_p*.npz")) if args.person is None else [
+        folder / f"body_p{args.person}.npz"]
+    if not files:
+        raise InputError(f"no body fit in {folder}: run `posestack body {args.bundle}` first")
+    shape = None
+    if args.shape_from is not None:
+        shape = read_body_npz(args.shape_from).params.shape
+    elif args.phenotype is not None:
+        try:
+            shape = np.array([float(x) for x in args.phenotype.split(",")])
+        except ValueError:
+            raise InputError("--phenotype takes 6 numbers in [0, 1], comma separated "
+                             "(gender,age,muscle,weight,height,proportions)") from None
+    body = AnnyBody()
+    labels = anny_part_labels(body) if "semantic" in maps else None
+    for path in files:
+        fit = read_body_npz(path)
+        if fit.model != "anny":
+            raise InputError(f"{path}: rendering supports Anny fits; this one is {fit.model}")
+        if fit.camera is not None and args.camera is None and args.calibration is None:
+            camera, video = fit.camera, _manifest(args.bundle).get("input", {}).get("path")
+        else:
+            camera, video = _bundle_camera(args.bundle, args.camera, args.calibration)
+        vertices, kp = fit.vertices, fit.keypoints
+        names = get_skeleton(fit.layout).keypoints
+        tag = f"{path.stem.replace('body_', '')}_{camera.name}"
+        if shape is not None:
+            moved = body(transfer_motion(body, fit.params, shape))
+            R = fit.world_from_model
+            vertices, kp = moved["vertices"] @ R.T, moved["keypoints"] @ R.T
+            names = body.keypoint_names
+            tag += "_transfer"
+        size = None
+        if args.size:
+            w, h = camera.size
+            k = args.size / max(w, h)
+            size = (max(1, round(w * k)), max(1, round(h * k)))
+        fps = 1.0 / float(np.median(np.diff(fit.times))) if len(fit.times) > 1 else 30.0
+        out = args.output or args.bundle / "render"
+        written = render_body(vertices, fit.faces, camera, out / tag, maps=maps,
+                              frames=fit.source_frames, keypoints=kp, keypoint_names=names,
+                              vertex_labels=labels, video=video, size=size, fps=fps,
+                              progress=not args.quiet)
+        for m, p in written.items():
+            print(f"{p} (and {out / tag / m}/*.png)")
     return 0
 
 
@@ -318,15 +438,48 @@ def build_parser() -> argparse.ArgumentParser:
                                                       "BUNDLE/plots)")
     pl.set_defaults(func=_cmd_plot)
 
-    b = sub.add_parser("body", help="fit the Anny body to a bundle's 3D keypoints "
-                                    "(needs posestack[body])")
-    b.add_argument("bundle", type=Path, help="a bundle folder with keypoints3d.parquet")
+    b = sub.add_parser("body", help="fit the Anny body to a bundle's keypoints "
+                                    "(needs posestack[body])",
+                       description="Fit Anny (one shape per person, a pose per frame) to a "
+                       "bundle's 3D keypoints (multi-view) or, for one video, to its 2D "
+                       "keypoints with the camera given (--calibration) or estimated from the "
+                       "image size. Writes BUNDLE/body/body_p<N>.npz (parameters, vertices, "
+                       "joints, keypoints, residuals, per-joint uncertainty); --glb an animated"
+                       " glTF, --obj one mesh per frame.")
+    b.add_argument("bundle", type=Path, help="a bundle folder (keypoints3d.parquet or "
+                                             "keypoints2d.parquet)")
     b.add_argument("-o", "--output", type=Path, help="folder (default: BUNDLE/body)")
     b.add_argument("--person", type=int, help="only this person slot")
-    b.add_argument("--iterations", type=int, default=250)
+    b.add_argument("--iterations", type=int, default=400)
+    b.add_argument("--monocular", action="store_true",
+                   help="fit the 2D keypoints even if the bundle has 3D ones")
+    b.add_argument("--calibration", type=Path, help="camera file for a 2D fit")
+    b.add_argument("--camera", help="camera name in the calibration")
+    b.add_argument("--glb", action="store_true", help="also an animated, skinned .glb")
     b.add_argument("--obj", action="store_true", help="also one .obj mesh per frame")
     b.add_argument("-q", "--quiet", action="store_true")
     b.set_defaults(func=_cmd_body)
+
+    r = sub.add_parser("render", help="depth/normal/semantic/skeleton maps of a fitted body "
+                                      "for image animation",
+                       description="Render a bundle's fitted bodies (posestack body) through one "
+                       "camera: depth, normal and body-part semantic maps, DWPose-style skeleton"
+                       " images and the mesh over the video, as PNG sequences and mp4s in "
+                       "BUNDLE/render/p<N>_<camera>/. --shape-from/--phenotype put the motion "
+                       "on another body shape (motion transfer).")
+    r.add_argument("bundle", type=Path, help="a bundle folder with body/body_p<N>.npz")
+    r.add_argument("--maps", default="depth,normal,semantic,skeleton",
+                   help="comma-separated among depth,normal,semantic,skeleton,overlay")
+    r.add_argument("--person", type=int, help="only this person")
+    r.add_argument("--camera", help="camera name (multi-view; default: the first)")
+    r.add_argument("--calibration", type=Path, help="calibration file (default: the bundle's)")
+    r.add_argument("--size", type=int, help="longer image side in pixels (default: the video's)")
+    r.add_argument("--shape-from", type=Path, help="a reference person's body_p<N>.npz: render "
+                                                   "this motion with their shape")
+    r.add_argument("--phenotype", help="6 numbers in [0, 1]: render this motion with that shape")
+    r.add_argument("-o", "--output", type=Path, help="folder (default: BUNDLE/render)")
+    r.add_argument("-q", "--quiet", action="store_true")
+    r.set_defaults(func=_cmd_render)
 
     d = sub.add_parser("demo", help="fetch the Sports2D sample video and run on it")
     d.add_argument("-o", "--output", type=Path, default=Path("posestack-demo"),

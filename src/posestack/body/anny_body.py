@@ -92,8 +92,13 @@ def _import():
 
 @lru_cache(maxsize=2)
 def _load(dtype_name: str):
-    torch, _, anny = _import()
     os.environ.setdefault("WARP_LOG_LEVEL", "error")
+    try:    # anny skins with NVIDIA warp, which prints its device banner unless told not to
+        import warp
+        warp.config.quiet = True
+    except ImportError:
+        pass
+    torch, _, anny = _import()
     model = anny.Anny().to(dtype=getattr(torch, dtype_name))
     model.eval()
     regressor = anny.KeypointsRegressor.coco(model, labels=None)

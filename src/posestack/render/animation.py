@@ -1,0 +1,236 @@
+"""Conditioning images for human image animation from a fitted body sequence.
+
+:func:`render_body` draws, for each fitted frame and one camera, the maps that
+Champ-style animation models take (depth, surface normal, body-part semantic
+maps; :mod:`posestack.render.mesh`), the OpenPose/DWPose skeleton image of the
+body's keypoints (:func:`~posestack.render.openpose.draw_openpose`) and the mesh
+overlaid on the video, as PNG sequences (``<map>/000000.png``, named by video
+frame) and H.264 mp4s (``<map>.mp4``).
+
+Motion transfer (a reference person's shape driven by this motion) is the same
+call with the transferred parameters (:func:`~posestack.body.transfer.transfer_motion`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import InputError
+from ..multiview.calibration import Camera
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ANIMATION_MAPS", "render_body", "skeleton_image"]
+
+#: Maps :func:`render_body` can write.
+ANIMATION_MAPS = ("depth", "normal", "semantic", "skeleton", "overlay")
+
+
+def skeleton_image(keypoints: np.ndarray, names: Sequence[str], camera: Camera,
+                   size: tuple[int, int] | None = None) -> np.ndarray:
+    """A DWPose/ControlNet-style skeleton image of 3D keypoints seen by a camera.
+
+    Args:
+        keypoints: ``(K, 3)`` or ``(P, K, 3)`` world metres (NaN where missing).
+        names: the K keypoint names (posestack's; those of COCO-WholeBody are drawn:
+            body, hands and face when present).
+        camera: the camera (distortion applied).
+        size: (width, height) to draw at instead of ``camera.size``.
+
+    Returns:
+        uint8 RGB ``(H, W, 3)``.
+    """
+    from ..skeletons import get_skeleton
+    from .mesh import project_vertices, resized_camera
+    from .openpose import draw_openpose
+
+    kp = np.asarray(keypoints, float)
+    if kp.ndim == 2:
+        kp = kp[None]
+    if kp.ndim != 3 or kp.shape[1:] != (len(names), 3):
+        raise InputError(f"keypoints must be (K, 3) or (P, K, 3) with K={len(names)}; got "
+                         f"{np.shape(keypoints)}")
+    cam = resized_camera(camera, size) if size is not None else camera
+    wb = get_skeleton("coco_wholebody133").keypoints
+    index = {n: i for i, n in enumerate(wb)}
+    coords = np.full((len(kp), len(wb), 2), np.nan)
+    for p, pts in enumerate(kp):
+        ok = np.isfinite(pts).all(1)
+        uv = np.full((len(pts), 2), np.nan)
+        if ok.any():
+            xyz = pts[ok]
+            in_front = (xyz @ cam.R.T + cam.t)[:, 2] > 1e-2
+            uv_ok, _ = project_vertices(xyz, cam)
+            uv_ok[~in_front] = np.nan
+            uv[ok] = uv_ok
+        for k, n in enumerate(names):
+            if n in index:
+                coords[p, index[n]] = uv[k]
+    scores = np.isfinite(coords).all(-1).astype(float)
+    w, h = cam.size
+    return draw_openpose((h, w), coords, scores)
+
+
+def _frames(video: str | os.PathLike | None, wanted: np.ndarray
+            ) -> Iterator[tuple[int, np.ndarray | None]]:
+    """``(frame index, rgb or None)`` for each wanted index, in order."""
+    if video is None:
+        for f in wanted:
+            yield int(f), None
+        return
+    from ..io.media import FrameReader, probe
+
+    want = iter(int(f) for f in wanted)
+    nxt = next(want, None)
+    for idx, _, rgb in FrameReader(probe(video)):
+        while nxt is not None and nxt < idx:   # a wanted frame the video lacks
+            yield nxt, None
+            nxt = next(want, None)
+        if nxt is None:
+            return
+        if idx == nxt:
+            yield idx, rgb
+            nxt = next(want, None)
+    while nxt is not None:
+        yield nxt, None
+        nxt = next(want, None)
+
+
+def _fit_frame(rgb: np.ndarray, calib_size: tuple[int, int], size: tuple[int, int]
+               ) -> np.ndarray:
+    """A video frame at the render size: padded at the right/bottom to the calibration's
+    size when the codec cropped it (as the calibration does), then resized."""
+    cw, ch = calib_size
+    h, w = rgb.shape[:2]
+    if (w, h) != (cw, ch) and w <= cw and h <= ch:
+        rgb = cv2.copyMakeBorder(rgb, 0, ch - h, 0, cw - w, cv2.BORDER_CONSTANT, value=0)
+    if rgb.shape[:2] != (size[1], size[0]):
+        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    return rgb
+
+
+def render_body(vertices: np.ndarray, faces: np.ndarray, camera: Camera,
+                out: str | os.PathLike, *, maps: Sequence[str] = ANIMATION_MAPS,
+                frames: np.ndarray | None = None, keypoints: np.ndarray | None = None,
+                keypoint_names: Sequence[str] = (), vertex_labels: np.ndarray | None = None,
+                video: str | os.PathLike | None = None, size: tuple[int, int] | None = None,
+                fps: float = 30.0, progress: bool = False) -> dict[str, Path]:
+    """Write PNG sequences and mp4s of the asked-for maps of a body sequence.
+
+    Args:
+        vertices: ``(T, V, 3)`` world metres.
+        faces: ``(F, 3)``.
+        camera: the camera (its world is that of ``vertices``).
+        out: folder; writes ``out/<map>/<frame:06d>.png`` and ``out/<map>.mp4``.
+        maps: among :data:`ANIMATION_MAPS`.
+        frames: ``(T,)`` video frame index of each step (names the PNGs; picks the
+            video frames of the overlay). Default ``0..T-1``.
+        keypoints: ``(T, K, 3)`` world metres, for the skeleton map.
+        keypoint_names: their names.
+        vertex_labels: ``(V,)`` part labels (:mod:`posestack.body.parts`) for the
+            semantic map.
+        video: the camera's video, for the overlay (frames it lacks are drawn on black).
+        size: (width, height) to render at (the camera is rescaled); default the
+            camera's image size.
+        fps: frame rate of the mp4s.
+        progress: show a progress bar (frames/s, ETA).
+
+    Returns:
+        ``{map: mp4 path}``. Each map is written to ``<map>.part`` names first and
+        renamed at the end, so an error leaves earlier results untouched.
+
+    Raises:
+        InputError: unknown map, missing inputs for a map, wrong shapes.
+    """
+    from ..io.media import VideoWriter
+    from .mesh import render_maps, resized_camera
+
+    maps = [maps] if isinstance(maps, str) else list(maps)
+    unknown = [m for m in maps if m not in ANIMATION_MAPS]
+    if unknown or not maps:
+        raise InputError(f"unknown map(s) {unknown or maps}; choose from "
+                         f"{', '.join(ANIMATION_MAPS)}")
+    v = np.asarray(vertices, float)
+    if v.ndim != 3 or v.shape[2] != 3:
+        raise InputError(f"vertices must be (T, V, 3); got {v.shape}")
+    T = len(v)
+    frames = np.arange(T) if frames is None else np.asarray(frames, int)
+    if frames.shape != (T,):
+        raise InputError(f"frames must have shape ({T},); got {frames.shape}")
+    if "skeleton" in maps and (keypoints is None or np.shape(keypoints)[:1] != (T,)):
+        raise InputError("the skeleton map needs keypoints (T, K, 3) and their names")
+    if "semantic" in maps and vertex_labels is None:
+        raise InputError("the semantic map needs vertex_labels "
+                         "(posestack.body.parts.anny_part_labels)")
+    if "overlay" in maps and video is None:
+        log.warning("no video for the overlay: the mesh is drawn on black")
+    cam = resized_camera(camera, size) if size is not None else camera
+    w, h = cam.size
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    parts = {m: out / f"{m}.part" for m in maps}
+    for d in parts.values():
+        shutil.rmtree(d, ignore_errors=True)
+        d.mkdir()
+    mesh_maps = [m for m in maps if m in ("depth", "normal", "semantic", "overlay")]
+    field = {"depth": "depth_image", "normal": "normal_image", "semantic": "semantic_image",
+             "overlay": "overlay_image"}
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=T, desc="render", unit="frame")
+    written: dict[str, Path] = {}
+    try:
+        writers = {}
+        tmp_videos = {}
+        for m in maps:
+            tmp_videos[m] = out / f".{m}.mp4.part"
+            writers[m] = VideoWriter(tmp_videos[m], w, h, fps)
+        t_start = time.perf_counter()
+        for i, (f, rgb) in enumerate(_frames(video if "overlay" in maps else None, frames)):
+            images: dict[str, np.ndarray] = {}
+            if mesh_maps:
+                frame = None
+                if "overlay" in maps:
+                    frame = np.zeros((h, w, 3), np.uint8) if rgb is None else _fit_frame(
+                        rgb, camera.size, (w, h))
+                res = render_maps(v[i], faces, cam, maps=mesh_maps, vertex_labels=vertex_labels,
+                                  frame=frame)
+                for m in mesh_maps:
+                    images[m] = getattr(res, field[m])
+            if "skeleton" in maps:
+                images["skeleton"] = skeleton_image(np.asarray(keypoints)[i], keypoint_names,
+                                                    cam)
+            for m, img in images.items():
+                cv2.imwrite(str(parts[m] / f"{f:06d}.png"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+                writers[m].write(img)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(fps=f"{(i + 1) / (time.perf_counter() - t_start):.1f}")
+        for wr in writers.values():
+            wr.close()
+        for m in maps:
+            final = out / m
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(parts[m], final)
+            os.replace(tmp_videos[m], out / f"{m}.mp4")
+            written[m] = out / f"{m}.mp4"
+    except BaseException:
+        for d in parts.values():
+            shutil.rmtree(d, ignore_errors=True)
+        for m in maps:
+            (out / f".{m}.mp4.part").unlink(missing_ok=True)
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    return written
