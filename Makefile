@@ -18,13 +18,23 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev,plot,biomech,body]"
 	touch $@
 
+# The SMPL-family loader's tests need smplx, whose code is under the Max Planck
+# non-commercial licence: installed for the tests only (SMPL=0 leaves it out; those tests
+# then report themselves skipped).
+SMPL ?= 1
+$(VENV)/.smpl: $(VENV)/.installed
+	@if [ "$(SMPL)" = "1" ]; then \
+	  echo "installing smplx (Max Planck non-commercial licence) for the SMPL loader tests"; \
+	  $(PY) -m pip install --quiet --no-deps "smplx==0.1.28"; fi
+	touch $@
+
 setup: $(VENV)/.installed
 
 demo: $(VENV)/.installed
 	$(PS) assets fetch blazepose_detector blazepose_landmark_full sports2d_demo
 	$(PS) demo -o out/demo
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed $(VENV)/.smpl
 	$(PS) assets fetch $(TEST_ASSETS)
 	$(PY) -m pytest -q -ra
 

@@ -62,7 +62,7 @@ def test_render_cli_writes_every_map(mv_bundle, capsys):
     assert main(["render", str(mv_bundle), "--maps", "depth,normal,semantic,skeleton,overlay",
                  "--camera", "cam02", "--size", "480", "-q"]) == 0
     fit = read_body_npz(mv_bundle / "body" / "body_p0.npz")
-    folder = mv_bundle / "render" / "p0_cam02"
+    folder = mv_bundle / "render" / "cam02"
     for m in ("depth", "normal", "semantic", "skeleton", "overlay"):
         pngs = sorted((folder / m).glob("*.png"))
         assert len(pngs) == len(fit.frames), m
@@ -101,7 +101,7 @@ def test_motion_transfer_on_the_sample(mv_bundle, body, capsys):
     assert np.array_equal(moved.pose, fit.params.pose)
     assert main(["render", str(mv_bundle), "--maps", "semantic", "--size", "320",
                  "--phenotype", ",".join(map(str, shape)), "-q"]) == 0
-    out = mv_bundle / "render" / "p0_cam01_transfer" / "semantic"
+    out = mv_bundle / "render" / "cam01_transfer" / "semantic"
     assert len(list(out.glob("*.png"))) == len(fit.frames)
     assert main(["render", str(mv_bundle), "--maps", "semantic", "--phenotype",
                  "2,0,0,0,0,0"]) != 0
@@ -140,4 +140,4 @@ def test_body_cli_monocular(tmp_path, p2s_videos):
     assert med < 0.02 * max(fit.camera.size), med
     assert main(["render", str(bundle), "--maps", "normal,overlay", "--size", "320",
                  "-q"]) == 0
-    assert (bundle / "render" / "p0_estimated" / "overlay.mp4").is_file()
+    assert (bundle / "render" / "estimated" / "overlay.mp4").is_file()

@@ -203,9 +203,11 @@ def _cmd_body(args: argparse.Namespace) -> int:
         unit = "mm" if fit.residual_unit == "m" else "px"
         scale = 1000 if unit == "mm" else 1
         u = fit.uncertainty[np.isfinite(fit.uncertainty)] * 1000
+        pu = fit.pose_uncertainty[np.isfinite(fit.pose_uncertainty)] * 1000
         print(f"{npz}: {len(fit.frames)} frames, keypoint residual RMS {rms * scale:.1f} {unit}, "
-              f"uncertainty median {np.median(u):.1f} mm (95th pct {np.percentile(u, 95):.1f}),"
-              f" {fit.seconds:.1f} s")
+              f"uncertainty median {np.median(u):.0f} mm (relative to the hips "
+              f"{np.median(pu):.0f} mm, 95th pct {np.percentile(pu, 95):.0f}), "
+              f"{fit.seconds:.1f} s")
         if args.glb:
             print(write_glb(out / f"body_p{p}.glb", body, fit.params, times=fit.times))
         if args.obj:
@@ -243,6 +245,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
                              "(gender,age,muscle,weight,height,proportions)") from None
     body = AnnyBody()
     labels = anny_part_labels(body) if "semantic" in maps else None
+    # the people seen by the same camera are drawn together
+    groups: dict[str, list] = {}
     for path in files:
         fit = read_body_npz(path)
         if fit.model != "anny":
@@ -253,22 +257,40 @@ def _cmd_render(args: argparse.Namespace) -> int:
             camera, video = _bundle_camera(args.bundle, args.camera, args.calibration)
         vertices, kp = fit.vertices, fit.keypoints
         names = get_skeleton(fit.layout).keypoints
-        tag = f"{path.stem.replace('body_', '')}_{camera.name}"
         if shape is not None:
             moved = body(transfer_motion(body, fit.params, shape))
             R = fit.world_from_model
             vertices, kp = moved["vertices"] @ R.T, moved["keypoints"] @ R.T
             names = body.keypoint_names
-            tag += "_transfer"
+        key = camera.name
+        if key in groups and not groups[key][0][0].isclose(camera):
+            key = f"{camera.name}_{path.stem}"
+        groups.setdefault(key, []).append((camera, video, fit, vertices, kp, names))
+    out = args.output or args.bundle / "render"
+    for key, people in groups.items():
+        camera, video = people[0][0], people[0][1]
+        frames = np.unique(np.concatenate([p[2].source_frames for p in people]))
+        names = people[0][5]
+        if any(tuple(p[5]) != tuple(names) for p in people):
+            raise InputError("the people's fits use different keypoint layouts; render them "
+                             "one at a time with --person")
+        V, K = people[0][3].shape[1], len(names)
+        verts = np.full((len(frames), len(people), V, 3), np.nan, np.float32)
+        kps = np.full((len(frames), len(people), K, 3), np.nan)
+        for j, (_, _, fit, vertices, kp, _) in enumerate(people):
+            rows = np.searchsorted(frames, fit.source_frames)
+            verts[rows, j], kps[rows, j] = vertices, kp
+        times = np.concatenate([p[2].times for p in people])
+        fps = 1.0 / float(np.median(np.diff(np.unique(times)))) if len(np.unique(times)) > 1 \
+            else 30.0
         size = None
         if args.size:
             w, h = camera.size
             k = args.size / max(w, h)
             size = (max(1, round(w * k)), max(1, round(h * k)))
-        fps = 1.0 / float(np.median(np.diff(fit.times))) if len(fit.times) > 1 else 30.0
-        out = args.output or args.bundle / "render"
-        written = render_body(vertices, fit.faces, camera, out / tag, maps=maps,
-                              frames=fit.source_frames, keypoints=kp, keypoint_names=names,
+        tag = key + ("_transfer" if shape is not None else "")
+        written = render_body(verts, people[0][2].faces, camera, out / tag, maps=maps,
+                              frames=frames, keypoints=kps, keypoint_names=names,
                               vertex_labels=labels, video=video, size=size, fps=fps,
                               progress=not args.quiet)
         for m, p in written.items():

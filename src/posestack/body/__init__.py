@@ -7,7 +7,11 @@
   per-joint uncertainty, written as ``body.npz`` and meshes;
 * :func:`~posestack.body.gltf.write_glb`: the sequence as one animated, skinned ``.glb``.
 
-torch and anny are imported only when a body is built.
+* :class:`~posestack.body.smpl_body.SMPLBody`: SMPL, SMPL-H, SMPL-X and MANO from the
+  user's model files (``posestack[smpl]``; non-commercial licence, opt-in);
+* :func:`~posestack.body.transfer.transfer_motion`: a motion on another shape.
+
+torch and anny (and smplx) are imported only when a body is built.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from .anny_body import BODY_BONES, FIT_BONES, HAND_BONES, KEYPOINT_NAMES, PHENOT
 from .fit import BodyFit, estimate_camera, fit_body, write_body_npz, write_obj
 from .gltf import read_glb, write_glb
 from .model import BodyParams, JointLimit, ParametricBody
+from .smpl_body import SMPLBody
+from .transfer import transfer_motion
 
 __all__ = ["BODY_BONES", "FIT_BONES", "HAND_BONES", "KEYPOINT_NAMES", "PHENOTYPES", "AnnyBody",
-           "BodyFit", "BodyParams", "JointLimit", "ParametricBody", "estimate_camera",
-           "fit_body", "read_glb", "write_body_npz", "write_glb", "write_obj"]
+           "BodyFit", "BodyParams", "JointLimit", "ParametricBody", "SMPLBody", "estimate_camera",
+           "fit_body", "read_glb", "transfer_motion", "write_body_npz", "write_glb", "write_obj"]

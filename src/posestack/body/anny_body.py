@@ -96,6 +96,8 @@ def _load(dtype_name: str):
     try:    # anny skins with NVIDIA warp, which prints its device banner unless told not to
         import warp
         warp.config.quiet = True
+        if hasattr(warp, "LOG_WARNING"):
+            warp.config.log_level = warp.LOG_WARNING
     except ImportError:
         pass
     torch, _, anny = _import()

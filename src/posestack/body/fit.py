@@ -94,6 +94,9 @@ class BodyFit:
         world_from_model: ``(3, 3)`` rotation from the model's axes to the world's.
         shape_names, pose_bones: the model's names for ``params.shape`` and ``params.pose``.
         source_frames: ``(T,)`` video frame indices when known (:func:`read_body_npz`).
+        pose_uncertainty: ``(T, K)`` metres, like ``uncertainty`` but relative to the
+            hips' midpoint: the pose's own uncertainty, without that of the body's
+            placement (which dominates for one camera: depth along the ray).
     """
 
     params: BodyParams
@@ -116,6 +119,7 @@ class BodyFit:
     shape_names: tuple[str, ...] = ()
     pose_bones: tuple[str, ...] = ()
     source_frames: np.ndarray | None = None
+    pose_uncertainty: np.ndarray | None = None
 
 
 def _kabsch(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -199,7 +203,7 @@ def fit_body(poses: Poses, person: int = 0, *, camera: Any = None,
              image_size: tuple[int, int] | None = None, up: str | None = None,
              body: ParametricBody | None = None, iterations: int = 400, prior: float = 1e-4,
              smooth: float = 1e-4, robust: float = 0.1, limits: float = 1.0,
-             shape_prior: float = 1e-3, confidence: bool = True,
+             shape_prior: float = 1e-5, confidence: bool = True,
              progress: bool = False) -> BodyFit:
     """Fit a body model to one person's keypoints over the whole sequence.
 
@@ -382,20 +386,21 @@ def fit_body(poses: Poses, person: int = 0, *, camera: Any = None,
     inp = poses.coords[t0:t1, person].astype(float)
     res = np.linalg.norm((_project(camera, kp) if two_d else kp) - inp, axis=-1)
     unc = np.full((T, len(names)), np.nan)
+    pose_unc = unc.copy()
     if confidence:
         with torch.no_grad():
             d2 = residual2(body.forward_torch(shape, pose, orient, transl,
                                               mesh=False)["keypoints"]).numpy()
         u = _uncertainty(body, shape, params, dst, w, d2, robust, prior, smooth, limits,
                          float(wsum), Rc, tc, zref)
-        unc[:, src] = u[:, dst]
+        unc[:, src], pose_unc[:, src] = u[0][:, dst], u[1][:, dst]
     with np.errstate(invalid="ignore"):
         frame_unc = np.sqrt(np.nanmean(unc**2, axis=1)) if confidence else np.full(T, np.nan)
     return BodyFit(params, np.arange(t0, t1), poses.times[t0:t1].copy(), back(out["vertices"]),
                    body.faces, back(out["joints"]), tuple(body.joint_names), kp, res, unc,
                    frame_unc, poses.skeleton.name, body.name, "px" if two_d else "m",
                    time.perf_counter() - t_start, camera if two_d else None, A.T.copy(),
-                   tuple(body.shape_names), tuple(body.pose_bones))
+                   tuple(body.shape_names), tuple(body.pose_bones), None, pose_unc)
 
 
 def _limit_tensors(body: ParametricBody, torch: Any):
@@ -459,7 +464,8 @@ def _uncertainty(body: ParametricBody, shape: Any, params: BodyParams, dst: list
                  w: np.ndarray, d2: np.ndarray, robust: float, prior: float, smooth: float,
                  limits: float, wsum: float, Rc: np.ndarray | None, tc: np.ndarray | None,
                  zref: np.ndarray) -> np.ndarray:
-    """Per-frame, per-model-keypoint standard uncertainty (metres), see the module docstring."""
+    """``(2, T, K)`` standard uncertainty (metres) of each model keypoint, absolute and
+    relative to the hips' midpoint; see the module docstring."""
     torch = body.torch  # type: ignore[attr-defined]
     T, n_b = params.pose.shape[:2]
     P = n_b * 3 + 6
@@ -513,9 +519,10 @@ def _uncertainty(body: ParametricBody, shape: Any, params: BodyParams, dst: list
                 sl = slice(3 * j, 3 * j + 3)
                 H[:, sl, sl] += limits * wsum / T * np.einsum("ia,ta,ja->tij", F, out, F)
     c = 1e2 * smooth * wsum / (T - 2) if T >= 3 and smooth > 0 else 0.0
-    var = np.zeros((T, K))
+    root = [body.keypoint_names.index(n) for n in ("left_hip", "right_hip")]
+    var = np.zeros((2, T, K))
     for a, b, keep in _windows(T):
-        var[keep] = _marginal_keypoint_variance(H[a:b], c, G[a:b])[keep - a]
+        var[:, keep] = _marginal_keypoint_variance(H[a:b], c, G[a:b], root)[:, keep - a]
     return np.sqrt(np.maximum(sigma2 * var, 0.0))
 
 
@@ -531,9 +538,10 @@ def _windows(T: int, size: int = 120, margin: int = 15):
         yield a, b, np.arange(start, min(T, start + step))
 
 
-def _marginal_keypoint_variance(D: np.ndarray, c: float, G: np.ndarray,
+def _marginal_keypoint_variance(D: np.ndarray, c: float, G: np.ndarray, root: Sequence[int],
                                 samples: int = 256) -> np.ndarray:
-    """``(T, K)`` marginal variances of the keypoints under the Gaussian with precision
+    """``(2, T, K)`` marginal variances of the keypoints, absolute and relative to the
+    mean of the ``root`` keypoints, under the Gaussian with precision
     ``blockdiag(D_t) + c (Δ²ᵀΔ²) ⊗ I`` (Δ² the second difference over frames).
 
     The precision is banded (half-bandwidth 2P), so a banded Cholesky factor ``U``
@@ -564,7 +572,8 @@ def _marginal_keypoint_variance(D: np.ndarray, c: float, G: np.ndarray,
     if info != 0:
         raise RuntimeError(f"banded triangular solve failed (info={info})")
     dev = np.einsum("tkcp,tps->tkcs", G, x.reshape(T, P, samples))
-    return (dev**2).sum(2).mean(-1)
+    rel = dev - dev[:, list(root)].mean(1, keepdims=True)
+    return np.stack([(dev**2).sum(2).mean(-1), (rel**2).sum(2).mean(-1)])
 
 
 def write_body_npz(path: str | Path, fit: BodyFit,
@@ -575,10 +584,10 @@ def write_body_npz(path: str | Path, fit: BodyFit,
     ``(T, J, 3)`` with ``pose_bones``, ``global_orient``, ``transl`` (model axes),
     ``world_from_model`` ``(3, 3)``, ``frames``, ``times``, ``vertices (T, V, 3)``,
     ``faces``, ``joints (T, J', 3)`` with ``joint_names``, ``keypoints (T, K, 3)`` in
-    ``layout``, ``residuals (T, K)`` (``residual_unit``), ``uncertainty (T, K)`` and
-    ``frame_uncertainty (T,)`` metres; for 2D fits, the camera's ``K``, ``dist``, ``R``,
-    ``t`` and ``image_size``; ``source_frames (T,)``: the video frame of each fitted frame
-    when given (a bundle's frame index).
+    ``layout``, ``residuals (T, K)`` (``residual_unit``), ``uncertainty (T, K)``,
+    ``frame_uncertainty (T,)`` and ``pose_uncertainty (T, K)`` metres; for 2D fits, the
+    camera's ``K``, ``dist``, ``R``, ``t`` and ``image_size``; ``source_frames (T,)``: the
+    video frame of each fitted frame when given (a bundle's frame index).
     """
     path = Path(path)
     extra: dict[str, Any] = {}
@@ -604,6 +613,8 @@ def write_body_npz(path: str | Path, fit: BodyFit,
                 joints=fit.joints.astype(np.float32), joint_names=np.array(fit.joint_names),
                 keypoints=fit.keypoints.astype(np.float32), residuals=fit.residuals,
                 residual_unit=fit.residual_unit, uncertainty=fit.uncertainty,
+                pose_uncertainty=(fit.pose_uncertainty if fit.pose_uncertainty is not None
+                                  else np.full_like(fit.uncertainty, np.nan)),
                 frame_uncertainty=fit.frame_uncertainty, layout=fit.layout, **extra)
     return path
 
@@ -649,6 +660,7 @@ def read_body_npz(path: str | Path) -> BodyFit:
         tuple(str(x) for x in get("shape_names", ())),
         tuple(str(x) for x in get("pose_bones", ())))
     fit.source_frames = get("source_frames", fit.frames).astype(np.int64)
+    fit.pose_uncertainty = get("pose_uncertainty", np.full((T, K), np.nan))
     return fit
 
 

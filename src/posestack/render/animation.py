@@ -126,14 +126,15 @@ def render_body(vertices: np.ndarray, faces: np.ndarray, camera: Camera,
     """Write PNG sequences and mp4s of the asked-for maps of a body sequence.
 
     Args:
-        vertices: ``(T, V, 3)`` world metres.
+        vertices: ``(T, V, 3)`` world metres, or ``(T, P, V, 3)`` for several people
+            drawn together (z-buffered against each other; NaN: absent in that frame).
         faces: ``(F, 3)``.
         camera: the camera (its world is that of ``vertices``).
         out: folder; writes ``out/<map>/<frame:06d>.png`` and ``out/<map>.mp4``.
         maps: among :data:`ANIMATION_MAPS`.
         frames: ``(T,)`` video frame index of each step (names the PNGs; picks the
             video frames of the overlay). Default ``0..T-1``.
-        keypoints: ``(T, K, 3)`` world metres, for the skeleton map.
+        keypoints: ``(T, K, 3)`` or ``(T, P, K, 3)`` world metres, for the skeleton map.
         keypoint_names: their names.
         vertex_labels: ``(V,)`` part labels (:mod:`posestack.body.parts`) for the
             semantic map.
@@ -158,15 +159,25 @@ def render_body(vertices: np.ndarray, faces: np.ndarray, camera: Camera,
     if unknown or not maps:
         raise InputError(f"unknown map(s) {unknown or maps}; choose from "
                          f"{', '.join(ANIMATION_MAPS)}")
-    v = np.asarray(vertices, float)
-    if v.ndim != 3 or v.shape[2] != 3:
-        raise InputError(f"vertices must be (T, V, 3); got {v.shape}")
-    T = len(v)
+    v = np.asarray(vertices, np.float32)
+    if v.ndim == 3:
+        v = v[:, None]
+    if v.ndim != 4 or v.shape[3] != 3:
+        raise InputError(f"vertices must be (T, V, 3) or (T, P, V, 3); got {v.shape}")
+    T, n_people = v.shape[:2]
+    faces = np.asarray(faces)
     frames = np.arange(T) if frames is None else np.asarray(frames, int)
     if frames.shape != (T,):
         raise InputError(f"frames must have shape ({T},); got {frames.shape}")
-    if "skeleton" in maps and (keypoints is None or np.shape(keypoints)[:1] != (T,)):
-        raise InputError("the skeleton map needs keypoints (T, K, 3) and their names")
+    kp = None
+    if "skeleton" in maps:
+        kp = None if keypoints is None else np.asarray(keypoints, float)
+        if kp is not None and kp.ndim == 3:
+            kp = kp[:, None]
+        if kp is None or kp.shape[:2] != (T, n_people) or kp.shape[2] != len(keypoint_names):
+            raise InputError("the skeleton map needs keypoints (T, K, 3) or (T, P, K, 3) and "
+                             "their K names")
+    present = np.isfinite(v).all((2, 3))          # (T, P): a person's mesh in that frame
     if "semantic" in maps and vertex_labels is None:
         raise InputError("the semantic map needs vertex_labels "
                          "(posestack.body.parts.anny_part_labels)")
@@ -202,13 +213,22 @@ def render_body(vertices: np.ndarray, faces: np.ndarray, camera: Camera,
                 if "overlay" in maps:
                     frame = np.zeros((h, w, 3), np.uint8) if rgb is None else _fit_frame(
                         rgb, camera.size, (w, h))
-                res = render_maps(v[i], faces, cam, maps=mesh_maps, vertex_labels=vertex_labels,
-                                  frame=frame)
-                for m in mesh_maps:
-                    images[m] = getattr(res, field[m])
-            if "skeleton" in maps:
-                images["skeleton"] = skeleton_image(np.asarray(keypoints)[i], keypoint_names,
-                                                    cam)
+                who = np.flatnonzero(present[i])
+                if who.size:
+                    nv = v.shape[2]
+                    res = render_maps(
+                        v[i, who].reshape(-1, 3),
+                        np.concatenate([faces + k * nv for k in range(who.size)]), cam,
+                        maps=mesh_maps, frame=frame,
+                        vertex_labels=None if vertex_labels is None else np.tile(
+                            vertex_labels, who.size))
+                    for m in mesh_maps:
+                        images[m] = getattr(res, field[m])
+                else:                                  # nobody in this frame
+                    for m in mesh_maps:
+                        images[m] = frame if m == "overlay" else np.zeros((h, w, 3), np.uint8)
+            if kp is not None:
+                images["skeleton"] = skeleton_image(kp[i], keypoint_names, cam)
             for m, img in images.items():
                 cv2.imwrite(str(parts[m] / f"{f:06d}.png"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
                 writers[m].write(img)
