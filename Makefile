@@ -54,6 +54,8 @@ bench: $(VENV)/.installed .mpref-venv/.installed
 	$(PY) benchmarks/bench_triangulation.py --pose2sim-python "$$(bash benchmarks/pose2sim_env.sh | tail -n 1)"
 	$(PY) benchmarks/bench_triangulate_synthetic.py
 	$(PY) benchmarks/bench_kinematics.py
+	$(PY) benchmarks/bench_body.py
+	$(PY) benchmarks/bench_render.py
 
 # Regenerate tests/data/mediapipe_reference.json from MediaPipe's own Pose solution.
 reference: $(VENV)/.installed .mpref-venv/.installed
