@@ -527,3 +527,23 @@ def test_smplx_pickle_goes_through_a_clean_npz(model_files, tmp_path):
     p.shape[:] = 0.5
     b = SMPLBody(model_files["smplx"], kind="smplx")
     assert np.abs(a(p)["keypoints"] - b(p)["keypoints"]).max() < 1e-6
+
+
+def test_body_cli_with_an_smpl_file(model_files, bodies, tmp_path, capsys):
+    """`posestack body BUNDLE --smpl FILE --smpl-kind smpl` fits the user's model."""
+    from posestack.cli import main
+    from posestack.io.tables import poses_to_table, write_parquet
+
+    body = bodies["smpl"]
+    _, out, t = smooth_truth(body, 8, seed=5)
+    poses, _ = as_poses(body, out["keypoints"], t)
+    write_parquet(tmp_path / "keypoints3d.parquet", poses_to_table(poses, np.arange(8)))
+    path = model_files["smpl"]
+    assert main(["body", str(tmp_path), "--smpl", str(path), "--smpl-kind", "smpl",
+                 "--iterations", "150", "-q"]) == 0
+    z = np.load(tmp_path / "body" / "body_p0.npz")
+    assert str(z["model"]) == "smpl" and z["vertices"].shape == (8, 6890, 3)
+    assert list(z["pose_bones"]) == list(body.pose_bones)
+    assert np.nanmean(z["residuals"]) < 0.01
+    assert main(["body", str(tmp_path), "--smpl", str(path), "--glb"]) != 0
+    assert "Anny fits only" in capsys.readouterr().err

@@ -167,9 +167,12 @@ def _bundle_camera(bundle: Path, name: str | None, calibration: Path | None = No
 
 
 def _cmd_body(args: argparse.Namespace) -> int:
-    from .body import AnnyBody, fit_body, write_body_npz, write_glb, write_obj
+    from .body import AnnyBody, SMPLBody, fit_body, write_body_npz, write_glb, write_obj
     from .errors import InputError
     from .pipeline import read_keypoints
+
+    if args.smpl is not None and args.glb:
+        raise InputError("--glb exports Anny fits only; leave out --glb with --smpl")
 
     src3, src2 = args.bundle / "keypoints3d.parquet", args.bundle / "keypoints2d.parquet"
     camera = image_size = None
@@ -190,7 +193,8 @@ def _cmd_body(args: argparse.Namespace) -> int:
                          " make a bundle with `posestack run VIDEO(S) -o OUT` first")
     out = args.output or args.bundle / "body"
     people = range(poses.n_people) if args.person is None else [args.person]
-    body = AnnyBody()
+    body = AnnyBody() if args.smpl is None else SMPLBody(args.smpl, args.smpl_kind,
+                                                         args.gender)
     for p in people:
         if not 0 <= p < poses.n_people:
             raise InputError(f"--person {p}: the bundle has {poses.n_people} person slots")
@@ -478,6 +482,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--calibration", type=Path, help="camera file for a 2D fit")
     b.add_argument("--camera", help="camera name in the calibration")
     b.add_argument("--glb", action="store_true", help="also an animated, skinned .glb")
+    b.add_argument("--smpl", type=Path, metavar="MODEL",
+                   help="fit your SMPL-family model file instead of Anny (needs "
+                        "posestack[smpl]; non-commercial licence)")
+    b.add_argument("--smpl-kind", default="smplx", choices=["smpl", "smplh", "smplx"])
+    b.add_argument("--gender", default="neutral", choices=["neutral", "female", "male"])
     b.add_argument("--obj", action="store_true", help="also one .obj mesh per frame")
     b.add_argument("-q", "--quiet", action="store_true")
     b.set_defaults(func=_cmd_body)
