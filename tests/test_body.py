@@ -251,3 +251,17 @@ def test_bad_input(body):
         fit_body(two_d, image_size=(0, 10), body=body)
     with pytest.raises(InputError, match="NaN"):
         write_obj("/tmp/never.obj", np.full((3, 3), np.nan), np.array([[0, 1, 2]]))
+
+
+def test_uncertainty_windows_cover_every_frame_once():
+    """Long sequences are handled in overlapping windows; each frame is kept from exactly
+    one window, and that window extends past it (unless at the sequence's ends)."""
+    from posestack.body.fit import _windows
+
+    for T in (1, 50, 120, 121, 300, 1001):
+        kept = np.concatenate([keep for _, _, keep in _windows(T)])
+        assert np.array_equal(np.sort(kept), np.arange(T)), T
+        for a, b, keep in _windows(T):
+            assert a <= keep[0] and keep[-1] < b
+            assert keep[0] == 0 or keep[0] - a >= 15
+            assert keep[-1] == T - 1 or b - 1 - keep[-1] >= 15
