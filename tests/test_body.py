@@ -263,5 +263,5 @@ def test_uncertainty_windows_cover_every_frame_once():
         assert np.array_equal(np.sort(kept), np.arange(T)), T
         for a, b, keep in _windows(T):
             assert a <= keep[0] and keep[-1] < b
-            assert keep[0] == 0 or keep[0] - a >= 15
-            assert keep[-1] == T - 1 or b - 1 - keep[-1] >= 15
+            assert a == 0 or keep[0] - a >= 15
+            assert b == T or b - 1 - keep[-1] >= 15
