@@ -226,7 +226,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
     from .body.parts import anny_part_labels
     from .body.transfer import transfer_motion
     from .errors import InputError
-    from .render.animation import ANIMATION_MAPS, render_body
+    from .render.animation import ANIMATION_MAPS, person_box, render_body
     from .skeletons import get_skeleton
 
     maps = [m.strip() for m in args.maps.split(",") if m.strip()]
@@ -287,16 +287,17 @@ def _cmd_render(args: argparse.Namespace) -> int:
         times = np.concatenate([p[2].times for p in people])
         fps = 1.0 / float(np.median(np.diff(np.unique(times)))) if len(np.unique(times)) > 1 \
             else 30.0
+        box = person_box(verts, camera) if args.crop else None
         size = None
         if args.size:
-            w, h = camera.size
+            w, h = camera.size if box is None else box[2:]
             k = args.size / max(w, h)
             size = (max(1, round(w * k)), max(1, round(h * k)))
         tag = key + ("_transfer" if shape is not None else "")
         written = render_body(verts, people[0][2].faces, camera, out / tag, maps=maps,
                               frames=frames, keypoints=kps, keypoint_names=names,
-                              vertex_labels=labels, video=video, size=size, fps=fps,
-                              progress=not args.quiet)
+                              vertex_labels=labels, video=video, size=size, crop=box,
+                              fps=fps, progress=not args.quiet)
         for m, p in written.items():
             print(f"{p} (and {out / tag / m}/*.png)")
     return 0
@@ -505,6 +506,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--camera", help="camera name (multi-view; default: the first)")
     r.add_argument("--calibration", type=Path, help="calibration file (default: the bundle's)")
     r.add_argument("--size", type=int, help="longer image side in pixels (default: the video's)")
+    r.add_argument("--crop", action="store_true",
+                   help="a fixed square crop around the people over the whole sequence "
+                        "(as image-animation datasets use), instead of the whole frame")
     r.add_argument("--shape-from", type=Path, help="a reference person's body_p<N>.npz: render "
                                                    "this motion with their shape")
     r.add_argument("--phenotype", help="6 numbers in [0, 1]: render this motion with that shape")

@@ -28,7 +28,7 @@ from ..multiview.calibration import Camera
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ANIMATION_MAPS", "render_body", "skeleton_image"]
+__all__ = ["ANIMATION_MAPS", "crop_camera", "person_box", "render_body", "skeleton_image"]
 
 #: Maps :func:`render_body` can write.
 ANIMATION_MAPS = ("depth", "normal", "semantic", "skeleton", "overlay")
@@ -104,14 +104,65 @@ def _frames(video: str | os.PathLike | None, wanted: np.ndarray
         nxt = next(want, None)
 
 
-def _fit_frame(rgb: np.ndarray, calib_size: tuple[int, int], size: tuple[int, int]
-               ) -> np.ndarray:
+def crop_camera(camera: Camera, box: tuple[int, int, int, int]) -> Camera:
+    """The camera seeing only the pixel box ``(x0, y0, width, height)`` of ``camera``'s
+    image (the box may extend past the image): the principal point moves by ``(-x0, -y0)``,
+    the image size becomes the box's; focal lengths and distortion are unchanged."""
+    x0, y0, w, h = (int(v) for v in box)
+    if w <= 0 or h <= 0:
+        raise InputError(f"crop box needs a positive size; got {box}")
+    K = np.array(camera.K, float)
+    K[0, 2] -= x0
+    K[1, 2] -= y0
+    return Camera(camera.name, K, camera.dist, camera.R, camera.t, (w, h), camera.fisheye)
+
+
+def person_box(vertices: np.ndarray, camera: Camera, margin: float = 0.1,
+               square: bool = True) -> tuple[int, int, int, int]:
+    """A fixed pixel box ``(x0, y0, width, height)`` holding the bodies in every frame.
+
+    Args:
+        vertices: ``(T, V, 3)`` or ``(T, P, V, 3)`` world metres (NaN: absent).
+        camera: the camera.
+        margin: extra space on each side, as a fraction of the box's larger side.
+        square: make the box square (animation models take square crops), centred on
+            the bodies.
+    """
+    from .mesh import project_vertices
+
+    v = np.asarray(vertices, float).reshape(-1, np.shape(vertices)[-2], 3)
+    pts = v[:, :: max(1, v.shape[1] // 800)].reshape(-1, 3)
+    pts = pts[np.isfinite(pts).all(1)]
+    if not len(pts):
+        raise InputError("no body vertices to frame")
+    uv, depth = project_vertices(pts, camera)
+    uv = uv[np.isfinite(uv).all(1) & (depth > 0)]
+    if not len(uv):
+        raise InputError(f"the bodies are never in front of camera {camera.name!r}")
+    lo, hi = uv.min(0), uv.max(0)
+    side = (hi - lo) * (1 + 2 * margin)
+    if square:
+        side = np.full(2, side.max())
+    x0, y0 = (lo + hi) / 2 - side / 2
+    return round(x0), round(y0), max(1, round(side[0])), max(1, round(side[1]))
+
+
+def _fit_frame(rgb: np.ndarray, calib_size: tuple[int, int], size: tuple[int, int],
+               box: tuple[int, int, int, int] | None = None) -> np.ndarray:
     """A video frame at the render size: padded at the right/bottom to the calibration's
-    size when the codec cropped it (as the calibration does), then resized."""
+    size when the codec cropped it (as the calibration does), cut to ``box`` (black
+    outside the image), then resized."""
     cw, ch = calib_size
     h, w = rgb.shape[:2]
     if (w, h) != (cw, ch) and w <= cw and h <= ch:
         rgb = cv2.copyMakeBorder(rgb, 0, ch - h, 0, cw - w, cv2.BORDER_CONSTANT, value=0)
+    if box is not None:
+        x0, y0, bw, bh = box
+        h, w = rgb.shape[:2]
+        pad = max(0, -x0, -y0, x0 + bw - w, y0 + bh - h)
+        if pad:
+            rgb = cv2.copyMakeBorder(rgb, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
+        rgb = rgb[y0 + pad:y0 + pad + bh, x0 + pad:x0 + pad + bw]
     if rgb.shape[:2] != (size[1], size[0]):
         rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
     return rgb
@@ -122,6 +173,7 @@ def render_body(vertices: np.ndarray, faces: np.ndarray, camera: Camera,
                 frames: np.ndarray | None = None, keypoints: np.ndarray | None = None,
                 keypoint_names: Sequence[str] = (), vertex_labels: np.ndarray | None = None,
                 video: str | os.PathLike | None = None, size: tuple[int, int] | None = None,
+                crop: tuple[int, int, int, int] | None = None,
                 fps: float = 30.0, progress: bool = False) -> dict[str, Path]:
     """Write PNG sequences and mp4s of the asked-for maps of a body sequence.
 
@@ -140,7 +192,9 @@ def render_body(vertices: np.ndarray, faces: np.ndarray, camera: Camera,
             semantic map.
         video: the camera's video, for the overlay (frames it lacks are drawn on black).
         size: (width, height) to render at (the camera is rescaled); default the
-            camera's image size.
+            camera's image size (or the crop's).
+        crop: a pixel box ``(x0, y0, width, height)`` of the camera's image to render
+            (:func:`person_box`); ``size`` then applies to the box.
         fps: frame rate of the mp4s.
         progress: show a progress bar (frames/s, ETA).
 
@@ -183,7 +237,8 @@ def render_body(vertices: np.ndarray, faces: np.ndarray, camera: Camera,
                          "(posestack.body.parts.anny_part_labels)")
     if "overlay" in maps and video is None:
         log.warning("no video for the overlay: the mesh is drawn on black")
-    cam = resized_camera(camera, size) if size is not None else camera
+    base = crop_camera(camera, crop) if crop is not None else camera
+    cam = resized_camera(base, size) if size is not None else base
     w, h = cam.size
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -212,7 +267,7 @@ def render_body(vertices: np.ndarray, faces: np.ndarray, camera: Camera,
                 frame = None
                 if "overlay" in maps:
                     frame = np.zeros((h, w, 3), np.uint8) if rgb is None else _fit_frame(
-                        rgb, camera.size, (w, h))
+                        rgb, camera.size, (w, h), crop)
                 who = np.flatnonzero(present[i])
                 if who.size:
                     nv = v.shape[2]
