@@ -173,6 +173,35 @@ def test_2d_known_camera(body):
         assert err < bound, (noise_px, err)
 
 
+def side_camera(distance=3.5):
+    """The front camera's twin on the body's left (+X), looking at it along -X."""
+    R = np.array([[0, 1.0, 0], [0, 0, -1.0], [-1.0, 0, 0]])
+    C = np.array([distance, 0.3, 0.9])
+    return Camera("side", front_camera().K, np.zeros(5), R, -R @ C, (1280, 720))
+
+
+def test_2d_several_known_cameras(body):
+    """2D keypoints of two calibrated cameras: depth and size are observed, so the joints
+    come back within 15 mm with no alignment at all (one view: ~1.5 m off in depth)."""
+    from posestack.body.fit import _project
+
+    _, out, t = synthetic(body, frames=12, seed=0)
+    p3 = as_poses(out["keypoints"], t)
+    cams = [front_camera(), side_camera()]
+    views = [Poses(p3.skeleton, _project(c, p3.coords.astype(float)), p3.scores, p3.times,
+                   f"image:{c.name}") for c in cams]
+    fit = fit_body(views, camera=cams, body=body, iterations=200)
+    idx = [p3.skeleton.index(n) for n in KEYPOINT_NAMES[:23]]
+    err = np.linalg.norm(fit.keypoints[:, idx] - out["keypoints"][:, :23], axis=-1).mean()
+    assert err < 0.015, err
+    assert np.nanmean(fit.residuals) < 1.5 and fit.residual_unit == "px"
+    with pytest.raises(InputError, match="as many cameras"):
+        fit_body(views, camera=cams[:1], body=body)
+    short = Poses(p3.skeleton, views[1].coords[:6], p3.scores[:6], p3.times[:6], "image:side")
+    with pytest.raises(InputError, match="synchronised"):
+        fit_body([views[0], short], camera=cams, body=body)
+
+
 def test_2d_estimated_camera(body):
     """Without a camera, one is estimated from the image size; the body lands in front."""
     _, out, t = synthetic(body, frames=6, seed=7)

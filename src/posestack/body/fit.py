@@ -42,6 +42,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -199,7 +200,47 @@ def _project(camera: Any, X: np.ndarray) -> np.ndarray:
     return out.reshape(*X.shape[:-1], 2)
 
 
-def fit_body(poses: Poses, person: int = 0, *, camera: Any = None,
+@dataclass
+class _View:
+    """One set of observations: 3D keypoints (``R`` None) or one camera's 2D keypoints."""
+
+    obs: np.ndarray            # (T, S, 3) model axes, or (T, S, 2) normalised image plane
+    w: np.ndarray              # (T, S) weights (score; 0 where missing)
+    R: np.ndarray | None = None  # camera <- model axes
+    t: np.ndarray | None = None
+    zref: np.ndarray | None = None  # (T,) depth of the person, metres
+
+
+def _as_views(poses: Any, camera: Any) -> tuple[list[Poses], list[Any]]:
+    many = isinstance(poses, list | tuple)
+    views = list(poses) if many else [poses]
+    if not views or not all(isinstance(v, Poses) for v in views):
+        raise InputError("fit_body needs a Poses object (or a list of 2D Poses, one per "
+                         f"camera); got {type(poses).__name__}")
+    if not many:
+        return views, [camera]
+    cams = list(camera) if isinstance(camera, list | tuple) else []
+    if len(cams) != len(views):
+        raise InputError(f"{len(views)} views of 2D keypoints need as many cameras "
+                         f"(camera=[...]); got {len(cams) if cams else camera!r}")
+    first = views[0]
+    for i, v in enumerate(views):
+        if v.dim != 2:
+            raise InputError(f"view {i} is {v.dim}D: several views must be 2D keypoints")
+        if v.skeleton.name != first.skeleton.name:
+            raise InputError(f"view {i} is in layout {v.skeleton.name}, view 0 in "
+                             f"{first.skeleton.name}: convert them to one layout")
+        if v.n_frames != first.n_frames or not np.allclose(v.times, first.times, atol=1e-3):
+            raise InputError(f"view {i} has {v.n_frames} frames at other times than view 0 "
+                             f"({first.n_frames}): the views must be synchronised, frame by "
+                             "frame")
+        if v.n_people != first.n_people:
+            raise InputError(f"view {i} has {v.n_people} person slots, view 0 "
+                             f"{first.n_people}: the people must be associated across views")
+    return views, cams
+
+
+def fit_body(poses: Poses | Sequence[Poses], person: int = 0, *, camera: Any = None,
              image_size: tuple[int, int] | None = None, up: str | None = None,
              body: ParametricBody | None = None, iterations: int = 400, prior: float = 1e-4,
              smooth: float = 1e-4, robust: float = 0.1, limits: float = 1.0,
@@ -208,15 +249,17 @@ def fit_body(poses: Poses, person: int = 0, *, camera: Any = None,
     """Fit a body model to one person's keypoints over the whole sequence.
 
     Args:
-        poses: 3D keypoints ``(T, P, K, 3)`` in metres (world axes), or 2D keypoints
-            ``(T, P, K, 2)`` in pixels of one camera; any layout whose names include
-            some of the model's :attr:`~ParametricBody.keypoint_names` (hips and shoulders
-            needed; hands and feet are fitted when the layout has them).
+        poses: 3D keypoints ``(T, P, K, 3)`` in metres (world axes); or 2D keypoints
+            ``(T, P, K, 2)`` in pixels of one camera; or a list of such 2D keypoints, one
+            per calibrated camera (synchronised frame by frame, the same person slot in
+            each). Any layout whose names include some of the model's
+            :attr:`~ParametricBody.keypoint_names` (hips and shoulders needed; hands and
+            feet are fitted when the layout has them).
         person: the person slot.
         camera: for 2D input, the :class:`~posestack.multiview.calibration.Camera`
-            that saw them (intrinsics, distortion, pose in the world). None: estimated
-            from ``image_size`` (:func:`estimate_camera`; the world is then the
-            camera's frame).
+            that saw them (intrinsics, distortion, pose in the world), or a list of them
+            for a list of views. None (one view only): estimated from ``image_size``
+            (:func:`estimate_camera`; the world is then the camera's frame).
         image_size: ``(width, height)`` pixels, for 2D input without a camera.
         up: the world's up axis: "z" for 3D input and given cameras, "-y" for an
             estimated camera (image y points down). None: that default.
@@ -233,56 +276,66 @@ def fit_body(poses: Poses, person: int = 0, *, camera: Any = None,
 
     Returns:
         :class:`BodyFit` over the frames from the first to the last where the
-        person has keypoints.
+        person has keypoints. For several views, ``residuals`` are the mean
+        reprojection error over the views that saw each keypoint, and ``camera`` is
+        the first view's.
 
     Raises:
-        InputError: a 2D input without camera or image size, no usable keypoint,
-            no hips and shoulders, or a bad weight.
+        InputError: a 2D input without camera or image size, views that do not match,
+            no usable keypoint, no hips and shoulders, or a bad weight.
     """
     from ..kinematics.ik import up_matrix
 
-    if not isinstance(poses, Poses):
-        raise InputError(f"fit_body needs a Poses object; got {type(poses).__name__}")
-    if not 0 <= int(person) < poses.n_people:
-        raise InputError(f"person must be in [0, {poses.n_people}); got {person!r}")
+    views, cameras = _as_views(poses, camera)
+    first = views[0]
+    if not 0 <= int(person) < first.n_people:
+        raise InputError(f"person must be in [0, {first.n_people}); got {person!r}")
     for name, v in (("iterations", iterations), ("prior", prior), ("smooth", smooth),
                     ("robust", robust), ("limits", limits), ("shape_prior", shape_prior)):
         _check_number(name, v)
-    two_d = poses.dim == 2
-    if two_d and camera is None:
+    two_d = first.dim == 2
+    if two_d and cameras[0] is None:
         if image_size is None:
             raise InputError("2D keypoints need the camera that saw them (camera=...) or the "
                              "image size (image_size=(width, height)) to estimate one")
-        camera = estimate_camera(*image_size)
+        cameras = [estimate_camera(*image_size)]
         up = up or "-y"
     up = up or "z"
     t_start = time.perf_counter()
     if body is None:
         from .anny_body import AnnyBody
         body = AnnyBody()
-    names = poses.skeleton.keypoints
+    names = first.skeleton.keypoints
     shared = [n for n in body.keypoint_names if n in names]
     if not all(n in shared for n in _TORSO):
-        raise InputError(f"fit_body needs {', '.join(_TORSO)}; layout {poses.skeleton.name} "
+        raise InputError(f"fit_body needs {', '.join(_TORSO)}; layout {first.skeleton.name} "
                          f"has {', '.join(shared) or 'none of the body model keypoints'}")
     torch, roma = body.torch, body.roma  # type: ignore[attr-defined]
     # model axes <- world axes
     A = _MODEL_AXES[body.up] @ up_matrix(up)
-    present = np.flatnonzero(poses.present()[:, person])
+    present = np.flatnonzero(np.any([v.present()[:, person] for v in views], axis=0))
     if present.size == 0:
         raise InputError(f"person {person} has no keypoints")
     t0, t1 = int(present[0]), int(present[-1]) + 1
     T = t1 - t0
     src = [names.index(n) for n in shared]
     dst = [body.keypoint_names.index(n) for n in shared]
-    raw = poses.coords[t0:t1, person][:, src].astype(float)
-    w = np.where(np.isfinite(raw).all(-1), poses.scores[t0:t1, person][:, src], 0.0)
     rest = body(body.rest_params(1))["keypoints"][0]
     torso = [shared.index(n) for n in _TORSO]
     R0 = np.tile(np.eye(3), (T, 1, 1))
     tr0 = np.zeros((T, 3))
+    obs_views: list[_View] = []
+    for v, cam in zip(views, cameras, strict=True):
+        raw = v.coords[t0:t1, person][:, src].astype(float)
+        w = np.where(np.isfinite(raw).all(-1), v.scores[t0:t1, person][:, src], 0.0)
+        if not two_d:
+            obs_views.append(_View(np.nan_to_num(raw @ A.T), w))
+        else:
+            R = np.asarray(cam.R, float) @ A.T             # camera <- model axes
+            obs_views.append(_View(np.nan_to_num(_normalised(cam, raw)), w, R,
+                                   np.array(cam.t, float)))
     if not two_d:
-        obs = np.nan_to_num(raw @ A.T)                     # (T, S, 3) model axes
+        obs, w = obs_views[0].obs, obs_views[0].w
         ok = (w[:, torso] > 0).all(1)
         a = rest[[body.keypoint_names.index(n) for n in _TORSO]]
         a_c = a - a.mean(0)
@@ -290,24 +343,44 @@ def fit_body(poses: Poses, person: int = 0, *, camera: Any = None,
             b = obs[t, torso]
             R0[t] = _kabsch(a_c, b - b.mean(0))
             tr0[t] = b.mean(0) - R0[t] @ a.mean(0)
-        zref = np.ones(T)
-        Rc = tc = None
+        obs_views[0].zref = np.ones(T)
     else:
-        obs = np.nan_to_num(_normalised(camera, raw))      # (T, S, 2) normalised plane
-        Rc = np.asarray(camera.R, float) @ A.T             # camera <- model axes
-        tc = np.array(camera.t, float)
-        ok, zref = _pnp_init(rest, body.keypoint_names, shared, obs, w, Rc, tc, R0, tr0)
+        # each view's PnP; per frame, the view that sees most keypoints places the body ...
+        ok = np.zeros(T, bool)
+        seen_best = np.full(T, -1.0)
+        for ov in obs_views:
+            Rv, tv = R0.copy(), tr0.copy()
+            okv, _ = _pnp_init(rest, body.keypoint_names, shared, ov.obs, ov.w, ov.R, ov.t,
+                               Rv, tv)
+            better = okv & ((ov.w > 0).sum(1) > seen_best)
+            R0[better], tr0[better] = Rv[better], tv[better]
+            seen_best[better] = (ov.w > 0).sum(1)[better]
+            ok |= okv
+        if len(obs_views) > 1:
+            # ... unless the torso can be triangulated: one view's PnP leaves the depth
+            # (and so the size) ambiguous, which the other views would contradict
+            pts, tri = _triangulate(obs_views, torso)
+            a = rest[[body.keypoint_names.index(n) for n in _TORSO]]
+            a_c = a - a.mean(0)
+            for t in np.flatnonzero(tri):
+                R0[t] = _kabsch(a_c, pts[t] - pts[t].mean(0))
+                tr0[t] = pts[t].mean(0) - R0[t] @ a.mean(0)
+            ok |= tri
+        for ov in obs_views:   # each view's depth of the person from the chosen placement
+            ov.zref = np.where(ok, (tr0 @ ov.R.T + ov.t)[:, 2], 1.0)
     if not ok.any():
         raise InputError(f"person {person} never has both hips and both shoulders"
                          + (" with enough head points to place the body" if two_d else ""))
     R0, tr0 = _fill_nearest(R0, ok), _fill_nearest(tr0, ok)
-    if two_d:
-        zref = _fill_nearest(zref, ok)
+    for ov in obs_views:
+        ov.zref = np.maximum(_fill_nearest(ov.zref, ok), 0.1)
 
     f32 = torch.float32
-    Y = torch.as_tensor(obs, dtype=f32)
-    W = torch.as_tensor(w, dtype=f32)
-    Z = torch.as_tensor(zref, dtype=f32)[:, None]
+    tens = [{"Y": torch.as_tensor(ov.obs, dtype=f32), "W": torch.as_tensor(ov.w, dtype=f32),
+             "Z": torch.as_tensor(ov.zref, dtype=f32)[:, None],
+             "R": None if ov.R is None else torch.as_tensor(ov.R, dtype=f32),
+             "t": None if ov.t is None else torch.as_tensor(ov.t, dtype=f32)}
+            for ov in obs_views]
     dst_t = torch.as_tensor(dst)
     bounded = body.shape_bounds is not None
     s0 = body.default_shape()
@@ -322,25 +395,31 @@ def fit_body(poses: Poses, person: int = 0, *, camera: Any = None,
     pose = torch.zeros((T, n_bones, 3), dtype=f32, requires_grad=True)
     orient = roma.rotmat_to_rotvec(torch.as_tensor(R0, dtype=f32)).clone().requires_grad_(True)
     transl = torch.as_tensor(tr0, dtype=f32).clone().requires_grad_(True)
-    wsum = W.sum().clamp(min=1.0)
+    wsum = sum(float(x["W"].sum()) for x in tens)
+    wsum = max(wsum, 1.0)
     s2 = robust**2
     lim_idx, lim_frame, lim_lo, lim_hi = _limit_tensors(body, torch)
-    Rc_t = torch.as_tensor(Rc, dtype=f32) if two_d else None
-    tc_t = torch.as_tensor(tc, dtype=f32) if two_d else None
 
-    def residual2(kp: Any) -> Any:
-        """Squared residuals (T, S), metres²."""
+    def residual2(kp: Any) -> list[Any]:
+        """Squared residuals (T, S) per view, metres²."""
         x = kp[:, dst_t]
-        if not two_d:
-            return ((x - Y) ** 2).sum(-1)
-        xc = x @ Rc_t.T + tc_t
-        z = xc[..., 2:].clamp(min=0.05)
-        return (((xc[..., :2] / z - Y) * Z[..., None]) ** 2).sum(-1)
+        out = []
+        for v in tens:
+            if v["R"] is None:
+                out.append(((x - v["Y"]) ** 2).sum(-1))
+                continue
+            xc = x @ v["R"].T + v["t"]
+            z = xc[..., 2:].clamp(min=0.05)
+            out.append((((xc[..., :2] / z - v["Y"]) * v["Z"][..., None]) ** 2).sum(-1))
+        return out
 
     def loss_fn() -> Any:
         out = body.forward_torch(to_shape(shape_var), pose, orient, transl, mesh=False)
-        d2 = residual2(out["keypoints"])
-        data = (W * (s2 * d2 / (d2 + s2))).sum() / wsum if robust > 0 else (W * d2).sum() / wsum
+        data = 0.0
+        for v, d2 in zip(tens, residual2(out["keypoints"]), strict=True):
+            data = data + ((v["W"] * (s2 * d2 / (d2 + s2))).sum() if robust > 0
+                           else (v["W"] * d2).sum())
+        data = data / wsum
         loss = data + prior * (pose**2).sum((-1, -2)).mean()
         if limits > 0 and lim_idx is not None:
             a = torch.einsum("tbi,bij->tbj", pose[:, lim_idx], lim_frame)
@@ -383,23 +462,29 @@ def fit_body(poses: Poses, person: int = 0, *, camera: Any = None,
     back = lambda x: x @ A  # noqa: E731  (model axes -> world axes)
     kp = np.full((T, len(names), 3), np.nan)
     kp[:, src] = back(out["keypoints"][:, dst])
-    inp = poses.coords[t0:t1, person].astype(float)
-    res = np.linalg.norm((_project(camera, kp) if two_d else kp) - inp, axis=-1)
+    if two_d:
+        with warnings.catch_warnings():    # keypoints no view saw: NaN, quietly
+            warnings.simplefilter("ignore", RuntimeWarning)
+            res = np.nanmean([np.linalg.norm(_project(cam, kp) - v.coords[t0:t1, person],
+                                             axis=-1) for v, cam in zip(views, cameras,
+                                                                         strict=True)], axis=0)
+    else:
+        res = np.linalg.norm(kp - first.coords[t0:t1, person].astype(float), axis=-1)
     unc = np.full((T, len(names)), np.nan)
     pose_unc = unc.copy()
     if confidence:
         with torch.no_grad():
-            d2 = residual2(body.forward_torch(shape, pose, orient, transl,
-                                              mesh=False)["keypoints"]).numpy()
-        u = _uncertainty(body, shape, params, dst, w, d2, robust, prior, smooth, limits,
-                         float(wsum), Rc, tc, zref)
+            d2s = [d.numpy() for d in residual2(body.forward_torch(
+                shape, pose, orient, transl, mesh=False)["keypoints"])]
+        u = _uncertainty(body, shape, params, dst, obs_views, d2s, robust, prior, smooth,
+                         limits, wsum)
         unc[:, src], pose_unc[:, src] = u[0][:, dst], u[1][:, dst]
     with np.errstate(invalid="ignore"):
         frame_unc = np.sqrt(np.nanmean(unc**2, axis=1)) if confidence else np.full(T, np.nan)
-    return BodyFit(params, np.arange(t0, t1), poses.times[t0:t1].copy(), back(out["vertices"]),
+    return BodyFit(params, np.arange(t0, t1), first.times[t0:t1].copy(), back(out["vertices"]),
                    body.faces, back(out["joints"]), tuple(body.joint_names), kp, res, unc,
-                   frame_unc, poses.skeleton.name, body.name, "px" if two_d else "m",
-                   time.perf_counter() - t_start, camera if two_d else None, A.T.copy(),
+                   frame_unc, first.skeleton.name, body.name, "px" if two_d else "m",
+                   time.perf_counter() - t_start, cameras[0] if two_d else None, A.T.copy(),
                    tuple(body.shape_names), tuple(body.pose_bones), None, pose_unc)
 
 
@@ -453,6 +538,31 @@ def _pnp_init(rest: np.ndarray, model_names: Sequence[str], shared: list[str], o
     return ok, zref
 
 
+def _triangulate(views: list[_View], cols: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Linear (DLT) triangulation of keypoints ``cols`` from normalised 2D views.
+
+    Returns points ``(T, len(cols), 3)`` in model axes and ``ok (T,)``: frames where
+    every one of those keypoints was seen by at least two views.
+    """
+    T = len(views[0].obs)
+    pts = np.zeros((T, len(cols), 3))
+    ok = np.ones(T, bool)
+    for i, c in enumerate(cols):
+        seen = np.stack([v.w[:, c] > 0 for v in views])            # (C, T)
+        ok &= seen.sum(0) >= 2
+        for t in np.flatnonzero(seen.sum(0) >= 2):
+            rows = []
+            for v, s in zip(views, seen[:, t], strict=True):
+                if s:
+                    P = np.hstack([v.R, v.t[:, None]])
+                    x, y = v.obs[t, c]
+                    rows += [x * P[2] - P[0], y * P[2] - P[1]]
+            X = np.linalg.svd(np.array(rows))[2][-1]
+            pts[t, i] = X[:3] / X[3] if abs(X[3]) > 1e-12 else np.nan
+    ok &= np.isfinite(pts).all((1, 2))
+    return pts, ok
+
+
 def _reproj(obj: np.ndarray, im: np.ndarray, rvec: np.ndarray, tvec: np.ndarray) -> float:
     import cv2
 
@@ -461,9 +571,8 @@ def _reproj(obj: np.ndarray, im: np.ndarray, rvec: np.ndarray, tvec: np.ndarray)
 
 
 def _uncertainty(body: ParametricBody, shape: Any, params: BodyParams, dst: list[int],
-                 w: np.ndarray, d2: np.ndarray, robust: float, prior: float, smooth: float,
-                 limits: float, wsum: float, Rc: np.ndarray | None, tc: np.ndarray | None,
-                 zref: np.ndarray) -> np.ndarray:
+                 views: list[_View], d2s: list[np.ndarray], robust: float, prior: float,
+                 smooth: float, limits: float, wsum: float) -> np.ndarray:
     """``(2, T, K)`` standard uncertainty (metres) of each model keypoint, absolute and
     relative to the hips' midpoint; see the module docstring."""
     torch = body.torch  # type: ignore[attr-defined]
@@ -490,20 +599,24 @@ def _uncertainty(body: ParametricBody, shape: Any, params: BodyParams, dst: list
     G = G.permute(1, 0, 2).reshape(T, K, 3, P).numpy().astype(float)
     # IRLS weights of the Geman-McClure loss, and the residual scale
     s2 = robust**2
-    irls = w * (s2**2 / (d2 + s2) ** 2 if robust > 0 else 1.0)
-    sigma2 = max(float((w * d2).sum() / max(w.sum(), 1e-9)), 0.005**2)
+    sigma2 = max(sum(float((v.w * d2).sum()) for v, d2 in zip(views, d2s, strict=True))
+                 / max(sum(float(v.w.sum()) for v in views), 1e-9), 0.005**2)
     Gs = G[:, dst]                                         # (T, S, 3, P)
-    if Rc is not None:      # 2D: d(residual)/d(kp) = z_ref * d(x/z)/d(x_cam) @ Rc
-        kpn = kp.detach().numpy()[:, dst] @ Rc.T + tc        # (T, S, 3) camera
-        z = np.maximum(kpn[..., 2], 0.05)
-        Dp = np.zeros((*z.shape, 2, 3))
-        Dp[..., 0, 0] = Dp[..., 1, 1] = 1.0 / z
-        Dp[..., 0, 2] = -kpn[..., 0] / z**2
-        Dp[..., 1, 2] = -kpn[..., 1] / z**2
-        Jr = zref[:, None, None, None] * np.einsum("tsab,bc,tscp->tsap", Dp, Rc, Gs)
-    else:
-        Jr = Gs
-    H = np.einsum("ts,tsap,tsaq->tpq", irls, Jr, Jr)
+    kpm = kp.detach().numpy()[:, dst]
+    H = np.zeros((T, P, P))
+    for v, d2 in zip(views, d2s, strict=True):
+        irls = v.w * (s2**2 / (d2 + s2) ** 2 if robust > 0 else 1.0)
+        if v.R is not None:   # 2D: d(residual)/d(kp) = z_ref * d(x/z)/d(x_cam) @ R
+            kpn = kpm @ v.R.T + v.t                          # (T, S, 3) camera
+            z = np.maximum(kpn[..., 2], 0.05)
+            Dp = np.zeros((*z.shape, 2, 3))
+            Dp[..., 0, 0] = Dp[..., 1, 1] = 1.0 / z
+            Dp[..., 0, 2] = -kpn[..., 0] / z**2
+            Dp[..., 1, 2] = -kpn[..., 1] / z**2
+            Jr = v.zref[:, None, None, None] * np.einsum("tsab,bc,tscp->tsap", Dp, v.R, Gs)
+        else:
+            Jr = Gs
+        H += np.einsum("ts,tsap,tsaq->tpq", irls, Jr, Jr)
     # the other per-frame terms of the objective, on the same scale (data is / wsum)
     H[:, np.arange(n_b * 3), np.arange(n_b * 3)] += prior * wsum / T
     H[:, np.arange(P), np.arange(P)] += 1e-9
