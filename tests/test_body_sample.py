@@ -147,3 +147,43 @@ def test_body_cli_monocular(tmp_path, p2s_videos):
     assert main(["render", str(bundle), "--maps", "normal,overlay", "--size", "320",
                  "-q"]) == 0
     assert (bundle / "render" / "estimated" / "overlay.mp4").is_file()
+
+
+def test_cli_fills_frame_gaps_and_checks_inputs(tmp_path, capsys):
+    """A bundle whose table skips frames (nobody found) is fitted on every frame, so the
+    smoothness and the renders keep the video's timing; short gaps are drawn, long ones
+    left empty. Bad options get one clear error."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from posestack.cli import _shown
+
+    assert _shown(np.array([1, 0, 0, 1, 0, 0, 0, 0, 1], bool), 2).tolist() == [
+        True, True, True, True, False, False, False, False, True]
+    src = posestack.assets.path("pose2sim_demo_singleperson") / "videos" / "cam02.mp4"
+    assert main(["run", str(src), "-o", str(tmp_path), "--end", "0.25", "-q"]) == 0
+    bundle = tmp_path / "cam02"
+    table = pq.read_table(bundle / "keypoints2d.parquet")
+    frame = table.column("frame")
+    keep = pc.invert(pc.and_(pc.greater_equal(frame, 4), pc.less_equal(frame, 6)))
+    pq.write_table(table.filter(keep), bundle / "keypoints2d.parquet")
+    assert main(["body", str(bundle), "--iterations", "60", "-q"]) == 0
+    fit = read_body_npz(bundle / "body" / "body_p0.npz")
+    n = int(frame.to_numpy().max()) + 1
+    assert fit.source_frames.tolist() == list(range(n))
+    assert np.isnan(fit.residuals[4:7]).all() and np.isfinite(fit.vertices[4:7]).all()
+    assert main(["render", str(bundle), "--maps", "depth", "--size", "64", "--max-gap", "2",
+                 "-q"]) == 0
+    pngs = sorted((bundle / "render" / "estimated" / "depth").glob("*.png"))
+    assert len(pngs) == n
+    gap = cv2.imread(str(pngs[5]))
+    assert gap.max() == 0                       # 3 unseen frames > --max-gap 2: empty
+    assert main(["render", str(bundle), "--maps", "depth", "--size", "8"]) != 0
+    assert "--size must be at least 16" in capsys.readouterr().err
+    assert main(["body", str(bundle), "--calibration", str(
+        posestack.assets.path("pose2sim_demo_singleperson") / "calibration" / "Calib.qca.txt"),
+        "--camera", "cam02", "--iterations", "5", "-q"]) == 0   # 1080x1920 vs 1088: padding
+    np.save(tmp_path / "x.npy", np.zeros(3))
+    assert main(["render", str(bundle), "--maps", "depth", "--shape-from",
+                 str(tmp_path / "x.npy")]) != 0
+    assert "not a posestack body file" in capsys.readouterr().err

@@ -162,8 +162,28 @@ def _bundle_camera(bundle: Path, name: str | None, calibration: Path | None = No
     if pick not in names:
         raise InputError(f"camera {pick!r} is not in {path}; choose from {', '.join(names)}")
     cam = calib.cameras[names.index(pick)]
-    video = next((s for s in sources if s.stem == pick or s.name == pick), None)
+    video = next((s for s in sources if (s.stem == pick or s.name == pick) and s.is_file()),
+                 None)
     return cam, video
+
+
+def _dense(poses, index: np.ndarray):
+    """Keypoints on every frame from the first to the last row of a bundle's table
+    (frames nobody was found in come back as NaN), so the fit's smoothness and the renders
+    keep the video's timing; times of the filled frames are interpolated."""
+    from .poses import Poses
+
+    index = np.asarray(index, np.int64)
+    full = np.arange(index[0], index[-1] + 1) if len(index) else index
+    if len(full) == len(index):
+        return poses, index
+    rows = index - index[0]
+    coords = np.full((len(full), *poses.coords.shape[1:]), np.nan, np.float32)
+    scores = np.zeros((len(full), *poses.scores.shape[1:]), np.float32)
+    coords[rows], scores[rows] = poses.coords, poses.scores
+    times = np.interp(full, index, poses.times)
+    return Poses(poses.skeleton, coords, scores, times, poses.space, tracked=poses.tracked,
+                 meta=poses.meta), full
 
 
 def _cmd_body(args: argparse.Namespace) -> int:
@@ -176,14 +196,26 @@ def _cmd_body(args: argparse.Namespace) -> int:
 
     src3, src2 = args.bundle / "keypoints3d.parquet", args.bundle / "keypoints2d.parquet"
     camera = image_size = None
+    if args.monocular and not src2.is_file():
+        raise InputError(f"--monocular fits a single video's 2D keypoints; {args.bundle} has "
+                         "no keypoints2d.parquet (a multi-view bundle keeps only 3D)")
     if src3.is_file() and not args.monocular:
         poses, index = read_keypoints(src3)
     elif src2.is_file():
         poses, index = read_keypoints(src2)
+        info = _manifest(args.bundle).get("input", {})
         if args.calibration is not None:
             camera, _ = _bundle_camera(args.bundle, args.camera, args.calibration)
+            if info.get("width"):
+                from .multiview.calibration import _padded
+
+                vw, vh = int(info["width"]), int(info["height"])
+                cw, ch = camera.size
+                if not (_padded(cw, vw) and _padded(ch, vh)):
+                    raise InputError(f"camera {camera.name!r} of {args.calibration} is for "
+                                     f"{cw}x{ch} images but the video is {vw}x{vh}: give the "
+                                     "calibration of this camera at this resolution")
         else:
-            info = _manifest(args.bundle).get("input", {})
             if not info.get("width"):
                 raise InputError(f"{args.bundle}/manifest.json has no image size; give the "
                                  "camera with --calibration FILE [--camera NAME]")
@@ -191,6 +223,7 @@ def _cmd_body(args: argparse.Namespace) -> int:
     else:
         raise InputError(f"{args.bundle} has neither keypoints3d.parquet nor keypoints2d.parquet:"
                          " make a bundle with `posestack run VIDEO(S) -o OUT` first")
+    poses, index = _dense(poses, index)
     out = args.output or args.bundle / "body"
     people = range(poses.n_people) if args.person is None else [args.person]
     body = AnnyBody() if args.smpl is None else SMPLBody(args.smpl, args.smpl_kind,
@@ -220,6 +253,19 @@ def _cmd_body(args: argparse.Namespace) -> int:
     return 0
 
 
+def _shown(seen: np.ndarray, max_gap: int) -> np.ndarray:
+    """Frames to draw: those seen, and unseen runs of at most ``max_gap`` frames between
+    seen ones."""
+    import itertools
+
+    show = seen.copy()
+    idx = np.flatnonzero(seen)
+    for a, b in itertools.pairwise(idx):
+        if 1 < b - a <= max_gap + 1:
+            show[a + 1:b] = True
+    return show
+
+
 def _cmd_render(args: argparse.Namespace) -> int:
     from .body import AnnyBody
     from .body.fit import read_body_npz
@@ -229,6 +275,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
     from .render.animation import ANIMATION_MAPS, person_box, render_body
     from .skeletons import get_skeleton
 
+    if args.size is not None and args.size < 16:
+        raise InputError(f"--size must be at least 16 pixels; got {args.size}")
     maps = [m.strip() for m in args.maps.split(",") if m.strip()]
     bad = [m for m in maps if m not in ANIMATION_MAPS]
     if bad or not maps:
@@ -282,8 +330,9 @@ def _cmd_render(args: argparse.Namespace) -> int:
         verts = np.full((len(frames), len(people), V, 3), np.nan, np.float32)
         kps = np.full((len(frames), len(people), K, 3), np.nan)
         for j, (_, _, fit, vertices, kp, _) in enumerate(people):
-            rows = np.searchsorted(frames, fit.source_frames)
-            verts[rows, j], kps[rows, j] = vertices, kp
+            show = _shown(np.isfinite(fit.residuals).any(1), args.max_gap)
+            rows = np.searchsorted(frames, fit.source_frames[show])
+            verts[rows, j], kps[rows, j] = vertices[show], kp[show]
         times = np.concatenate([p[2].times for p in people])
         fps = 1.0 / float(np.median(np.diff(np.unique(times)))) if len(np.unique(times)) > 1 \
             else 30.0
@@ -293,11 +342,13 @@ def _cmd_render(args: argparse.Namespace) -> int:
             w, h = camera.size if box is None else box[2:]
             k = args.size / max(w, h)
             size = (max(1, round(w * k)), max(1, round(h * k)))
-        tag = key + ("_transfer" if shape is not None else "")
+        tag = (f"p{args.person}_" if args.person is not None else "") + key + (
+            "_transfer" if shape is not None else "")
+        offset = int(_manifest(args.bundle).get("offsets", {}).get(camera.name, 0))
         written = render_body(verts, people[0][2].faces, camera, out / tag, maps=maps,
                               frames=frames, keypoints=kps, keypoint_names=names,
                               vertex_labels=labels, video=video, size=size, crop=box,
-                              fps=fps, progress=not args.quiet)
+                              fps=fps, video_offset=offset, progress=not args.quiet)
         for m, p in written.items():
             print(f"{p} (and {out / tag / m}/*.png)")
     return 0
@@ -497,8 +548,10 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Render a bundle's fitted bodies (posestack body) through one "
                        "camera: depth, normal and body-part semantic maps, DWPose-style skeleton"
                        " images and the mesh over the video, as PNG sequences and mp4s in "
-                       "BUNDLE/render/p<N>_<camera>/. --shape-from/--phenotype put the motion "
-                       "on another body shape (motion transfer).")
+                       "BUNDLE/render/<camera>/ (p<N>_<camera>/ with --person). --shape-from/"
+                       "--phenotype put the motion on another body shape (motion transfer). "
+                       "A person is drawn in the frames where they were seen, and across gaps "
+                       "of up to --max-gap frames.")
     r.add_argument("bundle", type=Path, help="a bundle folder with body/body_p<N>.npz")
     r.add_argument("--maps", default="depth,normal,semantic,skeleton",
                    help="comma-separated among depth,normal,semantic,skeleton,overlay")
@@ -509,9 +562,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--crop", action="store_true",
                    help="a fixed square crop around the people over the whole sequence "
                         "(as image-animation datasets use), instead of the whole frame")
-    r.add_argument("--shape-from", type=Path, help="a reference person's body_p<N>.npz: render "
-                                                   "this motion with their shape")
-    r.add_argument("--phenotype", help="6 numbers in [0, 1]: render this motion with that shape")
+    shape_opt = r.add_mutually_exclusive_group()
+    shape_opt.add_argument("--shape-from", type=Path, help="a reference person's "
+                           "body_p<N>.npz: render this motion with their shape")
+    shape_opt.add_argument("--phenotype",
+                           help="6 numbers in [0, 1]: render this motion with that shape")
+    r.add_argument("--max-gap", type=int, default=15,
+                   help="draw a person through gaps in their keypoints of up to this many "
+                        "frames (the fit interpolates them); longer absences are left empty")
     r.add_argument("-o", "--output", type=Path, help="folder (default: BUNDLE/render)")
     r.add_argument("-q", "--quiet", action="store_true")
     r.set_defaults(func=_cmd_render)

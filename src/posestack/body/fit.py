@@ -23,18 +23,22 @@ autograd, Adam). It minimises:
 
 Initialisation: 3D, the rest body turned and placed on each frame by a Kabsch
 fit of its hips and shoulders; 2D, a perspective-n-point fit of the rest body's
-torso and head to each frame (frames where that fails start from the previous
-frame's). Then a stage fits orientation, translation and shape only, then
+torso and head to each frame, warm-started from the previous frame's (with
+several views: the Kabsch fit to the triangulated torso where it can be
+triangulated); frames where that fails take the nearest frame's placement.
+Then a stage fits orientation, translation and shape only, then
 everything.
 
-**Confidence** (POCO's idea, from the fit itself): for each frame, the
-Gauss–Newton Hessian of the objective with respect to that frame's parameters
-(the neighbours and the shape held fixed) gives a covariance; propagated to the
-model's keypoints it gives each joint's standard uncertainty in metres
-(``BodyFit.uncertainty``). The residual scale is the fit's own weighted RMS
-error. A keypoint that is missing or has a low score constrains nothing, so the
-bones it would have fixed are left to the prior and the smoothness, and their
-uncertainty rises.
+**Confidence** (POCO's idea, from the fit itself): the Gauss–Newton Hessian of
+the whole objective with respect to every frame's parameters (the shape held
+fixed) is banded over frames; the marginal covariance of each frame's
+parameters (neighbours integrated out), sampled exactly through its banded
+Cholesky factor and propagated to the model's keypoints, gives each joint's
+standard uncertainty in metres (``BodyFit.uncertainty``; relative to the hips:
+``pose_uncertainty``). The residual scale is the fit's own per-coordinate
+residual variance, robustly weighted. A keypoint that is missing or has a low
+score constrains nothing, so the bones it would have fixed are left to the prior
+and the smoothness, and their uncertainty rises.
 """
 
 from __future__ import annotations
@@ -288,6 +292,16 @@ def fit_body(poses: Poses | Sequence[Poses], person: int = 0, *, camera: Any = N
 
     views, cameras = _as_views(poses, camera)
     first = views[0]
+    if len(views) == 1 and isinstance(camera, list | tuple):
+        raise InputError("camera is a list but poses is one view: give one Camera, or a "
+                         "list of 2D Poses (one per camera)")
+    for name, v in (("person", person), ("iterations", iterations)):
+        if not isinstance(v, int | np.integer) or isinstance(v, bool):
+            raise InputError(f"{name} must be an integer; got {v!r}")
+    if not first.tracked and first.n_people > 1:
+        log.warning("the keypoints are not tracked: person slot %d may hop between people, "
+                    "and one body shape is fitted to all of them (run with tracking on)",
+                    person)
     if not 0 <= int(person) < first.n_people:
         raise InputError(f"person must be in [0, {first.n_people}); got {person!r}")
     for name, v in (("iterations", iterations), ("prior", prior), ("smooth", smooth),
@@ -599,8 +613,14 @@ def _uncertainty(body: ParametricBody, shape: Any, params: BodyParams, dst: list
     G = G.permute(1, 0, 2).reshape(T, K, 3, P).numpy().astype(float)
     # IRLS weights of the Geman-McClure loss, and the residual scale
     s2 = robust**2
-    sigma2 = max(sum(float((v.w * d2).sum()) for v, d2 in zip(views, d2s, strict=True))
-                 / max(sum(float(v.w.sum()) for v in views), 1e-9), 0.005**2)
+    # per-coordinate residual variance, each residual weighted as the robust loss weighs it
+    # (outliers the fit discounts do not inflate every joint's uncertainty); floor 3 mm
+    num = den = 0.0
+    for v, d2 in zip(views, d2s, strict=True):
+        rw = v.w * (s2**2 / (d2 + s2) ** 2 if robust > 0 else 1.0)
+        num += float((rw * d2).sum())
+        den += float(rw.sum()) * v.obs.shape[-1]
+    sigma2 = max(num / max(den, 1e-9), 0.003**2)
     Gs = G[:, dst]                                         # (T, S, 3, P)
     kpm = kp.detach().numpy()[:, dst]
     H = np.zeros((T, P, P))
@@ -750,6 +770,9 @@ def read_body_npz(path: str | Path) -> BodyFit:
         z = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as e:
         raise InputError(f"{path} is not a readable .npz file: {e}") from e
+    if not isinstance(z, np.lib.npyio.NpzFile):
+        raise InputError(f"{path} is a single array, not a posestack body file (.npz); write "
+                         "one with `posestack body`")
     need = ("model", "shape", "pose", "global_orient", "transl", "vertices", "faces",
             "frames", "times", "keypoints", "layout")
     missing = [k for k in need if k not in z.files]

@@ -173,7 +173,7 @@ def render_body(vertices: np.ndarray, faces: np.ndarray, camera: Camera,
                 frames: np.ndarray | None = None, keypoints: np.ndarray | None = None,
                 keypoint_names: Sequence[str] = (), vertex_labels: np.ndarray | None = None,
                 video: str | os.PathLike | None = None, size: tuple[int, int] | None = None,
-                crop: tuple[int, int, int, int] | None = None,
+                crop: tuple[int, int, int, int] | None = None, video_offset: int = 0,
                 fps: float = 30.0, progress: bool = False) -> dict[str, Path]:
     """Write PNG sequences and mp4s of the asked-for maps of a body sequence.
 
@@ -195,6 +195,8 @@ def render_body(vertices: np.ndarray, faces: np.ndarray, camera: Camera,
             camera's image size (or the crop's).
         crop: a pixel box ``(x0, y0, width, height)`` of the camera's image to render
             (:func:`person_box`); ``size`` then applies to the box.
+        video_offset: the video's frame for step ``i`` is ``frames[i] + video_offset``
+            (a multi-view bundle's camera offset); the PNGs keep ``frames[i]``.
         fps: frame rate of the mp4s.
         progress: show a progress bar (frames/s, ETA).
 
@@ -261,7 +263,9 @@ def render_body(vertices: np.ndarray, faces: np.ndarray, camera: Camera,
             tmp_videos[m] = out / f".{m}.mp4.part"
             writers[m] = VideoWriter(tmp_videos[m], w, h, fps)
         t_start = time.perf_counter()
-        for i, (f, rgb) in enumerate(_frames(video if "overlay" in maps else None, frames)):
+        for i, (_, rgb) in enumerate(_frames(video if "overlay" in maps else None,
+                                             frames + int(video_offset))):
+            f = int(frames[i])
             images: dict[str, np.ndarray] = {}
             if mesh_maps:
                 frame = None
