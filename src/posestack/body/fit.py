@@ -386,6 +386,9 @@ def fit_body(poses: Poses | Sequence[Poses], person: int = 0, *, camera: Any = N
         raise InputError(f"person {person} never has both hips and both shoulders"
                          + (" with enough head points to place the body" if two_d else ""))
     R0, tr0 = _fill_nearest(R0, ok), _fill_nearest(tr0, ok)
+    # the placements above map rest points x to R0 x + tr0; the model turns its root
+    # about a pivot p (Anny: the origin; SMPL: the pelvis joint): transl = tr0 + (R0 - I) p
+    tr0 = tr0 + (R0 - np.eye(3)) @ _pivot(body)
     for ov in obs_views:
         ov.zref = np.maximum(_fill_nearest(ov.zref, ok), 0.1)
 
@@ -500,6 +503,24 @@ def fit_body(poses: Poses | Sequence[Poses], person: int = 0, *, camera: Any = N
                    frame_unc, first.skeleton.name, body.name, "px" if two_d else "m",
                    time.perf_counter() - t_start, cameras[0] if two_d else None, A.T.copy(),
                    tuple(body.shape_names), tuple(body.pose_bones), None, pose_unc)
+
+
+def _pivot(body: ParametricBody) -> np.ndarray:
+    """The point ``(3,)`` (model axes, rest shape) the model's global rotation turns about,
+    measured: two quarter turns of the rest body, least squares on ``(I - R) p = x' - R x``."""
+    import cv2
+
+    rest = body.rest_params(2)
+    rest.global_orient[0] = (np.pi / 2, 0.0, 0.0)
+    rest.global_orient[1] = (0.0, 0.0, np.pi / 2)
+    moved = body(rest)["keypoints"]
+    x = body(body.rest_params(1))["keypoints"][0]
+    lhs, rhs = [], []
+    for i, rv in enumerate(rest.global_orient):
+        R = cv2.Rodrigues(np.asarray(rv, float))[0]
+        lhs.append(np.tile(np.eye(3) - R, (len(x), 1)))
+        rhs.append((moved[i] - x @ R.T).ravel())
+    return np.linalg.lstsq(np.vstack(lhs), np.concatenate(rhs), rcond=None)[0]
 
 
 def _limit_tensors(body: ParametricBody, torch: Any):

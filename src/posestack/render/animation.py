@@ -256,8 +256,8 @@ def render_body(vertices: np.ndarray, faces: np.ndarray, camera: Camera,
         from tqdm import tqdm
         bar = tqdm(total=T, desc="render", unit="frame")
     written: dict[str, Path] = {}
+    writers: dict[str, VideoWriter] = {}
     try:
-        writers = {}
         tmp_videos = {}
         for m in maps:
             tmp_videos[m] = out / f".{m}.mp4.part"
@@ -304,6 +304,11 @@ def render_body(vertices: np.ndarray, faces: np.ndarray, camera: Camera,
             os.replace(tmp_videos[m], out / f"{m}.mp4")
             written[m] = out / f"{m}.mp4"
     except BaseException:
+        for wr in writers.values():
+            try:
+                wr.close()
+            except Exception:  # the original error matters, not this one
+                log.debug("closing a video writer after an error failed", exc_info=True)
         for d in parts.values():
             shutil.rmtree(d, ignore_errors=True)
         for m in maps:
