@@ -808,7 +808,7 @@ def read_body_npz(path: str | Path) -> BodyFit:
     get = lambda k, d: z[k] if k in z.files else d  # noqa: E731
     fit = BodyFit(
         BodyParams(z["shape"], z["pose"], z["global_orient"], z["transl"]), z["frames"],
-        z["times"], z["vertices"].astype(float), z["faces"].astype(np.int64),
+        z["times"], z["vertices"].astype(np.float32), z["faces"].astype(np.int64),
         get("joints", np.zeros((T, 0, 3))).astype(float),
         tuple(str(x) for x in get("joint_names", ())), z["keypoints"].astype(float),
         get("residuals", np.full((T, K), np.nan)), get("uncertainty", np.full((T, K), np.nan)),
