@@ -69,3 +69,19 @@ def test_bad_input(tmp_path):
         animation.render_body(verts, faces, cam, tmp_path, maps=("depth",), frames=[1, 2])
     with pytest.raises(InputError, match="positive size"):
         animation.crop_camera(cam, (0, 0, 0, 10))
+
+
+@pytest.mark.assets
+def test_overlay_frames_from_a_late_start(sports2d_video):
+    """The overlay's video frames are found by seeking to the first one wanted: the same
+    pixels as decoding from the start."""
+    import av
+
+    wanted = np.array([200, 201, 205])
+    got = dict(animation._frames(sports2d_video, wanted))
+    assert sorted(got) == wanted.tolist()
+    with av.open(str(sports2d_video)) as c:
+        ref = {i: f.to_ndarray(format="rgb24") for i, f in enumerate(c.decode(video=0))
+               if i in set(wanted.tolist())}
+    for i in wanted:
+        assert got[i] is not None and np.array_equal(got[i], ref[i]), i

@@ -90,7 +90,10 @@ def _frames(video: str | os.PathLike | None, wanted: np.ndarray
 
     want = iter(int(f) for f in wanted)
     nxt = next(want, None)
-    for idx, _, rgb in FrameReader(probe(video)):
+    info = probe(video)
+    # a late first frame: seek there (half a frame early) instead of decoding from the start
+    start = (nxt - 0.5) / info.fps if nxt is not None and nxt > 0 and info.fps else None
+    for idx, _, rgb in FrameReader(info, start=start):
         while nxt is not None and nxt < idx:   # a wanted frame the video lacks
             yield nxt, None
             nxt = next(want, None)
