@@ -157,9 +157,8 @@ def test_2d_known_camera(body):
     _, out, t = synthetic(body, frames=12, seed=0)
     p3 = as_poses(out["keypoints"], t)
     cam = front_camera()
-    from posestack.body.fit import _project
     for noise_px, bound in ((0.0, 0.040), (2.0, 0.040)):
-        uv = _project(cam, p3.coords.astype(float))
+        uv = cam.project(p3.coords.astype(float))
         uv = uv + np.random.default_rng(4).normal(0, noise_px, uv.shape)
         p2 = Poses(p3.skeleton, uv, p3.scores, p3.times, "image:front")
         fit = fit_body(p2, camera=cam, body=body, iterations=200)
@@ -183,12 +182,11 @@ def side_camera(distance=3.5):
 def test_2d_several_known_cameras(body):
     """2D keypoints of two calibrated cameras: depth and size are observed, so the joints
     come back within 15 mm with no alignment at all (one view: ~1.5 m off in depth)."""
-    from posestack.body.fit import _project
 
     _, out, t = synthetic(body, frames=12, seed=0)
     p3 = as_poses(out["keypoints"], t)
     cams = [front_camera(), side_camera()]
-    views = [Poses(p3.skeleton, _project(c, p3.coords.astype(float)), p3.scores, p3.times,
+    views = [Poses(p3.skeleton, c.project(p3.coords.astype(float)), p3.scores, p3.times,
                    f"image:{c.name}") for c in cams]
     fit = fit_body(views, camera=cams, body=body, iterations=200)
     idx = [p3.skeleton.index(n) for n in KEYPOINT_NAMES[:23]]
@@ -206,8 +204,7 @@ def test_2d_estimated_camera(body):
     """Without a camera, one is estimated from the image size; the body lands in front."""
     _, out, t = synthetic(body, frames=6, seed=7)
     p3 = as_poses(out["keypoints"], t)
-    from posestack.body.fit import _project
-    uv = _project(front_camera(), p3.coords.astype(float))
+    uv = front_camera().project(p3.coords.astype(float))
     p2 = Poses(p3.skeleton, uv, p3.scores, p3.times, "image:front")
     fit = fit_body(p2, image_size=(1280, 720), body=body, iterations=120, confidence=False)
     assert fit.camera.name == "estimated" and fit.camera.size == (1280, 720)

@@ -207,14 +207,10 @@ def _cmd_body(args: argparse.Namespace) -> int:
         if args.calibration is not None:
             camera, _ = _bundle_camera(args.bundle, args.camera, args.calibration)
             if info.get("width"):
-                from .multiview.calibration import _padded
+                from .multiview.calibration import Calibration
 
-                vw, vh = int(info["width"]), int(info["height"])
-                cw, ch = camera.size
-                if not (_padded(cw, vw) and _padded(ch, vh)):
-                    raise InputError(f"camera {camera.name!r} of {args.calibration} is for "
-                                     f"{cw}x{ch} images but the video is {vw}x{vh}: give the "
-                                     "calibration of this camera at this resolution")
+                Calibration((camera,)).check_sizes(
+                    {camera.name: (int(info["width"]), int(info["height"]))})
         else:
             if not info.get("width"):
                 raise InputError(f"{args.bundle}/manifest.json has no image size; give the "
@@ -297,6 +293,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
                              "(gender,age,muscle,weight,height,proportions)") from None
     body = AnnyBody()
     labels = anny_part_labels(body) if "semantic" in maps else None
+    manifest = _manifest(args.bundle)
+    bundle_camera = None          # the bundle's calibrated camera, read once when needed
     # the people seen by the same camera are drawn together
     groups: dict[str, list] = {}
     for path in files:
@@ -304,9 +302,11 @@ def _cmd_render(args: argparse.Namespace) -> int:
         if fit.model != "anny":
             raise InputError(f"{path}: rendering supports Anny fits; this one is {fit.model}")
         if fit.camera is not None and args.camera is None and args.calibration is None:
-            camera, video = fit.camera, _manifest(args.bundle).get("input", {}).get("path")
+            camera, video = fit.camera, manifest.get("input", {}).get("path")
         else:
-            camera, video = _bundle_camera(args.bundle, args.camera, args.calibration)
+            bundle_camera = bundle_camera or _bundle_camera(args.bundle, args.camera,
+                                                            args.calibration)
+            camera, video = bundle_camera
         vertices, kp = fit.vertices, fit.keypoints
         names = get_skeleton(fit.layout).keypoints
         if shape is not None:
@@ -344,7 +344,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
             size = (max(1, round(w * k)), max(1, round(h * k)))
         tag = (f"p{args.person}_" if args.person is not None else "") + key + (
             "_transfer" if shape is not None else "")
-        offset = int(_manifest(args.bundle).get("offsets", {}).get(camera.name, 0))
+        offset = int(manifest.get("offsets", {}).get(camera.name, 0))
         written = render_body(verts, people[0][2].faces, camera, out / tag, maps=maps,
                               frames=frames, keypoints=kps, keypoint_names=names,
                               vertex_labels=labels, video=video, size=size, crop=box,
@@ -516,8 +516,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                       "BUNDLE/plots)")
     pl.set_defaults(func=_cmd_plot)
 
-    b = sub.add_parser("body", help="fit the Anny body to a bundle's keypoints "
-                                    "(needs posestack[body])",
+    b = sub.add_parser("body", help="fit the Anny body (or your SMPL-family model) to a "
+                                    "bundle's keypoints (needs posestack[body])",
                        description="Fit Anny (one shape per person, a pose per frame) to a "
                        "bundle's 3D keypoints (multi-view) or, for one video, to its 2D "
                        "keypoints with the camera given (--calibration) or estimated from the "

@@ -171,37 +171,8 @@ def _check_number(name: str, v: Any) -> None:
 
 def _normalised(camera: Any, xy: np.ndarray) -> np.ndarray:
     """Pixels ``(..., 2)`` to the undistorted normalised image plane (NaN kept)."""
-    import cv2
-
-    flat = xy.reshape(-1, 2).astype(np.float64)
-    ok = np.isfinite(flat).all(1)
-    out = np.full_like(flat, np.nan)
-    if ok.any():
-        pts = flat[ok][:, None]
-        if camera.fisheye:
-            und = cv2.fisheye.undistortPoints(pts, camera.K, camera.dist)
-        else:
-            und = cv2.undistortPoints(pts, camera.K, camera.dist)
-        out[ok] = und[:, 0]
-    return out.reshape(xy.shape)
-
-
-def _project(camera: Any, X: np.ndarray) -> np.ndarray:
-    """World points ``(..., 3)`` to pixels ``(..., 2)`` with the camera's distortion."""
-    import cv2
-
-    flat = X.reshape(-1, 3).astype(np.float64)
-    ok = np.isfinite(flat).all(1)
-    out = np.full((len(flat), 2), np.nan)
-    if ok.any():
-        rvec = cv2.Rodrigues(np.asarray(camera.R, float))[0]
-        t = np.asarray(camera.t, float)
-        if camera.fisheye:
-            uv = cv2.fisheye.projectPoints(flat[ok][:, None], rvec, t, camera.K, camera.dist)[0]
-        else:
-            uv = cv2.projectPoints(flat[ok][:, None], rvec, t, camera.K, camera.dist)[0]
-        out[ok] = uv[:, 0]
-    return out.reshape(*X.shape[:-1], 2)
+    K = camera.K
+    return (camera.undistort(xy) - (K[0, 2], K[1, 2])) / (K[0, 0], K[1, 1])
 
 
 @dataclass
@@ -388,7 +359,7 @@ def fit_body(poses: Poses | Sequence[Poses], person: int = 0, *, camera: Any = N
     R0, tr0 = _fill_nearest(R0, ok), _fill_nearest(tr0, ok)
     # the placements above map rest points x to R0 x + tr0; the model turns its root
     # about a pivot p (Anny: the origin; SMPL: the pelvis joint): transl = tr0 + (R0 - I) p
-    tr0 = tr0 + (R0 - np.eye(3)) @ _pivot(body)
+    tr0 = tr0 + (R0 - np.eye(3)) @ _pivot(body, rest)
     for ov in obs_views:
         ov.zref = np.maximum(_fill_nearest(ov.zref, ok), 0.1)
 
@@ -482,7 +453,7 @@ def fit_body(poses: Poses | Sequence[Poses], person: int = 0, *, camera: Any = N
     if two_d:
         with warnings.catch_warnings():    # keypoints no view saw: NaN, quietly
             warnings.simplefilter("ignore", RuntimeWarning)
-            res = np.nanmean([np.linalg.norm(_project(cam, kp) - v.coords[t0:t1, person],
+            res = np.nanmean([np.linalg.norm(cam.project(kp) - v.coords[t0:t1, person],
                                              axis=-1) for v, cam in zip(views, cameras,
                                                                          strict=True)], axis=0)
     else:
@@ -490,10 +461,7 @@ def fit_body(poses: Poses | Sequence[Poses], person: int = 0, *, camera: Any = N
     unc = np.full((T, len(names)), np.nan)
     pose_unc = unc.copy()
     if confidence:
-        with torch.no_grad():
-            d2s = [d.numpy() for d in residual2(body.forward_torch(
-                shape, pose, orient, transl, mesh=False)["keypoints"])]
-        u = _uncertainty(body, shape, params, dst, obs_views, d2s, robust, prior, smooth,
+        u = _uncertainty(body, shape, params, dst, obs_views, residual2, robust, prior, smooth,
                          limits, wsum)
         unc[:, src], pose_unc[:, src] = u[0][:, dst], u[1][:, dst]
     with np.errstate(invalid="ignore"):
@@ -505,16 +473,16 @@ def fit_body(poses: Poses | Sequence[Poses], person: int = 0, *, camera: Any = N
                    tuple(body.shape_names), tuple(body.pose_bones), None, pose_unc)
 
 
-def _pivot(body: ParametricBody) -> np.ndarray:
+def _pivot(body: ParametricBody, x: np.ndarray) -> np.ndarray:
     """The point ``(3,)`` (model axes, rest shape) the model's global rotation turns about,
-    measured: two quarter turns of the rest body, least squares on ``(I - R) p = x' - R x``."""
+    measured: two quarter turns of the rest body (keypoints ``x``), least squares on
+    ``(I - R) p = x' - R x``."""
     import cv2
 
     rest = body.rest_params(2)
     rest.global_orient[0] = (np.pi / 2, 0.0, 0.0)
     rest.global_orient[1] = (0.0, 0.0, np.pi / 2)
     moved = body(rest)["keypoints"]
-    x = body(body.rest_params(1))["keypoints"][0]
     lhs, rhs = [], []
     for i, rv in enumerate(rest.global_orient):
         R = cv2.Rodrigues(np.asarray(rv, float))[0]
@@ -579,23 +547,13 @@ def _triangulate(views: list[_View], cols: list[int]) -> tuple[np.ndarray, np.nd
     Returns points ``(T, len(cols), 3)`` in model axes and ``ok (T,)``: frames where
     every one of those keypoints was seen by at least two views.
     """
-    T = len(views[0].obs)
-    pts = np.zeros((T, len(cols), 3))
-    ok = np.ones(T, bool)
-    for i, c in enumerate(cols):
-        seen = np.stack([v.w[:, c] > 0 for v in views])            # (C, T)
-        ok &= seen.sum(0) >= 2
-        for t in np.flatnonzero(seen.sum(0) >= 2):
-            rows = []
-            for v, s in zip(views, seen[:, t], strict=True):
-                if s:
-                    P = np.hstack([v.R, v.t[:, None]])
-                    x, y = v.obs[t, c]
-                    rows += [x * P[2] - P[0], y * P[2] - P[1]]
-            X = np.linalg.svd(np.array(rows))[2][-1]
-            pts[t, i] = X[:3] / X[3] if abs(X[3]) > 1e-12 else np.nan
-    ok &= np.isfinite(pts).all((1, 2))
-    return pts, ok
+    from ..multiview.triangulate import dlt
+
+    xy = np.stack([v.obs[:, cols] for v in views])                    # (C, T, n, 2)
+    seen = np.stack([v.w[:, cols] > 0 for v in views]).astype(float)  # (C, T, n)
+    P = np.stack([np.hstack([v.R, v.t[:, None]]) for v in views])      # (C, 3, 4)
+    pts = dlt(xy, seen, P)
+    return pts, np.isfinite(pts).all((1, 2))
 
 
 def _reproj(obj: np.ndarray, im: np.ndarray, rvec: np.ndarray, tvec: np.ndarray) -> float:
@@ -606,7 +564,7 @@ def _reproj(obj: np.ndarray, im: np.ndarray, rvec: np.ndarray, tvec: np.ndarray)
 
 
 def _uncertainty(body: ParametricBody, shape: Any, params: BodyParams, dst: list[int],
-                 views: list[_View], d2s: list[np.ndarray], robust: float, prior: float,
+                 views: list[_View], residual2: Any, robust: float, prior: float,
                  smooth: float, limits: float, wsum: float) -> np.ndarray:
     """``(2, T, K)`` standard uncertainty (metres) of each model keypoint, absolute and
     relative to the hips' midpoint; see the module docstring."""
@@ -619,6 +577,7 @@ def _uncertainty(body: ParametricBody, shape: Any, params: BodyParams, dst: list
     transl = torch.as_tensor(params.transl, dtype=f32).requires_grad_(True)
     kp = body.forward_torch(shape, pose, orient, transl, mesh=False)["keypoints"]  # (T, K, 3)
     K = kp.shape[1]
+    d2s = [d.numpy() for d in residual2(kp.detach())]     # squared residuals per view
     # G[t, k, c, :] = d kp[t, k, c] / d (pose_t, orient_t, transl_t): frames are independent,
     # so one backward pass of the sum over frames gives every frame's row at once.
     eye = torch.eye(K * 3, dtype=f32).reshape(K * 3, 1, K, 3).expand(K * 3, T, K, 3)

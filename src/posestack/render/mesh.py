@@ -51,7 +51,6 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-import cv2
 import numpy as np
 
 from ..errors import InputError
@@ -223,25 +222,6 @@ def resized_camera(camera: Camera, size: tuple[int, int]) -> Camera:
     return Camera(camera.name, K2, camera.dist, camera.R, camera.t, (w2, h2), camera.fisheye)
 
 
-def _project_cam(xc: np.ndarray, camera: Camera) -> np.ndarray:
-    uv = np.full((len(xc), 2), np.nan)
-    ok = xc[:, 2] > 0
-    if not ok.any():
-        return uv
-    pts = xc[ok]
-    K = camera.K
-    if camera.has_distortion:
-        zero = np.zeros(3)
-        if camera.fisheye:
-            out = cv2.fisheye.projectPoints(pts.reshape(-1, 1, 3), zero, zero, K, camera.dist)[0]
-        else:
-            out = cv2.projectPoints(pts, zero, zero, K, camera.dist)[0]
-        uv[ok] = out.reshape(-1, 2)
-    else:
-        uv[ok] = pts[:, :2] / pts[:, 2:] * (K[0, 0], K[1, 1]) + (K[0, 2], K[1, 2])
-    return uv
-
-
 def project_vertices(vertices: np.ndarray, camera: Camera) -> tuple[np.ndarray, np.ndarray]:
     """Project world vertices with the camera, distortion included.
 
@@ -255,8 +235,7 @@ def project_vertices(vertices: np.ndarray, camera: Camera) -> tuple[np.ndarray, 
         and ``depth`` (N,) float64 camera-space z, metres.
     """
     v = _float_array(vertices, 3, "vertices")
-    xc = v @ camera.R.T + camera.t
-    return _project_cam(xc, camera), xc[:, 2].copy()
+    return camera.project(v), camera.to_camera(v)[:, 2]
 
 
 # --- rasteriser ------------------------------------------------------------------------------
@@ -612,9 +591,8 @@ def render_mesh(vertices: np.ndarray, faces: np.ndarray, camera: Camera, *,
     if not isinstance(camera, Camera):
         raise InputError(f"camera must be a posestack Camera, got {type(camera).__name__}")
     cam = resized_camera(camera, size) if size is not None else camera
-    xc = v @ cam.R.T + cam.t
-    uv = _project_cam(xc, cam)
-    raster = rasterize(uv, xc[:, 2], f, cam.size, near=near, cull_back=cull_back)
+    xc = cam.to_camera(v)
+    raster = rasterize(cam.project(v), xc[:, 2], f, cam.size, near=near, cull_back=cull_back)
     return MeshView(raster, cam, xc, f)
 
 
