@@ -189,14 +189,12 @@ def _skin_weights(body: AnnyBody, influences: int) -> tuple[np.ndarray, np.ndarr
 
 
 def _vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """Unit area-weighted vertex normals ``(V, 3)`` (+Y where a vertex has no area)."""
-    v = vertices[faces]
-    fn = np.cross(v[:, 1] - v[:, 0], v[:, 2] - v[:, 0])
-    n = np.zeros_like(vertices)
-    for k in range(3):
-        np.add.at(n, faces[:, k], fn)
-    norm = np.linalg.norm(n, axis=1, keepdims=True)
-    return np.where(norm > 1e-20, n / np.maximum(norm, 1e-300), [0.0, 1.0, 0.0])
+    """Unit area-weighted vertex normals ``(V, 3)`` (+Y where a vertex has no area: glTF
+    wants unit normals everywhere)."""
+    from ..render.mesh import vertex_normals
+
+    n = vertex_normals(vertices, faces)
+    return np.where(np.linalg.norm(n, axis=1, keepdims=True) > 0, n, [0.0, 1.0, 0.0])
 
 
 # -- input checks ----------------------------------------------------------------------
