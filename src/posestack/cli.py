@@ -414,7 +414,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     p = argparse.ArgumentParser(
         prog="posestack",
-        description="Human pose from video: keypoints, 3D, angles, biomechanics. "
+        description="Human pose from video: keypoints, 3D, angles, biomechanics, parametric "
+                    "bodies and their renders for image animation. "
                     "Runs offline on a CPU.")
     p.add_argument("--version", action="version", version=f"posestack {__version__}")
     p.add_argument("-v", "--verbose", action="store_true", help="log details")
