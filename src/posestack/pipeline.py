@@ -90,9 +90,11 @@ class RunParameters:
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
     detect_interval: int = 10
+    person_detector: str = "auto"
     layout: str = "native"
     track: bool = True
     max_age: float = 1.0
+    max_identities: int | None = None
     filter: str = "none"
     cutoff: float = 6.0
     order: int = 4
@@ -108,7 +110,7 @@ class RunParameters:
     mass: float = 70.0
 
     def __post_init__(self) -> None:
-        from .estimate import ESTIMATORS
+        from .estimate import ESTIMATORS, PERSON_DETECTORS
 
         for name in ("start", "end"):
             v = getattr(self, name)
@@ -119,6 +121,9 @@ class RunParameters:
         if self.max_people < 1:
             raise InputError(f"--max-people must be at least 1; got {self.max_people}")
         _choice("estimator", self.estimator, ESTIMATORS)
+        _choice("person-detector", self.person_detector, PERSON_DETECTORS)
+        if self.max_identities is not None and self.max_identities < 1:
+            raise InputError(f"--max-identities must be at least 1; got {self.max_identities}")
         _choice("layout", self.layout, LAYOUTS)
         _choice("filter", self.filter, FILTERS)
         _choice("style", self.style, STYLES)
@@ -199,6 +204,7 @@ def run(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | o
         video: bool = True, style: str = "skeleton", device: str = "cpu",
         smooth: bool = True, min_detection_confidence: float = 0.5,
         min_tracking_confidence: float = 0.5, detect_interval: int = 10,
+        person_detector: str = "auto", max_identities: int | None = None,
         num_threads: int | None = None, progress: bool = True, force: bool = False,
         ) -> list[Result]:
     """Estimate keypoints on videos or images and (optionally) write a bundle per input.
@@ -228,6 +234,13 @@ def run(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | o
         smooth: BlazePose's own one-euro smoothing in video mode (as MediaPipe).
         min_detection_confidence, min_tracking_confidence, detect_interval:
             BlazePose detector/landmark thresholds and re-detection interval.
+        person_detector: who finds people for BlazePose/Holistic and the top-down
+            ONNX models without ``detector``: ``"auto"`` (SSDLite over the image
+            and its tiles, plus BlazePose's own detector; default), ``"ssdlite"``
+            or ``"blazepose"`` (MediaPipe's, made for one person).
+        max_identities: most identities a video may have (the number of people
+            in it): once reached, a new detection takes back the most similar
+            lost identity. None: no cap.
         num_threads: inference threads (default: 2 when the machine has ≥ 2 cores).
         progress: show progress bars (frames/s, ETA) on stderr.
         force: redo inputs whose bundle is already complete.
@@ -248,6 +261,7 @@ def run(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | o
         start=start, end=end, device=device, smooth=smooth,
         min_detection_confidence=min_detection_confidence,
         min_tracking_confidence=min_tracking_confidence, detect_interval=detect_interval,
+        person_detector=person_detector, max_identities=max_identities,
         layout=layout, track=track, max_age=max_age, filter=filter, cutoff=cutoff,
         order=order, min_cutoff=min_cutoff, beta=beta, max_gap=max_gap, video=video,
         style=style)
@@ -281,7 +295,8 @@ def run(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | o
                                  min_detection_confidence=params.min_detection_confidence,
                                  min_tracking_confidence=params.min_tracking_confidence,
                                  detect_interval=params.detect_interval, num_threads=threads,
-                                 model=params.model, detector=params.detector)
+                                 model=params.model, detector=params.detector,
+                                 person_detector=params.person_detector)
             _check_layouts(get_skeleton(est.skeleton_name), params)
         est.reset()
         est.static = info.kind == "image"
@@ -387,6 +402,7 @@ class _Estimates:
     scores: np.ndarray          # (T, P, K)
     world: np.ndarray | None    # (T, P, 33, 3)
     seconds: float
+    stats: dict = dataclasses.field(default_factory=dict)  # detector/tracker counts
 
 
 def _track_part(skeleton: Skeleton) -> tuple[Skeleton, np.ndarray]:
@@ -402,6 +418,7 @@ def _track_part(skeleton: Skeleton) -> tuple[Skeleton, np.ndarray]:
 
 def _estimate(est, reader: FrameReader, params: RunParameters, name: str, total: int | None,
               progress: bool, static: bool) -> _Estimates:
+    from .reid import appearance
     from .track import Tracker
 
     skeleton = get_skeleton(est.skeleton_name)
@@ -409,7 +426,8 @@ def _estimate(est, reader: FrameReader, params: RunParameters, name: str, total:
     tracker = None
     if params.track and not static:
         track_skeleton, track_idx = _track_part(skeleton)
-        tracker = Tracker(track_skeleton, max_age=params.max_age)
+        tracker = Tracker(track_skeleton, max_age=params.max_age,
+                          max_identities=params.max_identities)
     frames: list[int] = []
     times: list[float] = []
     rows: list[list[tuple[int, Any]]] = []
@@ -419,7 +437,7 @@ def _estimate(est, reader: FrameReader, params: RunParameters, name: str, total:
 
     def frames_in() -> Iterator[tuple[np.ndarray, float]]:
         for index, t, rgb in _stream(reader):
-            pending.append((index, t))
+            pending.append((index, t, rgb))
             yield rgb, t
 
     # An estimator with a `stream` method overlaps work across frames (Holistic).
@@ -428,11 +446,11 @@ def _estimate(est, reader: FrameReader, params: RunParameters, name: str, total:
     t0 = time.perf_counter()
     try:
         for people in results:
-            index, t = pending.popleft()
+            index, t, rgb = pending.popleft()
             if tracker is not None:
                 xy = np.array([p.xy[track_idx] for p in people]).reshape(-1, len(track_idx), 2)
                 sc = np.array([p.scores[track_idx] for p in people]).reshape(-1, len(track_idx))
-                ids = tracker.update(xy, sc, t)
+                ids = tracker.update(xy, sc, t, appearance(rgb, xy, sc, track_skeleton))
             else:
                 ids = [getattr(p, "slot", i) for i, p in enumerate(people)]
             row = [(int(i), p) for i, p in zip(ids, people, strict=True) if i >= 0]
@@ -454,8 +472,12 @@ def _estimate(est, reader: FrameReader, params: RunParameters, name: str, total:
             coords[ti, i], scores[ti, i] = p.xy, p.scores
             if world is not None:
                 world[ti, i] = p.world
+    stats = dict(getattr(est, "stats", {}) or {})
+    if tracker is not None:
+        stats["identities"] = tracker.n_identities
+        stats["reidentified"] = tracker.reidentified
     return _Estimates(np.asarray(frames, np.int64), np.asarray(times, np.float64), coords,
-                      scores, world, seconds)
+                      scores, world, seconds, stats)
 
 
 def _postprocess(est: _Estimates, native: Skeleton, params: RunParameters, camera: str,
@@ -577,6 +599,8 @@ def _run_one(est, path: Path, info: MediaInfo, name: str, bundle: Path | None,
                    for n, p in est.model_files.items()],
         "skeleton": {"estimator": native.name, "keypoints2d": kp2d.skeleton.name},
         "people": kp2d.n_people,
+        "people_per_frame": _people_counts(kp2d),
+        "detection": raw.stats,
         "tracked": tracked,
         "versions": _versions(),
         "timings": {"wall_s": round(wall, 3), "estimate_s": round(raw.seconds, 3),
@@ -627,6 +651,12 @@ def _run_one(est, path: Path, info: MediaInfo, name: str, bundle: Path | None,
         write_json(bundle / BUNDLE_FILES["manifest"], manifest)
     return Result(name, path, info, kp2d, kp3d, raw.frames, bundle, manifest, tuple(warnings),
                   angles=angles)
+
+
+def _people_counts(kp2d: Poses) -> dict[str, int]:
+    """How many frames show 0, 1, 2… people: ``{"0": n0, "1": n1, …}``."""
+    counts = np.bincount(kp2d.present().sum(axis=1), minlength=1) if kp2d.n_frames else []
+    return {str(i): int(c) for i, c in enumerate(counts)}
 
 
 def read_keypoints(path: str | os.PathLike) -> tuple[Poses, np.ndarray]:

@@ -24,9 +24,16 @@ Method (per frame, at time ``t``):
    tracks and detections left over are matched a second time against the
    tracks' unmoved last poses (a sudden change of motion, such as a jump's
    take-off, defeats the prediction);
-5. unmatched detections start new identities (most confident first, by the
-   sum of their keypoint scores) until ``max_identities`` is reached; the
-   rest are dropped (id −1).
+5. re-identification: when appearance descriptors are given
+   (:func:`posestack.reid.appearance`), a detection left unmatched takes the
+   identity of a lost person (a track left unmatched this frame, or one gone
+   for longer than ``max_age``) whose descriptor is similar enough (≥
+   ``reid_similarity``, and clearly the best: a margin of 0.05 over the next);
+6. the remaining unmatched detections start new identities (most confident
+   first, by the sum of their keypoint scores) until ``max_identities`` is
+   reached; after that each one takes the most similar lost identity (by
+   appearance, else the most recently seen), or is dropped (id −1) when every
+   identity is in view.
 
 Conventions:
 
@@ -91,6 +98,11 @@ _SIGMA_REFERENCES = ("coco_wholebody133", "coco17")
 
 # Cost given to refused pairs so the assignment never prefers them.
 _REFUSED = 1e6
+# Appearance similarity enough to give back an identity lost less than max_age ago
+# (within reach of where it was); longer losses need TrackingParameters.reid_similarity.
+RECENT_REID_SIMILARITY = 0.3
+# How far a lost person may have gone: body heights per second (a sprint, a flip).
+REACH_HEIGHTS_PER_S = 3.0
 
 
 # --------------------------------------------------------------------------------------
@@ -350,6 +362,8 @@ class TrackingParameters:
         oks_weight: ``w`` in ``similarity = w·OKS + (1 − w)·IoU``, in [0, 1].
         min_keypoints: visible keypoints (score > 0) a detection needs (≥ 1).
         predict: move lost or moving tracks at constant velocity before matching.
+        reid_similarity: least appearance similarity (in [0, 1]) to give a lost
+            identity back to a new detection.
 
     Raises:
         InputError: a value of the wrong type or out of range.
@@ -361,6 +375,7 @@ class TrackingParameters:
     oks_weight: float = 0.5
     min_keypoints: int = 3
     predict: bool = True
+    reid_similarity: float = 0.85
 
     def __post_init__(self) -> None:
         if not _is_real(self.max_age) or not (0 <= self.max_age < math.inf):
@@ -372,7 +387,7 @@ class TrackingParameters:
                 f"max_identities must be a positive integer or None (no cap); "
                 f"got {self.max_identities!r}"
             )
-        for name in ("min_similarity", "oks_weight"):
+        for name in ("min_similarity", "oks_weight", "reid_similarity"):
             value = getattr(self, name)
             if not _is_real(value) or not 0 <= value <= 1:
                 raise InputError(f"{name} must be a number in [0, 1]; got {value!r}")
@@ -387,6 +402,7 @@ class TrackingParameters:
             object.__setattr__(self, "max_identities", int(self.max_identities))
         object.__setattr__(self, "min_similarity", float(self.min_similarity))
         object.__setattr__(self, "oks_weight", float(self.oks_weight))
+        object.__setattr__(self, "reid_similarity", float(self.reid_similarity))
         object.__setattr__(self, "min_keypoints", int(self.min_keypoints))
         object.__setattr__(self, "predict", bool(self.predict))
 
@@ -403,14 +419,26 @@ class TrackingParameters:
 class _Track:
     """State of one identity: its last pose, when each keypoint was seen, its velocity."""
 
-    __slots__ = ("coords", "ident", "last_time", "seen", "velocity")
+    __slots__ = ("coords", "feature", "ident", "last_time", "seen", "velocity")
 
-    def __init__(self, ident: int, coords: np.ndarray, visible: np.ndarray, time: float) -> None:
+    def __init__(self, ident: int, coords: np.ndarray, visible: np.ndarray, time: float,
+                 feature: np.ndarray | None = None) -> None:
         self.ident = ident
+        self.feature: np.ndarray | None = None
+        self.add_feature(feature)
         self.coords = np.where(visible[:, None], coords, np.nan)   # (K, 2)
         self.seen = np.where(visible, time, -np.inf)               # (K,) last time seen
         self.last_time = time
         self.velocity = np.zeros(2)                                # pixels / s
+
+    def add_feature(self, feature: np.ndarray | None, rate: float = 0.1) -> None:
+        """Fold an appearance descriptor into the track's running mean (zeros: no evidence)."""
+        if feature is None or not np.any(feature):
+            return
+        f = np.asarray(feature, np.float64)
+        if self.feature is not None:
+            f = (1.0 - rate) * self.feature + rate * f
+        self.feature = f / max(float(np.linalg.norm(f)), 1e-12)
 
     def predicted(self, time: float, predict: bool) -> np.ndarray:
         """``(K, 2)`` pose moved to ``time`` at constant velocity (or the last pose)."""
@@ -438,6 +466,22 @@ class _Track:
         self.last_time = time
 
 
+def _within_reach(track: _Track, coords: np.ndarray, visible: np.ndarray, time: float) -> bool:
+    """Whether a detection ``(K, 2)`` is close enough to where ``track`` was last seen.
+
+    Centres of the visible keypoints may be at most ``(1 + 3·dt)`` body heights
+    apart, the height being the larger keypoint-box side of the two poses.
+    """
+    last = track.coords[np.isfinite(track.coords).all(axis=1)]
+    now = coords[visible]
+    if len(last) < 2 or len(now) < 2:
+        return False
+    size = max(float(np.ptp(last, axis=0).max()), float(np.ptp(now, axis=0).max()), 1.0)
+    dist = float(np.hypot(*(last.mean(axis=0) - now.mean(axis=0))))
+    dt = max(time - track.last_time, 0.0)
+    return dist <= (1.0 + REACH_HEIGHTS_PER_S * dt) * size
+
+
 class Tracker:
     """Streaming multi-person tracker: one call of :meth:`update` per frame.
 
@@ -445,7 +489,7 @@ class Tracker:
         skeleton: keypoint layout of the detections (gives K and OKS sigmas,
             see :func:`oks_sigmas`).
         max_age, max_identities, min_similarity, oks_weight, min_keypoints,
-        predict: see :class:`TrackingParameters` (and :func:`track`).
+        predict, reid_similarity: see :class:`TrackingParameters` (and :func:`track`).
 
     Raises:
         InputError: unknown skeleton or invalid parameters (``min_keypoints``
@@ -462,6 +506,7 @@ class Tracker:
         oks_weight: float = 0.5,
         min_keypoints: int = 3,
         predict: bool = True,
+        reid_similarity: float = 0.85,
     ) -> None:
         self.skeleton = get_skeleton(skeleton)
         self.params = TrackingParameters(
@@ -471,6 +516,7 @@ class Tracker:
             oks_weight=oks_weight,
             min_keypoints=min_keypoints,
             predict=predict,
+            reid_similarity=reid_similarity,
         )
         k = len(self.skeleton)
         if self.params.min_keypoints > k:
@@ -484,8 +530,10 @@ class Tracker:
     def reset(self) -> None:
         """Forget every track and start numbering identities from 0 again."""
         self._tracks: list[_Track] = []
+        self._lost: dict[int, _Track] = {}  # identities gone longer than max_age
         self._n_identities = 0
         self._time: float | None = None
+        self.reidentified = 0
 
     @property
     def n_identities(self) -> int:
@@ -528,7 +576,8 @@ class Tracker:
             if sim[r, c] >= prm.min_similarity
         ]
 
-    def update(self, coords: np.ndarray, scores: np.ndarray, time: float) -> np.ndarray:
+    def update(self, coords: np.ndarray, scores: np.ndarray, time: float,
+               features: np.ndarray | None = None) -> np.ndarray:
         """Match one frame's detections to identities.
 
         Args:
@@ -536,6 +585,8 @@ class Tracker:
                 (P may be 0; NaN-padded rows are allowed).
             scores: ``(P, K)`` keypoint scores; 0 where missing.
             time: frame time in seconds, not before the previous frame's.
+            features: ``(P, F)`` appearance descriptors
+                (:func:`posestack.reid.appearance`) for re-identification, or None.
 
         Returns:
             ``(P,)`` int64 identity of each detection; −1 for detections that are
@@ -569,8 +620,16 @@ class Tracker:
         self._time = time
         prm = self.params
 
-        # Tracks unmatched for more than max_age die.
+        # Tracks unmatched for more than max_age die (and wait to be re-identified).
+        for t in self._tracks:
+            if time - t.last_time > prm.max_age:
+                self._lost[t.ident] = t
         self._tracks = [t for t in self._tracks if time - t.last_time <= prm.max_age]
+        if features is not None:
+            features = np.asarray(features, np.float64)
+            if features.ndim != 2 or features.shape[0] != coords.shape[0]:
+                raise InputError(f"features must have shape (P={coords.shape[0]}, F); got "
+                                 f"{features.shape}")
 
         visible = _visible(coords, scores)                                   # (P, K)
         ids = np.full(coords.shape[0], -1, dtype=np.int64)
@@ -596,21 +655,91 @@ class Tracker:
             for r, c in pairs:
                 trk = self._tracks[free[r]]
                 trk.update(det_xy[unmatched[c]], det_vis[unmatched[c]], time, prm.max_age)
+                if features is not None:
+                    trk.add_feature(features[det[unmatched[c]]])
                 ids[det[unmatched[c]]] = trk.ident
             done_r = {r for r, _ in pairs}
             done_c = {c for _, c in pairs}
             free = [i for r, i in enumerate(free) if r not in done_r]
             unmatched = [m for c, m in enumerate(unmatched) if c not in done_c]
 
+        # Lost people: live tracks left unmatched this frame, then those gone for longer.
+        candidates = [self._tracks[i] for i in free] + sorted(
+            self._lost.values(), key=lambda t: -t.last_time)
+        feats = features[det] if features is not None else None
+        if unmatched and candidates and feats is not None:
+            unmatched = self._reidentify(unmatched, candidates, det, det_xy, det_vis, feats,
+                                         ids, time, strict=True)
         # New identities: most confident detections first (sum of scores), then input order.
         strength = np.where(visible[det], scores[det], 0.0).sum(axis=1)
         for c in sorted(unmatched, key=lambda c: (-strength[c], c)):
             if prm.max_identities is not None and self._n_identities >= prm.max_identities:
-                break
-            self._tracks.append(_Track(self._n_identities, det_xy[c], det_vis[c], time))
+                # The cap says who can be in the scene: the most similar lost identity.
+                self._reidentify([c], candidates, det, det_xy, det_vis, feats, ids, time,
+                                 strict=False)
+                continue
+            f = feats[c] if feats is not None else None
+            self._tracks.append(_Track(self._n_identities, det_xy[c], det_vis[c], time, f))
             ids[det[c]] = self._n_identities
             self._n_identities += 1
         return ids
+
+    def _reidentify(self, unmatched: list[int], candidates: list[_Track], det: np.ndarray,
+                    det_xy: np.ndarray, det_vis: np.ndarray, feats: np.ndarray | None,
+                    ids: np.ndarray, time: float, strict: bool) -> list[int]:
+        """Give lost identities back to unmatched detections; returns those left over.
+
+        ``strict``: only pairs with appearance similarity ≥ ``reid_similarity`` and a
+        0.05 margin over the detection's next-best candidate. Otherwise each detection
+        takes its most similar candidate (the most recent one without evidence).
+        Candidates taken are removed from ``candidates``.
+        """
+        from .reid import similarity
+
+        if not candidates:
+            return unmatched
+        cf = np.array([t.feature if t.feature is not None else np.zeros(feats.shape[1])
+                       for t in candidates]) if feats is not None else None
+        sim = (similarity(feats[unmatched], cf) if feats is not None
+               else np.full((len(unmatched), len(candidates)), np.nan))
+        left = []
+        for row, c in enumerate(unmatched):
+            avail = [j for j, t in enumerate(candidates) if t.ident not in ids]
+            if not avail:
+                left.append(c)
+                continue
+            s = np.array([sim[row, j] for j in avail])
+            if strict:
+                # A person lost within max_age (a flip, a crouch, a short occlusion) needs
+                # less appearance evidence, but must be within reach of where they were.
+                recent = np.array([time - candidates[j].last_time <= self.params.max_age
+                                   for j in avail])
+                reach = np.array([_within_reach(candidates[j], det_xy[c], det_vis[c], time)
+                                  for j in avail])
+                need = np.where(recent, RECENT_REID_SIMILARITY, self.params.reid_similarity)
+                finite = np.isfinite(s) & (~recent | reach)
+                if not finite.any():
+                    left.append(c)
+                    continue
+                order = np.argsort(-np.where(finite, s, -np.inf))
+                best = float(s[order[0]])
+                second = float(s[order[1]]) if len(order) > 1 and finite[order[1]] else 0.0
+                if best < need[order[0]] or best - second < 0.05:
+                    left.append(c)
+                    continue
+                j = avail[int(order[0])]
+            else:
+                j = avail[int(np.argmax(np.where(np.isfinite(s), s, -1.0)))]
+            old = candidates[j]
+            trk = _Track(old.ident, det_xy[c], det_vis[c], time, None)
+            trk.feature = old.feature
+            if feats is not None:
+                trk.add_feature(feats[c])
+            self._tracks = [t for t in self._tracks if t.ident != old.ident] + [trk]
+            self._lost.pop(old.ident, None)
+            ids[det[c]] = old.ident
+            self.reidentified += 1
+        return left
 
 
 # --------------------------------------------------------------------------------------

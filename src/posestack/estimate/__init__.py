@@ -24,6 +24,7 @@ from pathlib import Path
 from ..errors import AssetError, InputError
 
 ESTIMATORS = ("blazepose", "holistic", "rtmw", "dwpose", "rtmpose", "rtmo")
+PERSON_DETECTORS = ("auto", "ssdlite", "blazepose")
 DEVICES = ("cpu",)
 _ONNX = {"rtmw", "dwpose", "rtmpose", "rtmo"}
 _GET_MODELS = ("see the README section 'ONNX models' for where to download RTMW, DWPose, "
@@ -35,12 +36,16 @@ def make_estimator(name: str, *, device: str = "cpu", max_people: int = 1,
                    min_detection_confidence: float = 0.5,
                    min_tracking_confidence: float = 0.5, detect_interval: int = 10,
                    num_threads: int | None = None, model: str | Path | None = None,
-                   detector: str | Path | None = None):
+                   detector: str | Path | None = None, person_detector: str = "auto"):
     """Build an estimator by name; :class:`InputError` lists the valid names and devices.
 
-    ``model``/``detector`` are for the ONNX estimators (``detector`` defaults to
-    ``"blazepose"``: the embedded person detector).
+    ``model``/``detector`` are for the ONNX estimators. ``person_detector``
+    (``"auto"``, ``"ssdlite"`` or ``"blazepose"``) finds the people for BlazePose
+    and Holistic, and for top-down ONNX models given no ``detector`` file.
     """
+    if person_detector not in PERSON_DETECTORS:
+        raise InputError(f"unknown person detector {person_detector!r}; valid: "
+                         f"{', '.join(PERSON_DETECTORS)}")
     key = name.lower()
     if key not in ESTIMATORS:
         raise InputError(f"unknown estimator {name!r}; valid estimators: {', '.join(ESTIMATORS)}")
@@ -53,7 +58,8 @@ def make_estimator(name: str, *, device: str = "cpu", max_people: int = 1,
     common = dict(max_people=max_people, static=static, smooth=smooth,
                   min_detection_confidence=min_detection_confidence,
                   min_tracking_confidence=min_tracking_confidence,
-                  detect_interval=detect_interval, num_threads=num_threads)
+                  detect_interval=detect_interval, num_threads=num_threads,
+                  person_detector=person_detector)
     match key:
         case "blazepose":
             from .blazepose import BlazePose
@@ -64,10 +70,12 @@ def make_estimator(name: str, *, device: str = "cpu", max_people: int = 1,
 
             return Holistic(**common)
         case _:
-            return _onnx_estimator(key, model, detector, max_people, num_threads)
+            return _onnx_estimator(key, model, detector, max_people, num_threads,
+                                   person_detector)
 
 
-def _onnx_estimator(key: str, model, detector, max_people: int, num_threads: int | None):
+def _onnx_estimator(key: str, model, detector, max_people: int, num_threads: int | None,
+                    person_detector: str = "auto"):
     from .rtm import RTMO, RTMEstimator
 
     if model is None:
@@ -83,7 +91,8 @@ def _onnx_estimator(key: str, model, detector, max_people: int, num_threads: int
             raise AssetError(f"{model} is a top-down model, not RTMO; use --estimator rtmpose, "
                              "rtmw or dwpose for it")
         return est
-    est = RTMEstimator(model, detector if detector is not None else "blazepose",
+    default = "ssdlite" if person_detector == "auto" else person_detector
+    est = RTMEstimator(model, detector if detector is not None else default,
                        max_people=max_people, num_threads=num_threads)
     if isinstance(est.pose, RTMO):
         raise AssetError(f"{model} is an RTMO one-stage model; use --estimator rtmo")

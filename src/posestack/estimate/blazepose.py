@@ -462,6 +462,7 @@ class PersonPose:
 class _Track:
     slot: int
     roi: Roi
+    last_xy: np.ndarray | None = None
     aux_filter: OneEuro = field(default_factory=lambda: OneEuro(**AUX_FILTER))
     lm_filter: OneEuro = field(default_factory=lambda: OneEuro(**LANDMARK_FILTER))
     world_filter: OneEuro = field(default_factory=lambda: OneEuro(**WORLD_FILTER))
@@ -504,7 +505,8 @@ class BlazePose:
                  min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5,
                  detect_interval: int = 10, num_threads: int | None = None,
                  detector_path: Path | str | None = None,
-                 landmark_path: Path | str | None = None) -> None:
+                 landmark_path: Path | str | None = None,
+                 person_detector: str = "auto") -> None:
         if max_people < 1:
             raise InputError(f"max_people must be ≥ 1; got {max_people}")
         for name, v in (("min_detection_confidence", min_detection_confidence),
@@ -518,10 +520,21 @@ class BlazePose:
         for p in (det, lm):
             if not p.is_file():
                 raise AssetError(f"model file {p} does not exist")
+        if person_detector not in PERSON_DETECTORS:
+            raise InputError(f"person_detector {person_detector!r} is not valid; choose one "
+                             f"of: {', '.join(PERSON_DETECTORS)}")
         threads = num_threads if num_threads is not None else 1
         self.detector = PoseDetector(det, min_detection_confidence, threads)
         self.landmarker = PoseLandmarker(lm, threads)
         self.model_files = {"blazepose_detector": det, "blazepose_landmark_full": lm}
+        self.person_detector = person_detector
+        self.boxes = None
+        if person_detector in ("auto", "ssdlite"):
+            from ..detect import TiledPersonDetector
+
+            # one thread: the same boxes on every run (results never depend on threads)
+            self.boxes = TiledPersonDetector(num_threads=1)
+            self.model_files["ssdlite_person_detector"] = self.boxes.detector.path
         self.max_people = int(max_people)
         self.static = bool(static)
         self.smooth = bool(smooth)
@@ -533,24 +546,108 @@ class BlazePose:
         """Forget all followed people (call between unrelated videos)."""
         self._tracks: list[_Track] = []
         self._since_detect = 0
+        self.stats = {"detector_runs": 0, "split_poses": 0, "recovered": 0}
 
-    def _free_slot(self) -> int:
-        used = {t.slot for t in self._tracks}
+    def _free_slot(self, new: list | None = None) -> int:
+        used = {t.slot for t in self._tracks} | {t.slot for t, _ in new or []}
         return next(i for i in range(self.max_people) if i not in used)
 
-    def _detect_new(self, image: np.ndarray) -> None:
-        dets = self.detector(image)
-        self._since_detect = 0
-        for d in dets:
-            if len(self._tracks) >= self.max_people:
+    def _candidates(self, image: np.ndarray) -> tuple[list[Roi], np.ndarray]:
+        """Person ROIs from the chosen detector(s), best first, and the boxes ``(N, 4)``.
+
+        ``auto`` takes BlazePose's own detections first, then a ROI inside each
+        SSDLite box (:meth:`_roi_in_box`); the boxes gain the BlazePose
+        detections that no box explains (the same person when the box's square
+        and the BlazePose ROI's square overlap by IoU > 0.4).
+        """
+        rois: list[Roi] = []
+        boxes = np.zeros((0, 4))
+        if self.boxes is not None:
+            boxes, scores = self.boxes(image)
+            # the most prominent people first (score × √area): with max_people=1 the
+            # main subject, not a confident small figure in the background
+            order = np.argsort(-scores * np.sqrt(np.prod(boxes[:, 2:] - boxes[:, :2], axis=1)),
+                               kind="stable")
+            boxes = boxes[order]
+        if self.person_detector in ("auto", "blazepose"):
+            # MediaPipe's own detections come first (where it fires, its ROI is the
+            # reference one); the boxes then add the people it missed. A candidate
+            # that repeats a person already found is dropped by _detect_new.
+            squares = [_square(b) for b in boxes]
+            extra = []
+            for d in self.detector(image):
+                roi = d.roi()
+                if roi.w <= 1.0:
+                    continue
+                rois.append(roi)
+                if not any(_iou(roi.box(), sq) > 0.4 for sq in squares):
+                    extra.append(roi.box())
+            if extra:
+                boxes = np.vstack([boxes, extra])
+        if self.boxes is not None:
+            rois += [self._roi_in_box(image, b) for b in boxes[:len(order)]]
+        self.stats["detector_runs"] += 1
+        return rois, boxes
+
+    def _roi_in_box(self, image: np.ndarray, box: np.ndarray, out: int = 448) -> Roi:
+        """BlazePose's rotated ROI for the person in ``box``: its detector run on a crop.
+
+        The crop is the box's square ×1.5 (zero-padded at the image border),
+        resampled to ``out`` pixels; the detection whose hip centre lies in the box
+        gives the ROI (rotation and scale from the body, as MediaPipe's). Without
+        one, the upright square around the box (:func:`roi_from_box`).
+        """
+        x0, y0, x1, y1 = (float(v) for v in box)
+        side = 1.5 * max(x1 - x0, y1 - y0)
+        if side < 8:
+            return roi_from_box(box)
+        k = out / side
+        ox, oy = 0.5 * (x0 + x1) - side / 2, 0.5 * (y0 + y1) - side / 2
+        m = np.array([[k, 0.0, -ox * k], [0.0, k, -oy * k]])
+        crop = cv2.warpAffine(image, m, (out, out), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+        best = None
+        for d in self.detector(crop):
+            hip = d.keypoints[0] / k + [ox, oy]
+            if x0 <= hip[0] <= x1 and y0 <= hip[1] <= y1:
+                best = Detection(d.box / k + [ox, oy, ox, oy], d.keypoints / k + [ox, oy],
+                                 d.score)
                 break
-            roi = d.roi()
-            if roi.w <= 1.0:
-                continue
+        return best.roi() if best is not None else roi_from_box(box)
+
+    def _detect_new(self, image: np.ndarray,
+                    ) -> tuple[np.ndarray, list[tuple[_Track, LandmarkResult]]]:
+        """Start following the people the detector finds and nobody followed explains.
+
+        Each candidate ROI is tried with the landmark model (as MediaPipe does on a
+        detection frame); an upright ROI made from a bare box is refined once from
+        the pose's own alignment points. Returns the detection boxes ``(N, 4)`` and
+        the new people's tracks with their landmarks for this frame.
+        """
+        rois, boxes = self._candidates(image)
+        self._since_detect = 0
+        followed = [_landmark_box(t.last_xy) for t in self._tracks if t.last_xy is not None]
+        followed += [t.roi.box() for t in self._tracks if t.last_xy is None]
+        new: list[tuple[_Track, LandmarkResult]] = []
+        for roi in rois:
+            if len(self._tracks) + len(new) >= self.max_people:
+                break
             box = roi.box()
-            if any(_iou(box, t.roi.box()) > 0.3 for t in self._tracks):
+            if any(_iou(box, f) > 0.5 or _inside(box, f) > 0.85 for f in followed):
                 continue  # someone we already follow
-            self._tracks.append(_Track(self._free_slot(), roi))
+            res = self.landmarker(image, roi)
+            if roi.rot == 0.0 and res.flag > self.min_tracking_confidence:
+                roi = roi_from_points(res.aux[0], res.aux[1])  # bare box: refine once
+                res = self.landmarker(image, roi)
+            if res.flag <= self.min_tracking_confidence:
+                continue
+            lm_box = _landmark_box(res.xy)
+            if any(_iou(lm_box, f) > 0.5 for f in followed):
+                continue  # the landmarks found someone we already follow
+            track = _Track(self._free_slot(new), roi)
+            new.append((track, res))
+            followed.append(lm_box)
+        return boxes, new
 
     def __call__(self, image: np.ndarray, time: float | None = None) -> list[PersonPose]:
         """Landmarks of every person in one RGB uint8 frame.
@@ -569,11 +666,13 @@ class BlazePose:
                              f"{getattr(image, 'shape', '')}")
         if self.static:
             self.reset()
+        boxes = None
+        new: list[tuple[_Track, LandmarkResult]] = []
         if not self._tracks or (
             len(self._tracks) < self.max_people and self.detect_interval > 0
             and self._since_detect >= self.detect_interval
         ):
-            self._detect_new(image)
+            boxes, new = self._detect_new(image)
         else:
             self._since_detect += 1
         t = 0.0 if time is None else float(time)
@@ -582,6 +681,10 @@ class BlazePose:
             res = self.landmarker(image, track.roi)
             if res.flag > self.min_tracking_confidence:
                 results.append((track, res))
+        results += new
+        if boxes is not None and len(boxes) > 1:
+            results = [self._one_person(image, track, res, boxes) for track, res in results]
+            results = [(tr, r) for tr, r in results if r is not None]
         # Two followed ROIs that converged on one person: keep the more confident.
         results.sort(key=lambda tr: -tr[1].flag)
         kept: list[tuple[_Track, LandmarkResult]] = []
@@ -589,12 +692,40 @@ class BlazePose:
             box = _landmark_box(res.xy)
             if all(_iou(box, _landmark_box(r.xy)) < 0.5 for _, r in kept):
                 kept.append((track, res))
-        lost = len(kept) < len(self._tracks)
+        lost = len(kept) < len(self._tracks) + len(new)
         people = [self._finish(track, res, t) for track, res in kept]
         self._tracks = [track for track, _ in kept]
         if lost:
             self._since_detect = max(self._since_detect, self.detect_interval)
         return sorted(people, key=lambda p: p.slot)
+
+    def _one_person(self, image: np.ndarray, track: _Track, res: LandmarkResult,
+                    boxes: np.ndarray) -> tuple[_Track, LandmarkResult | None]:
+        """Check that one pose's landmarks belong to one detected person.
+
+        With the frame's person boxes at hand, a pose whose visible landmarks fall
+        mostly outside its best box while a fair share lies in another box joins
+        two people (a head and an arm of one, the legs of the other): its ROI is
+        reset to its best box and the landmark model run again; a pose that still
+        spans two people is dropped (the detector picks the people up again).
+        """
+        share = _box_shares(res.xy, res.visibility, boxes)
+        if share.size == 0:
+            return track, res
+        best = int(np.argmax(share))
+        others = np.delete(share, best)
+        if share[best] >= 0.8 or others.size == 0 or others.max() < 0.25:
+            return track, res
+        self.stats["split_poses"] += 1
+        roi = roi_from_box(boxes[best])
+        res2 = self.landmarker(image, roi)
+        if res2.flag > self.min_tracking_confidence:
+            share2 = _box_shares(res2.xy, res2.visibility, boxes)
+            if share2.size and share2[best] >= 0.8:
+                track.roi = roi
+                self.stats["recovered"] += 1
+                return track, res2
+        return track, None
 
     def _finish(self, track: _Track, res: LandmarkResult, t: float) -> PersonPose:
         xy, vis, world = res.xy, res.visibility, res.world
@@ -608,9 +739,56 @@ class BlazePose:
                     world = track.world_filter(res.world, t)
                     vis = track.vis_filter(res.visibility, VISIBILITY_ALPHA)
             track.roi = roi_from_points(aux[0], aux[1])
+        track.last_xy = xy
         return PersonPose(track.slot, xy.astype(np.float32), vis.astype(np.float32),
                           res.presence.astype(np.float32), world.astype(np.float32),
                           res.flag)
+
+
+PERSON_DETECTORS = ("auto", "ssdlite", "blazepose")
+
+
+def roi_from_box(box: np.ndarray, scale: float = ROI_SCALE) -> Roi:
+    """An upright square landmark ROI around a person box ``(x0, y0, x1, y1)`` pixels.
+
+    Side: the box's long side × ``scale`` (BlazePose's 1.25 margin).
+    """
+    x0, y0, x1, y1 = (float(v) for v in box)
+    side = max(x1 - x0, y1 - y0) * scale
+    return Roi(0.5 * (x0 + x1), 0.5 * (y0 + y1), side, side, 0.0)
+
+
+def _square(box: np.ndarray) -> tuple[float, float, float, float]:
+    x0, y0, x1, y1 = (float(v) for v in box)
+    r = 0.5 * max(x1 - x0, y1 - y0)
+    cx, cy = 0.5 * (x0 + x1), 0.5 * (y0 + y1)
+    return (cx - r, cy - r, cx + r, cy + r)
+
+
+def _inside(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Fraction of box ``a``'s area inside box ``b``."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    area = (a[2] - a[0]) * (a[3] - a[1])
+    return ix * iy / area if area > 0 else 0.0
+
+
+def _box_shares(xy: np.ndarray, visibility: np.ndarray, boxes: np.ndarray,
+                min_visibility: float = 0.5, margin: float = 0.1) -> np.ndarray:
+    """Fraction of a pose's visible landmarks ``(33, 2)`` inside each box ``(N, 4)``.
+
+    Boxes are grown by ``margin`` of their size on every side (hands and feet stick
+    out of tight detector boxes). Returns ``(N,)``; empty when nothing is visible.
+    """
+    vis = (visibility >= min_visibility) & np.isfinite(xy).all(axis=1)
+    if vis.sum() < 4 or len(boxes) == 0:
+        return np.zeros(0)
+    b = np.asarray(boxes, np.float64)
+    m = margin * np.stack([b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]], axis=1)
+    lo, hi = b[:, :2] - m, b[:, 2:] + m
+    p = xy[vis][None]  # (1, V, 2)
+    inside = ((p >= lo[:, None]) & (p <= hi[:, None])).all(axis=2)  # (N, V)
+    return inside.mean(axis=1)
 
 
 def _landmark_box(xy: np.ndarray) -> tuple[float, float, float, float]:

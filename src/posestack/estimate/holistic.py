@@ -25,6 +25,7 @@ probability; a part not found is NaN with score 0.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -180,11 +181,15 @@ class _Model:
         self._in = self.interp.get_input_details()[0]["index"]
         self._out = [names[n] for n in outputs]
         self.size = size
+        # One interpreter serves every person: two people's same-side hands (or faces)
+        # reach it from the pool's threads, and LiteRT refuses overlapping invokes.
+        self._lock = threading.Lock()
 
     def __call__(self, tensor: np.ndarray) -> list[np.ndarray]:
-        self.interp.set_tensor(self._in, tensor)
-        self.interp.invoke()
-        return [self.interp.get_tensor(i) for i in self._out]
+        with self._lock:
+            self.interp.set_tensor(self._in, tensor)
+            self.interp.invoke()
+            return [np.array(self.interp.get_tensor(i)) for i in self._out]
 
 
 @dataclass
@@ -250,13 +255,15 @@ class Holistic:
                  detect_interval: int = 10, num_threads: int | None = None,
                  hand_path: Path | str | None = None, hand_recrop_path: Path | str | None = None,
                  face_detector_path: Path | str | None = None,
-                 face_path: Path | str | None = None) -> None:
+                 face_path: Path | str | None = None, person_detector: str = "auto") -> None:
         from .. import assets
 
         self.body = BlazePose(max_people=max_people, static=static, smooth=smooth,
                               min_detection_confidence=min_detection_confidence,
                               min_tracking_confidence=min_tracking_confidence,
-                              detect_interval=detect_interval, num_threads=num_threads)
+                              detect_interval=detect_interval, num_threads=num_threads,
+                              person_detector=person_detector)
+
         threads = num_threads if num_threads is not None else 1
         paths = {
             "hand_landmark_full": hand_path, "hand_recrop": hand_recrop_path,
@@ -295,6 +302,11 @@ class Holistic:
         """Forget everyone (call between unrelated videos)."""
         self.body.reset()
         self._state = {}
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """The body's detector counts (see :attr:`BlazePose.stats`)."""
+        return self.body.stats
 
     def __call__(self, image: np.ndarray, time: float | None = None) -> list[HolisticPerson]:
         """Whole-body landmarks of every person in one RGB uint8 ``(H, W, 3)`` frame."""

@@ -83,6 +83,7 @@ from onnxruntime.capi import onnxruntime_pybind11_state as _ort_state
 from ..errors import AssetError, InputError
 
 if TYPE_CHECKING:
+    from ..detect import TiledPersonDetector
     from .blazepose import PoseDetector
 
 log = logging.getLogger(__name__)
@@ -1016,8 +1017,8 @@ class RTMEstimator:
         self.whole_image_if_no_box = bool(whole_image_if_no_box)
         model = OnnxModel(pose_model, num_threads=num_threads)
         self.pose: TopDownPose | RTMO
-        self.detector: YoloxDetector | PoseDetector | None = None
-        self._detector_kind: Literal["none", "yolox", "blazepose"] = "none"
+        self.detector: YoloxDetector | PoseDetector | TiledPersonDetector | None = None
+        self._detector_kind: Literal["none", "yolox", "blazepose", "ssdlite"] = "none"
         self.model_files: dict[str, Path] = {"pose": model.path}
         match model.kind:
             case "rtmo":
@@ -1040,7 +1041,14 @@ class RTMEstimator:
                        nms_threshold: float, num_threads: int | None) -> None:
         if detector is None:
             return
-        if isinstance(detector, str) and detector.strip().lower() == "blazepose":
+        if isinstance(detector, str) and detector.strip().lower() == "ssdlite":
+            from ..detect import TiledPersonDetector
+
+            self.detector = TiledPersonDetector(num_threads=num_threads or 1)
+            self.detector.detector.min_score = _or(min_conf, self.detector.detector.min_score)
+            self._detector_kind = "ssdlite"
+            path = self.detector.detector.path
+        elif isinstance(detector, str) and detector.strip().lower() == "blazepose":
             from .. import assets
             from .blazepose import PoseDetector
 
@@ -1049,8 +1057,8 @@ class RTMEstimator:
             self._detector_kind = "blazepose"
         else:
             if isinstance(detector, str | Path) and not Path(detector).is_file():
-                raise AssetError(f"detector {str(detector)!r} is neither 'blazepose' nor an "
-                                 "existing file; pass detector='blazepose', the path of a "
+                raise AssetError(f"detector {str(detector)!r} is neither 'ssdlite', 'blazepose' "
+                                 "nor an existing file; pass detector='ssdlite', the path of a "
                                  "YOLOX .onnx, or None (whole image, one person)")
             self.detector = YoloxDetector(detector, score_threshold=_or(min_conf, 0.3),
                                           nms_threshold=nms_threshold,
@@ -1073,7 +1081,7 @@ class RTMEstimator:
         if det is None:
             h, w = image.shape[:2]
             return np.array([[0.0, 0.0, w, h]]), np.array([np.nan])
-        if isinstance(det, YoloxDetector):
+        if self._detector_kind != "blazepose":
             boxes, scores = det(image)
         else:
             boxes, scores = blazepose_boxes(det(image))

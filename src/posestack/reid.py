@@ -1,0 +1,98 @@
+"""Re-identification cues: what a person looks like, to give back an identity.
+
+:func:`appearance` describes each person of a frame by the colours of their
+torso (shoulders to hips) and thighs (hips to knees): an HSV histogram per
+region (hue × saturation for chromatic pixels, value for grey ones), square-rooted
+and normalised so that the dot product of two descriptors is their
+Bhattacharyya coefficient (1 = the same colour distribution). Colours are far
+more stable across a person's pose changes (a flip, a crouch) than keypoint
+geometry, and differ between most pairs of people.
+
+Conventions: image RGB uint8 ``(H, W, 3)``; keypoints ``(P, K, 2)`` pixels in
+any layout that names ``left_shoulder``, ``right_shoulder``, ``left_hip``,
+``right_hip``, ``left_knee`` and ``right_knee``.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .errors import InputError
+from .skeletons import Skeleton, get_skeleton
+
+H_BINS, S_BINS, V_BINS = 12, 3, 6
+FEATURE_SIZE = 2 * (H_BINS * S_BINS + V_BINS)
+_REGIONS = (("left_shoulder", "right_shoulder", "right_hip", "left_hip"),
+            ("left_hip", "right_hip", "right_knee", "left_knee"))
+
+
+def _region_hist(hsv: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    x0, y0 = np.floor(quad.min(axis=0)).astype(int)
+    x1, y1 = np.ceil(quad.max(axis=0)).astype(int)
+    h, w = hsv.shape[:2]
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+    out = np.zeros(H_BINS * S_BINS + V_BINS, np.float64)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return out
+    patch = hsv[y0:y1, x0:x1]
+    mask = np.zeros(patch.shape[:2], np.uint8)
+    cv2.fillConvexPoly(mask, np.round(quad - [x0, y0]).astype(np.int32), 1)
+    px = patch[mask.astype(bool)].astype(np.int64)
+    if len(px) < 8:
+        return out
+    hue, sat, val = px[:, 0], px[:, 1], px[:, 2]
+    chroma = (sat >= 40) & (val >= 40)
+    hb = np.minimum(hue * H_BINS // 180, H_BINS - 1)
+    sb = np.minimum((sat - 40) * S_BINS // 216, S_BINS - 1)
+    np.add.at(out, hb[chroma] * S_BINS + sb[chroma], 1.0)
+    vb = np.minimum(val[~chroma] * V_BINS // 256, V_BINS - 1)
+    np.add.at(out, H_BINS * S_BINS + vb, 1.0)
+    return out / len(px)
+
+
+def appearance(image: np.ndarray, coords: np.ndarray, scores: np.ndarray,
+               skeleton: Skeleton | str, min_score: float = 0.3) -> np.ndarray:
+    """Colour descriptors of each person: ``(P, F)`` float32, F = ``FEATURE_SIZE``.
+
+    Args:
+        image: RGB uint8 ``(H, W, 3)``.
+        coords: ``(P, K, 2)`` pixels; scores: ``(P, K)``.
+        skeleton: the keypoints' layout.
+        min_score: a region is described only when its four corners score above this.
+
+    A person with no describable region gets a row of zeros (no evidence).
+    """
+    skel = get_skeleton(skeleton)
+    coords = np.asarray(coords, np.float64)
+    scores = np.asarray(scores, np.float64)
+    if coords.ndim != 3 or coords.shape[1:] != (len(skel), 2) or scores.shape != coords.shape[:2]:
+        raise InputError(f"appearance needs coords (P, {len(skel)}, 2) and scores (P, "
+                         f"{len(skel)}); got {coords.shape} and {scores.shape}")
+    try:
+        regions = [skel.indices(r) for r in _REGIONS]
+    except InputError:
+        return np.zeros((coords.shape[0], FEATURE_SIZE), np.float32)
+    hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV) if coords.shape[0] else None
+    out = np.zeros((coords.shape[0], FEATURE_SIZE), np.float64)
+    half = FEATURE_SIZE // 2
+    for p in range(coords.shape[0]):
+        for r, idx in enumerate(regions):
+            quad = coords[p, list(idx)]
+            if np.isfinite(quad).all() and (scores[p, list(idx)] > min_score).all():
+                out[p, r * half:(r + 1) * half] = _region_hist(hsv, quad)
+    out = np.sqrt(out)
+    norm = np.linalg.norm(out, axis=1, keepdims=True)
+    return (out / np.where(norm > 0, norm, 1.0)).astype(np.float32)
+
+
+def similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Bhattacharyya-style similarity of descriptors ``(N, F)`` and ``(M, F)`` → ``(N, M)``.
+
+    NaN where either row is all zeros (nothing to compare).
+    """
+    a = np.asarray(a, np.float64).reshape(-1, FEATURE_SIZE)
+    b = np.asarray(b, np.float64).reshape(-1, FEATURE_SIZE)
+    s = a @ b.T
+    empty = (np.abs(a).sum(1)[:, None] == 0) | (np.abs(b).sum(1)[None, :] == 0)
+    return np.where(empty, np.nan, s)
