@@ -330,3 +330,47 @@ def test_angles_ik_opensim_compare_and_plot(demo_3d, tmp_path, p2s_videos, capsy
     assert main(["plot", str(out)]) == 0
     pngs = sorted((out / "plots").glob("*.png"))
     assert [p.name for p in pngs] == ["angles_person0.png"] and pngs[0].stat().st_size > 10000
+
+
+def test_a_person_one_camera_does_not_see_is_reconstructed_and_reported():
+    # cam02 sees the second person only in the first 15 of 40 frames (hidden behind,
+    # or merged with, the first): 3D still holds both people, from the other three
+    # cameras, and the warning names cam02 alone.
+    from posestack.multiview.reconstruct import people_report
+
+    calib = _rig(4)
+    times = np.arange(40) / 30.0
+    truth = [_person(times, -1.0, 0.5), _person(times, 1.5, 0.0)]
+    views = _views(calib, truth, times, shuffle=False)
+    c2 = views[1]
+    coords, scores = c2.coords.copy(), c2.scores.copy()
+    coords[15:, 1], scores[15:, 1] = np.nan, 0.0
+    views[1] = Poses(COCO, coords, scores, times, c2.space)
+    rec = reconstruct(views, calib)
+    assert rec.poses.n_people == 2 and rec.poses.present().all()
+    d = np.linalg.norm(rec.poses.coords[:, 1] - truth[1], axis=-1)
+    if np.nanmean(d) > 0.5:  # identities in the other order
+        d = np.linalg.norm(rec.poses.coords[:, 0] - truth[1], axis=-1)
+    assert np.nanmax(d) < 0.02
+    summary, warnings = people_report(rec)
+    assert summary["per_frame_3d"] == {"2": 40}
+    assert len(warnings) == 1 and "camera cam02 sees fewer people" in warnings[0]
+    assert "62%" in warnings[0] and "typically 1 of 2" in warnings[0]
+    assert summary["cameras"]["cam02"] < summary["cameras"]["cam01"] == 1.0
+
+
+def test_people_count_changing_over_time_is_reported():
+    from posestack.multiview.reconstruct import people_report
+
+    calib = _rig(4)
+    times = np.arange(40) / 30.0
+    truth = [_person(times, -1.0, 0.5), _person(times, 1.5, 0.0)]
+    views = []
+    for v in _views(calib, truth, times, shuffle=False):
+        coords, scores = v.coords.copy(), v.scores.copy()
+        coords[30:, 1], scores[30:, 1] = np.nan, 0.0  # the second person leaves
+        views.append(Poses(COCO, coords, scores, times, v.space))
+    summary, warnings = people_report(reconstruct(views, calib))
+    assert summary["per_frame_3d"] == {"1": 10, "2": 30}
+    assert warnings == ["the number of people in 3D changes over the trial (1 in 10 frames, "
+                        "2 in 30 frames): people entering or leaving, or lost in some frames"]

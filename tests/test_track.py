@@ -542,3 +542,87 @@ def test_sports2d_identities(sports2d_poses):
         h = out_hip[_present(out)[:, i], i]
         steps = np.linalg.norm(np.diff(h, axis=0), axis=-1)
         assert steps.size == 0 or steps.max() < 100.0, f"identity {i} jumps {steps.max():.0f} px"
+
+
+# --- re-identification ----------------------------------------------------------------
+
+
+def _walker(x0: float) -> np.ndarray:
+    base = np.stack([np.linspace(0, 40, 17), np.linspace(0, 160, 17)], axis=1)
+    return base + np.array([x0, 0.0])
+
+
+def _feat(seed: int) -> np.ndarray:
+    f = np.random.default_rng(seed).random(84)
+    return f / np.linalg.norm(f)
+
+
+def test_reidentifies_a_person_who_comes_back_by_appearance():
+    tr = Tracker("coco17", max_age=0.5)
+    ones = np.ones((1, 17))
+    assert tr.update(_walker(0)[None], ones, 0.0, _feat(1)[None]).tolist() == [0]
+    assert tr.update(_walker(500)[None], ones, 0.1, _feat(2)[None]).tolist() == [1]
+    # both are gone for 3 s (longer than max_age); person 1 comes back where they
+    # were, person 0 far from where they were: both by their looks
+    assert tr.update(_walker(505)[None], ones, 3.0, _feat(2)[None]).tolist() == [1]
+    ids = tr.update(np.stack([_walker(505), _walker(900)]), np.ones((2, 17)), 3.1,
+                    np.stack([_feat(2), _feat(1)]))
+    assert ids.tolist() == [1, 0] and tr.reidentified == 2 and tr.n_identities == 2
+
+
+def test_a_stranger_gets_a_new_identity():
+    tr = Tracker("coco17", max_age=0.5)
+    ones = np.ones((1, 17))
+    tr.update(_walker(0)[None], ones, 0.0, _feat(1)[None])
+    ids = tr.update(_walker(900)[None], ones, 3.0, _feat(7)[None])
+    assert ids.tolist() == [1] and tr.reidentified == 0
+
+
+def test_a_short_loss_within_reach_keeps_the_identity():
+    # a flip: the pose changes beyond the OKS/IoU match, the person stays near
+    tr = Tracker("coco17", max_age=1.0)
+    ones = np.ones((1, 17))
+    tr.update(_walker(0)[None], ones, 0.0, _feat(1)[None])
+    flipped = _walker(150)[::-1].copy()
+    ids = tr.update(flipped[None], ones, 0.5, (0.6 * _feat(1) + 0.4 * _feat(3))[None])
+    assert ids.tolist() == [0]
+    # too far for the time elapsed: someone else
+    ids = tr.update(_walker(3000)[None], ones, 0.55, _feat(1)[None])
+    assert ids.tolist() == [1]
+
+
+def test_max_identities_gives_back_the_most_similar_lost_identity():
+    tr = Tracker("coco17", max_age=0.2, max_identities=2)
+    ones = np.ones((1, 17))
+    tr.update(np.stack([_walker(0), _walker(500)]), np.ones((2, 17)), 0.0,
+              np.stack([_feat(1), _feat(2)]))
+    # both gone, one comes back looking unlike either: the cap says it is one of them
+    ids = tr.update(_walker(2000)[None], ones, 5.0, (0.5 * _feat(2) + 0.5 * _feat(9))[None])
+    assert ids.tolist() == [1] and tr.n_identities == 2
+    with pytest.raises(InputError, match=r"features must have shape \(P=1, F\)"):
+        tr.update(_walker(0)[None], ones, 6.0, np.zeros((2, 84)))
+
+
+def test_stitch_merges_a_fragment_and_drops_a_ghost():
+    from posestack.track import stitch
+
+    t_n = 30
+    times = np.arange(t_n) / 30.0
+    coords = np.full((t_n, 3, 17, 2), np.nan)
+    scores = np.zeros((t_n, 3, 17))
+    # identity 0: frames 0-9 and 16-29; identity 1: frames 11-14, a few px away (a flip
+    # the streaming tracker could not follow); identity 2: a second estimate of 0 at
+    # frame 20 (inside its box)
+    for t in [*range(10), *range(16, 30)]:
+        coords[t, 0], scores[t, 0] = _walker(2.0 * t), 1.0
+    for t in range(11, 15):
+        coords[t, 1], scores[t, 1] = _walker(2.0 * t + 15)[::-1], 1.0
+    coords[20, 2], scores[20, 2] = _walker(40.0) * [1.0, 0.8] + [0, 20], 1.0
+    poses = Poses("coco17", coords, scores, times, "image:cam", tracked=True)
+    out, mapping = stitch(poses, max_gap=0.5)
+    assert out.n_people == 1 and mapping.tolist() == [0, 0, -1]
+    assert out.present()[:, 0].sum() == 28 and out.meta["ghosts"] == 1
+    # a second person far away, or after a long gap, stays separate
+    coords[11:15, 1] += [2000.0, 0.0]
+    out, mapping = stitch(Poses("coco17", coords, scores, times, "image:cam", tracked=True))
+    assert out.n_people == 2 and mapping.tolist() == [0, 1, -1]

@@ -474,10 +474,37 @@ def _estimate(est, reader: FrameReader, params: RunParameters, name: str, total:
                 world[ti, i] = p.world
     stats = dict(getattr(est, "stats", {}) or {})
     if tracker is not None:
-        stats["identities"] = tracker.n_identities
         stats["reidentified"] = tracker.reidentified
+        coords, scores, world, stats["fragments_merged"] = _stitch(
+            skeleton, coords, scores, world, np.asarray(times, np.float64), params)
+        stats["identities"] = coords.shape[1]
     return _Estimates(np.asarray(frames, np.int64), np.asarray(times, np.float64), coords,
                       scores, world, seconds, stats)
+
+
+def _stitch(skeleton: Skeleton, coords: np.ndarray, scores: np.ndarray,
+            world: np.ndarray | None, times: np.ndarray, params: RunParameters,
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, int]:
+    """Merge identity fragments of one person (:func:`posestack.track.stitch`) in every array."""
+    from .track import stitch
+
+    if coords.shape[1] < 2 or len(times) < 2:
+        return coords, scores, world, 0
+    _, mapping = stitch(Poses(skeleton, coords, scores, times, "image:stitch", tracked=True),
+                        max_gap=params.max_age)
+    n = int(mapping.max()) + 1
+    out_c = np.full((coords.shape[0], n, *coords.shape[2:]), np.nan, np.float32)
+    out_s = np.zeros((scores.shape[0], n, scores.shape[2]), np.float32)
+    out_w = None if world is None else np.full((world.shape[0], n, *world.shape[2:]), np.nan,
+                                               np.float32)
+    for old, new in enumerate(mapping):
+        if new < 0:
+            continue
+        here = (scores[:, old] > 0).any(axis=1)
+        out_c[here, new], out_s[here, new] = coords[here, old], scores[here, old]
+        if out_w is not None:
+            out_w[here, new] = world[here, old]
+    return out_c, out_s, out_w, int(coords.shape[1] - n)
 
 
 def _postprocess(est: _Estimates, native: Skeleton, params: RunParameters, camera: str,
@@ -788,7 +815,10 @@ def _multiview_3d(views: Sequence[Poses], frames: Sequence[np.ndarray], calib, c
         poses3d = filter_poses(poses3d, params.filter, cutoff=params.cutoff, order=params.order,
                                min_cutoff=params.min_cutoff, beta=params.beta,
                                max_gap=params.max_gap)
-    warnings = [*warnings, *_camera_warnings(rec, calib.names)]
+    from .multiview.reconstruct import people_report
+
+    people, people_warnings = people_report(rec)
+    warnings = [*warnings, *_camera_warnings(rec, calib.names), *people_warnings]
     from .kinematics.angles import joint_angles
 
     angles = joint_angles(poses3d, min_score=0.0)
@@ -799,7 +829,8 @@ def _multiview_3d(views: Sequence[Poses], frames: Sequence[np.ndarray], calib, c
         ik = fit(poses3d)
     for w in warnings:
         log.warning(w)
-    manifest: dict[str, Any] = {"accuracy": accuracy(rec, poses3d), "warnings": warnings}
+    manifest: dict[str, Any] = {"accuracy": accuracy(rec, poses3d), "warnings": warnings,
+                                "people": people}
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "manifest.json").unlink(missing_ok=True)
@@ -827,6 +858,8 @@ def _multiview_3d(views: Sequence[Poses], frames: Sequence[np.ndarray], calib, c
                         "max_reprojection_error_px": max_error},
             offsets=offsets, sources=sources, warnings=warnings, overlays=overlays,
             extra_outputs=extra)
+        manifest["people"] = people
+        write_json(out_dir / BUNDLE_FILES["manifest"], manifest)
         if params.opensim:
             manifest = _opensim(out_dir, poses3d, params, manifest,
                                 int(rec.frames[0]) if len(rec.frames) else 0)

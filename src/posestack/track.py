@@ -66,6 +66,7 @@ Example (one person walking right, detected in a shuffled slot)::
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -86,6 +87,7 @@ __all__ = [
     "oks",
     "oks_matrix",
     "oks_sigmas",
+    "stitch",
     "track",
 ]
 
@@ -834,3 +836,114 @@ def track(
         tracked=True,
         meta=meta,
     )
+
+
+# --------------------------------------------------------------------------------------
+# Offline stitching of identity fragments
+# --------------------------------------------------------------------------------------
+
+
+def _inside_frac(a: np.ndarray, b: np.ndarray) -> float:
+    """Fraction of box ``a``'s area (x0, y0, x1, y1) inside box ``b`` (0 for NaN boxes)."""
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return 0.0
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    area = (a[2] - a[0]) * (a[3] - a[1])
+    return float(ix * iy / area) if area > 0 else 0.0
+
+
+def stitch(poses: Poses, *, max_gap: float = 1.0, reach: float = REACH_HEIGHTS_PER_S,
+           ghost_frames: int = 3) -> tuple[Poses, np.ndarray]:
+    """Merge identities that are fragments of one person (offline, on a whole video).
+
+    A person whose pose changes beyond what the streaming tracker can match (a
+    flip, a fall) may come back as a new identity for a few frames. Identity
+    ``b`` is merged into an earlier identity ``a`` when the two are never in the
+    same frame and at every hand-over between them (``a`` → ``b`` or ``b`` → ``a``)
+    the gap is at most ``max_gap`` seconds and the person is within reach: the
+    centres of their keypoints at most ``(1 + reach·dt)`` body heights apart.
+    An identity seen in at most ``ghost_frames`` frames, each time overlapping
+    another person mostly (≥ 60% of either keypoint box inside the other), is a
+    second estimate of that person and is removed (its slot maps to −1).
+
+    Args:
+        poses: tracked 2-D :class:`Poses` ``(T, P, K, 2)``.
+        max_gap: seconds between fragments.
+        reach: body heights per second a person may travel while unseen.
+
+    Returns the poses with merged identities renumbered 0, 1, … in order of
+    first appearance, and ``(P,)`` the new slot of each old identity (the slot
+    it was merged into).
+    """
+    if not isinstance(poses, Poses) or poses.dim != 2:
+        raise InputError("stitch needs 2-D tracked Poses (T, P, K, 2)")
+    coords, scores = poses.coords.copy(), poses.scores.copy()
+    present = poses.present()                                     # (T, P)
+    times = poses.times
+    merges = 0
+    into = np.arange(poses.n_people)
+
+    def centre_size(p: int, t: int) -> tuple[np.ndarray, float]:
+        ok = np.isfinite(coords[t, p]).all(axis=1) & (scores[t, p] > 0)
+        pts = coords[t, p][ok]
+        return pts.mean(axis=0), float(np.ptp(pts, axis=0).max()) if len(pts) > 1 else 0.0
+
+    def compatible(a: int, b: int) -> bool:
+        fa, fb = np.flatnonzero(present[:, a]), np.flatnonzero(present[:, b])
+        if not len(fa) or not len(fb) or np.intersect1d(fa, fb).size:
+            return False
+        owner = np.zeros(len(times), np.int64) - 1
+        owner[fa], owner[fb] = a, b
+        seq = np.flatnonzero(owner >= 0)
+        for t0, t1 in itertools.pairwise(seq):
+            if owner[t0] == owner[t1]:
+                continue
+            dt = float(times[t1] - times[t0])
+            if dt > max_gap:
+                return False
+            (c0, s0), (c1, s1) = centre_size(owner[t0], t0), centre_size(owner[t1], t1)
+            if np.hypot(*(c1 - c0)) > (1.0 + reach * dt) * max(s0, s1, 1.0):
+                return False
+        return True
+
+    first = [int(np.flatnonzero(present[:, p])[0]) if present[:, p].any() else len(times)
+             for p in range(poses.n_people)]
+    order = sorted(range(poses.n_people), key=lambda p: first[p])
+    for i, b in enumerate(order):
+        for a in order[:i]:
+            if present[:, a].any() and compatible(a, b):
+                fb = present[:, b]
+                coords[fb, a], scores[fb, a] = coords[fb, b], scores[fb, b]
+                coords[fb, b], scores[fb, b] = np.nan, 0.0
+                present[:, a] |= fb
+                present[:, b] = False
+                into[into == b] = a
+                merges += 1
+                break
+    # Ghosts: an identity of at most ``ghost_frames`` frames that, in each of them, lies
+    # mostly inside another person (a second, inconsistent estimate of that person).
+    boxes = boxes_from_keypoints(np.where(scores[..., None] > 0, coords, np.nan))  # (T, P, 4)
+    ghosts = 0
+    for b in order:
+        fb = np.flatnonzero(present[:, b])
+        if not 0 < len(fb) <= ghost_frames:
+            continue
+        inside = []
+        for t in fb:
+            others = [a for a in range(poses.n_people) if a != b and present[t, a]]
+            inside.append(max((max(_inside_frac(boxes[t, b], boxes[t, a]),
+                                    _inside_frac(boxes[t, a], boxes[t, b])) for a in others),
+                              default=0.0))
+        if min(inside) >= 0.6:
+            coords[fb, b], scores[fb, b] = np.nan, 0.0
+            present[:, b] = False
+            into[into == b] = -1
+            ghosts += 1
+    keep = [p for p in order if present[:, p].any()]
+    slot = {old: new for new, old in enumerate(keep)}
+    mapping = np.array([slot.get(int(into[p]), -1) for p in range(poses.n_people)], np.int64)
+    meta = {**poses.meta, "stitched": merges, "ghosts": ghosts}
+    out = Poses(poses.skeleton, coords[:, keep], scores[:, keep], times, poses.space,
+                tracked=True, meta=meta)
+    return out, mapping

@@ -463,6 +463,7 @@ class _Track:
     slot: int
     roi: Roi
     last_xy: np.ndarray | None = None
+    last_vis: np.ndarray | None = None
     aux_filter: OneEuro = field(default_factory=lambda: OneEuro(**AUX_FILTER))
     lm_filter: OneEuro = field(default_factory=lambda: OneEuro(**LANDMARK_FILTER))
     world_filter: OneEuro = field(default_factory=lambda: OneEuro(**WORLD_FILTER))
@@ -546,21 +547,26 @@ class BlazePose:
         """Forget all followed people (call between unrelated videos)."""
         self._tracks: list[_Track] = []
         self._since_detect = 0
+        self._hunt = 0
         self.stats = {"detector_runs": 0, "split_poses": 0, "recovered": 0}
 
     def _free_slot(self, new: list | None = None) -> int:
         used = {t.slot for t in self._tracks} | {t.slot for t, _ in new or []}
         return next(i for i in range(self.max_people) if i not in used)
 
-    def _candidates(self, image: np.ndarray) -> tuple[list[Roi], np.ndarray]:
+    def _candidates(self, image: np.ndarray) -> tuple[list[list[Roi]], np.ndarray]:
         """Person ROIs from the chosen detector(s), best first, and the boxes ``(N, 4)``.
 
-        ``auto`` takes BlazePose's own detections first, then a ROI inside each
+        Each candidate person is a list of ROIs to try in turn (a box may hold
+        several people's BlazePose detections: the one nearest its centre first).
+
+        ``auto`` takes BlazePose's own detections first (on the whole image, then on
+        its square tiles), then a ROI inside each
         SSDLite box (:meth:`_roi_in_box`); the boxes gain the BlazePose
         detections that no box explains (the same person when the box's square
         and the BlazePose ROI's square overlap by IoU > 0.4).
         """
-        rois: list[Roi] = []
+        rois: list[list[Roi]] = []
         boxes = np.zeros((0, 4))
         if self.boxes is not None:
             boxes, scores = self.boxes(image)
@@ -575,45 +581,63 @@ class BlazePose:
             # that repeats a person already found is dropped by _detect_new.
             squares = [_square(b) for b in boxes]
             extra = []
-            for d in self.detector(image):
+            dets = list(self.detector(image))
+            if self.person_detector == "auto":
+                # and on the square tiles: a person a third of the frame tall is too small
+                # for the detector's 224-pixel view of a whole wide (or tall) frame
+                from ..detect import square_tiles
+
+                h, w = image.shape[:2]
+                for x0, y0, side in square_tiles(w, h):
+                    tile = np.ascontiguousarray(image[y0:y0 + side, x0:x0 + side])
+                    shift = np.array([x0, y0], np.float64)
+                    dets += [Detection(d.box + np.tile(shift, 2), d.keypoints + shift,
+                                       d.score) for d in self.detector(tile)]
+            seen: list[tuple[float, float, float, float]] = []
+            for d in dets:
                 roi = d.roi()
-                if roi.w <= 1.0:
+                if roi.w <= 1.0 or any(_iou(roi.box(), b) > 0.5 for b in seen):
                     continue
-                rois.append(roi)
+                seen.append(roi.box())
+                rois.append([roi])
                 if not any(_iou(roi.box(), sq) > 0.4 for sq in squares):
                     extra.append(roi.box())
             if extra:
                 boxes = np.vstack([boxes, extra])
         if self.boxes is not None:
-            rois += [self._roi_in_box(image, b) for b in boxes[:len(order)]]
+            rois += [self._rois_in_box(image, b) for b in boxes[:len(order)]]
         self.stats["detector_runs"] += 1
         return rois, boxes
 
-    def _roi_in_box(self, image: np.ndarray, box: np.ndarray, out: int = 448) -> Roi:
-        """BlazePose's rotated ROI for the person in ``box``: its detector run on a crop.
+    def _rois_in_box(self, image: np.ndarray, box: np.ndarray, out: int = 448) -> list[Roi]:
+        """BlazePose ROIs for the person in ``box``: its detector run on a crop.
 
         The crop is the box's square ×1.5 (zero-padded at the image border),
-        resampled to ``out`` pixels; the detection whose hip centre lies in the box
-        gives the ROI (rotation and scale from the body, as MediaPipe's). Without
-        one, the upright square around the box (:func:`roi_from_box`).
+        resampled to ``out`` pixels; each detection whose hip centre lies in the box
+        gives a rotated ROI (rotation and scale from the body, as MediaPipe's),
+        nearest the box centre first (in a box around two overlapping people, the
+        one it is centred on); last, the upright square around the box
+        (:func:`roi_from_box`).
         """
         x0, y0, x1, y1 = (float(v) for v in box)
         side = 1.5 * max(x1 - x0, y1 - y0)
         if side < 8:
-            return roi_from_box(box)
+            return [roi_from_box(box)]
         k = out / side
-        ox, oy = 0.5 * (x0 + x1) - side / 2, 0.5 * (y0 + y1) - side / 2
+        cx, cy = 0.5 * (x0 + x1), 0.5 * (y0 + y1)
+        ox, oy = cx - side / 2, cy - side / 2
         m = np.array([[k, 0.0, -ox * k], [0.0, k, -oy * k]])
         crop = cv2.warpAffine(image, m, (out, out), flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
-        best = None
+        found = []
         for d in self.detector(crop):
             hip = d.keypoints[0] / k + [ox, oy]
             if x0 <= hip[0] <= x1 and y0 <= hip[1] <= y1:
-                best = Detection(d.box / k + [ox, oy, ox, oy], d.keypoints / k + [ox, oy],
-                                 d.score)
-                break
-        return best.roi() if best is not None else roi_from_box(box)
+                det = Detection(d.box / k + [ox, oy, ox, oy], d.keypoints / k + [ox, oy],
+                                d.score)
+                found.append((abs(hip[0] - cx) / (x1 - x0 + 1e-9), det.roi()))
+        found.sort(key=lambda fr: fr[0])
+        return [roi for _, roi in found[:2]] + [roi_from_box(box)]
 
     def _detect_new(self, image: np.ndarray,
                     ) -> tuple[np.ndarray, list[tuple[_Track, LandmarkResult]]]:
@@ -626,27 +650,28 @@ class BlazePose:
         """
         rois, boxes = self._candidates(image)
         self._since_detect = 0
-        followed = [_landmark_box(t.last_xy) for t in self._tracks if t.last_xy is not None]
-        followed += [t.roi.box() for t in self._tracks if t.last_xy is None]
+        followed = [(t.last_xy, t.last_vis) for t in self._tracks if t.last_xy is not None]
+        rois_followed = [t.roi.box() for t in self._tracks]
         new: list[tuple[_Track, LandmarkResult]] = []
-        for roi in rois:
+        for group in rois:
             if len(self._tracks) + len(new) >= self.max_people:
                 break
-            box = roi.box()
-            if any(_iou(box, f) > 0.5 or _inside(box, f) > 0.85 for f in followed):
-                continue  # someone we already follow
-            res = self.landmarker(image, roi)
-            if roi.rot == 0.0 and res.flag > self.min_tracking_confidence:
-                roi = roi_from_points(res.aux[0], res.aux[1])  # bare box: refine once
+            for roi in group:
+                if any(_iou(roi.box(), f) > 0.6 for f in rois_followed):
+                    continue  # the region of someone we already follow
                 res = self.landmarker(image, roi)
-            if res.flag <= self.min_tracking_confidence:
-                continue
-            lm_box = _landmark_box(res.xy)
-            if any(_iou(lm_box, f) > 0.5 for f in followed):
-                continue  # the landmarks found someone we already follow
-            track = _Track(self._free_slot(new), roi)
-            new.append((track, res))
-            followed.append(lm_box)
+                if roi.rot == 0.0 and res.flag > self.min_tracking_confidence:
+                    roi = roi_from_points(res.aux[0], res.aux[1])  # bare box: refine once
+                    res = self.landmarker(image, roi)
+                if res.flag <= self.min_tracking_confidence:
+                    continue
+                if any(_same_person(res.xy, res.visibility, xy, vis) for xy, vis in followed):
+                    continue  # the landmarks found someone we already follow
+                track = _Track(self._free_slot(new), roi)
+                new.append((track, res))
+                followed.append((res.xy, res.visibility))
+                rois_followed.append(roi.box())
+                break
         return boxes, new
 
     def __call__(self, image: np.ndarray, time: float | None = None) -> list[PersonPose]:
@@ -668,9 +693,14 @@ class BlazePose:
             self.reset()
         boxes = None
         new: list[tuple[_Track, LandmarkResult]] = []
+        # After losing someone (an occlusion, two tracks merged into one), look for them
+        # every few frames for a while: the people followed no longer explain the image.
+        interval = min(self.detect_interval, HUNT_INTERVAL) if self._hunt > 0 \
+            else self.detect_interval
+        self._hunt = max(self._hunt - 1, 0)
         if not self._tracks or (
-            len(self._tracks) < self.max_people and self.detect_interval > 0
-            and self._since_detect >= self.detect_interval
+            len(self._tracks) < self.max_people and interval > 0
+            and self._since_detect >= interval
         ):
             boxes, new = self._detect_new(image)
         else:
@@ -685,18 +715,20 @@ class BlazePose:
         if boxes is not None and len(boxes) > 1:
             results = [self._one_person(image, track, res, boxes) for track, res in results]
             results = [(tr, r) for tr, r in results if r is not None]
-        # Two followed ROIs that converged on one person: keep the more confident.
+        # Two followed ROIs that converged on one person: keep the more confident. (Two
+        # people who overlap in the image keep both: their landmarks differ.)
         results.sort(key=lambda tr: -tr[1].flag)
         kept: list[tuple[_Track, LandmarkResult]] = []
         for track, res in results:
-            box = _landmark_box(res.xy)
-            if all(_iou(box, _landmark_box(r.xy)) < 0.5 for _, r in kept):
+            if not any(_same_person(res.xy, res.visibility, r.xy, r.visibility)
+                       for _, r in kept):
                 kept.append((track, res))
         lost = len(kept) < len(self._tracks) + len(new)
         people = [self._finish(track, res, t) for track, res in kept]
         self._tracks = [track for track, _ in kept]
         if lost:
             self._since_detect = max(self._since_detect, self.detect_interval)
+            self._hunt = HUNT_FRAMES
         return sorted(people, key=lambda p: p.slot)
 
     def _one_person(self, image: np.ndarray, track: _Track, res: LandmarkResult,
@@ -740,12 +772,16 @@ class BlazePose:
                     vis = track.vis_filter(res.visibility, VISIBILITY_ALPHA)
             track.roi = roi_from_points(aux[0], aux[1])
         track.last_xy = xy
+        track.last_vis = vis
         return PersonPose(track.slot, xy.astype(np.float32), vis.astype(np.float32),
                           res.presence.astype(np.float32), world.astype(np.float32),
                           res.flag)
 
 
 PERSON_DETECTORS = ("auto", "ssdlite", "blazepose")
+# After a person is lost: detect every HUNT_INTERVAL frames for HUNT_FRAMES frames.
+HUNT_INTERVAL = 3
+HUNT_FRAMES = 30
 
 
 def roi_from_box(box: np.ndarray, scale: float = ROI_SCALE) -> Roi:
@@ -763,6 +799,39 @@ def _square(box: np.ndarray) -> tuple[float, float, float, float]:
     r = 0.5 * max(x1 - x0, y1 - y0)
     cx, cy = 0.5 * (x0 + x1), 0.5 * (y0 + y1)
     return (cx - r, cy - r, cx + r, cy + r)
+
+
+_HEAD = np.arange(0, 13)  # face points and both shoulders
+
+
+def _same_person(a_xy: np.ndarray, a_vis: np.ndarray, b_xy: np.ndarray, b_vis: np.ndarray,
+                 tol: float = 0.1, min_visibility: float = 0.5) -> bool:
+    """Whether two landmark sets ``(33, 2)`` are one person seen twice.
+
+    They are when the median distance between their landmarks visible in both is
+    below ``tol`` × the larger landmark box side, and so is that of their heads and
+    shoulders. Box overlap is not enough: a person in front of another overlaps
+    them without sharing their landmarks; and the landmark model puts the hidden
+    legs of a person behind onto the legs of the one in front, so legs alone
+    coinciding do not make one person. With fewer than 5 landmarks visible in
+    both, the boxes must overlap by IoU > 0.7.
+    """
+    ok_a = (a_vis >= min_visibility) & np.isfinite(a_xy).all(axis=1)
+    ok_b = (b_vis >= min_visibility) & np.isfinite(b_xy).all(axis=1)
+    both = ok_a & ok_b
+    if both.sum() < 5:
+        return _iou(_landmark_box(a_xy), _landmark_box(b_xy)) > 0.7
+    size = max(float(np.ptp(a_xy[both], axis=0).max()), float(np.ptp(b_xy[both], axis=0).max()),
+               1.0)
+    dist = np.linalg.norm(a_xy - b_xy, axis=1)
+    head_ok = np.isfinite(dist[_HEAD])
+    head = float(np.median(dist[_HEAD][head_ok])) if head_ok.any() else 0.0
+    if float(np.median(dist[both])) < tol * size and head < tol * size:
+        return True
+    # Two unsteady estimates of one bending person: much the same region, heads near;
+    # or nearly the same region whatever the heads (one estimate upside down in a flip).
+    box_iou = _iou(_landmark_box(a_xy), _landmark_box(b_xy))
+    return (box_iou > 0.6 and head < 2.5 * tol * size) or box_iou > 0.75
 
 
 def _inside(a: tuple[float, ...], b: tuple[float, ...]) -> float:

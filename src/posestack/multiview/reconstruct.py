@@ -216,3 +216,44 @@ def bone_length_cv(poses: Poses) -> dict[str, float]:
         if len(d) >= 3 and d.mean() > 0:
             out[f"{names[a]}-{names[b]}"] = float(d.std() / d.mean())
     return out
+
+
+def people_report(rec: Reconstruction, min_share: float = 0.8,
+                  ) -> tuple[dict, list[str]]:
+    """Who each camera sees, and warnings where cameras or times disagree on the count.
+
+    For every frame, the people in 3D and, per camera, how many of them that
+    camera saw separately (its 2D detection joined their group). A camera that
+    sees fewer people than the 3D holds in more than ``1 − min_share`` of the
+    frames has people hidden or merged with another in its view (they are
+    reconstructed from the other cameras); the number of 3D people changing over
+    the trial is reported too.
+
+    Returns ``(summary, warnings)``: ``summary = {"per_frame_3d": {n: frames},
+    "cameras": {cam: share of (frame, person) pairs seen}}``.
+    """
+    present = rec.poses.present()                       # (T, Q)
+    n3 = present.sum(axis=1)                            # (T,)
+    seen = (rec.groups >= 0) & present[:, :, None]      # (T, Q, C)
+    counts = np.bincount(n3, minlength=1) if n3.size else np.zeros(1, np.int64)
+    summary: dict = {"per_frame_3d": {str(i): int(c) for i, c in enumerate(counts) if c},
+                     "cameras": {}}
+    warnings: list[str] = []
+    total = max(int(present.sum()), 1)
+    for c, cam in enumerate(rec.cameras):
+        share = float(seen[:, :, c].sum()) / total
+        summary["cameras"][cam] = round(share, 3)
+        short = (seen[:, :, c].sum(axis=1) < n3) & (n3 > 0)
+        if n3.size and short.mean() > 1.0 - min_share:
+            usual = int(np.median(seen[:, :, c].sum(axis=1)[short]))
+            want = int(np.median(n3[short]))
+            warnings.append(
+                f"camera {cam} sees fewer people than the 3D holds in {short.mean():.0%} of "
+                f"the frames (typically {usual} of {want}): someone is hidden or merged with "
+                "another person in that view; they are reconstructed from the other cameras")
+    busy = {i: int(c) for i, c in enumerate(counts) if c and i > 0}
+    if len(busy) > 1:
+        warnings.append("the number of people in 3D changes over the trial ("
+                        + ", ".join(f"{i} in {c} frames" for i, c in sorted(busy.items()))
+                        + "): people entering or leaving, or lost in some frames")
+    return summary, warnings
