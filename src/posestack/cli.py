@@ -479,7 +479,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_biomech_args(r)
     r.add_argument("--device", default="cpu", help="compute device (cpu)")
     r.add_argument("--detect-interval", type=int, default=10,
-                   help="frames between detector runs while looking for more people")
+                   help="frames between detector runs while looking for more people "
+                        "(default 10; 0: only when someone is lost)")
     r.add_argument("--threads", type=int, help="inference threads (default: up to 2)")
     r.add_argument("--force", action="store_true", help="redo inputs whose bundle is complete")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

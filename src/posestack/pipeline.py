@@ -122,6 +122,9 @@ class RunParameters:
             raise InputError(f"--max-people must be at least 1; got {self.max_people}")
         _choice("estimator", self.estimator, ESTIMATORS)
         _choice("person-detector", self.person_detector, PERSON_DETECTORS)
+        if self.detect_interval < 0:
+            raise InputError(f"--detect-interval must be ≥ 0 frames (0: only when someone is "
+                             f"lost); got {self.detect_interval}")
         if self.max_identities is not None and self.max_identities < 1:
             raise InputError(f"--max-identities must be at least 1; got {self.max_identities}")
         _choice("layout", self.layout, LAYOUTS)
@@ -432,6 +435,7 @@ def _estimate(est, reader: FrameReader, params: RunParameters, name: str, total:
     times: list[float] = []
     rows: list[list[tuple[int, Any]]] = []
     n_ids = 0
+    dropped = dropped_frames = 0
     bar = _bar(total, name, progress)
     pending: deque[tuple[int, float]] = deque()
 
@@ -454,6 +458,9 @@ def _estimate(est, reader: FrameReader, params: RunParameters, name: str, total:
             else:
                 ids = [getattr(p, "slot", i) for i, p in enumerate(people)]
             row = [(int(i), p) for i, p in zip(ids, people, strict=True) if i >= 0]
+            if tracker is not None and len(row) < len(people):
+                dropped += len(people) - len(row)
+                dropped_frames += 1
             n_ids = max([n_ids, *(i + 1 for i, _ in row)])
             frames.append(index)
             times.append(t)
@@ -475,6 +482,8 @@ def _estimate(est, reader: FrameReader, params: RunParameters, name: str, total:
     stats = dict(getattr(est, "stats", {}) or {})
     if tracker is not None:
         stats["reidentified"] = tracker.reidentified
+        stats["dropped_people"] = dropped
+        stats["dropped_frames"] = dropped_frames
         coords, scores, world, stats["fragments_merged"] = _stitch(
             skeleton, coords, scores, world, np.asarray(times, np.float64), params)
         stats["identities"] = coords.shape[1]
@@ -594,6 +603,11 @@ def _run_one(est, path: Path, info: MediaInfo, name: str, bundle: Path | None,
         raise
     wall = time.perf_counter() - t_start
     warnings = list(reader.warnings)
+    if raw.stats.get("dropped_frames") and params.max_identities is not None:
+        warnings.append(
+            f"{raw.stats['dropped_people']} people in {raw.stats['dropped_frames']} frames were "
+            f"left out: more people were in view at once than --max-identities "
+            f"{params.max_identities} allows")
     for w in warnings:  # also in the manifest and Result.warnings; the CLI prints them
         log.info(w)
     n_read = len(raw.frames)

@@ -73,14 +73,24 @@ def appearance(image: np.ndarray, coords: np.ndarray, scores: np.ndarray,
         regions = [skel.indices(r) for r in _REGIONS]
     except InputError:
         return np.zeros((coords.shape[0], FEATURE_SIZE), np.float32)
-    hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV) if coords.shape[0] else None
     out = np.zeros((coords.shape[0], FEATURE_SIZE), np.float64)
     half = FEATURE_SIZE // 2
+    h, w = image.shape[:2]
     for p in range(coords.shape[0]):
-        for r, idx in enumerate(regions):
-            quad = coords[p, list(idx)]
-            if np.isfinite(quad).all() and (scores[p, list(idx)] > min_score).all():
-                out[p, r * half:(r + 1) * half] = _region_hist(hsv, quad)
+        quads = [(r, coords[p, list(idx)]) for r, idx in enumerate(regions)
+                 if np.isfinite(coords[p, list(idx)]).all()
+                 and (scores[p, list(idx)] > min_score).all()]
+        if not quads:
+            continue
+        # colour-convert only the person's regions, not the whole frame
+        pts = np.concatenate([q for _, q in quads])
+        x0, y0 = np.clip(np.floor(pts.min(axis=0)).astype(int), 0, [w, h])
+        x1, y1 = np.clip(np.ceil(pts.max(axis=0)).astype(int) + 1, 0, [w, h])
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            continue
+        hsv = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1]), cv2.COLOR_RGB2HSV)
+        for r, quad in quads:
+            out[p, r * half:(r + 1) * half] = _region_hist(hsv, quad - [x0, y0])
     out = np.sqrt(out)
     norm = np.linalg.norm(out, axis=1, keepdims=True)
     return (out / np.where(norm > 0, norm, 1.0)).astype(np.float32)

