@@ -11,7 +11,9 @@ Measured in one run, on this machine:
    cam03 clip (1 person), the composited two- and three-person clips
    (tests/crowd_scenes.py) and the Sports2D sample (2 people): frames/s, the
    ratio new/old, and recall / identities against the composited truth;
-3. with ``--mediapipe-python PY`` (the venv of ``benchmarks/mediapipe_env.sh``):
+3. four cameras with a second person pasted through the calibration: 3D recall of
+   each person and the error of the found ones;
+4. with ``--mediapipe-python PY`` (the venv of ``benchmarks/mediapipe_env.sh``):
    MediaPipe's legacy Pose on the cam03 clip in the same run, the reference the
    embedded path must stay faster than on one person.
 
@@ -36,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.conftest import decode  # noqa: E402
-from tests.crowd_scenes import build  # noqa: E402
+from tests.crowd_scenes import build, build_multiview  # noqa: E402
 
 import posestack  # noqa: E402
 from posestack import assets  # noqa: E402
@@ -104,6 +106,23 @@ def runs(mediapipe_python: str | None) -> None:
                   f"{new['identities']}")
             if name.startswith("1 person"):
                 one_person_fps = new["fps"]
+        print("\nfour cameras, the subject and a clone pasted through the calibration "
+              "(tests/crowd_scenes.py build_multiview), 3D recall per person and error:")
+        from posestack.pipeline import run_multiview
+
+        scene = build_multiview(Path(tmp) / "mv")
+        for detector in ("blazepose", "auto"):
+            t0 = time.perf_counter()
+            mv = run_multiview(scene.folder / "videos", None, None, video=False,
+                               progress=False, person_detector=detector)
+            wall = time.perf_counter() - t0
+            p = mv.poses3d.coords
+            t_n = min(len(p), len(scene.truth))
+            m = crowd_metrics(p[:t_n], scene.truth[:t_n])
+            print(f"  {detector:10s} recall subject {m.per_person_recall[0]:.2f}, clone "
+                  f"{m.per_person_recall[1]:.2f}; median error {1000 * m.error_px:.0f} mm; "
+                  f"3D people per frame {mv.manifest['people']['per_frame_3d']}; "
+                  f"{4 * scene.frames / wall:.1f} camera-frames/s")
     if mediapipe_python:
         proc = subprocess.run(
             [mediapipe_python, str(ROOT / "benchmarks" / "mediapipe_throughput.py"), "--video",

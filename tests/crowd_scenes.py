@@ -26,6 +26,7 @@ from posestack.evaluate.composite import (
     PastedPerson,
     PersonSegmenter,
     composite_frames,
+    paste,
     similarity_matrix,
 )
 from posestack.io.media import FrameReader, VideoWriter, probe
@@ -109,3 +110,76 @@ def build(kind: str, folder: Path) -> Scene:
     pasted = np.stack(truths)  # (T, len(people), 33, 2)
     truth = np.concatenate([np.stack(truth, axis=1), pasted], axis=1)
     return Scene(video, truth, float(info.fps))
+
+
+# --------------------------------------------------------------------------------------
+# Four cameras: a second person pasted consistently into every view
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MultiviewScene:
+    folder: Path         # videos/cam0N.mp4 + calibration/Calib.qca.txt
+    truth: np.ndarray    # (T, 2, 33, 3) world metres: the subject, the clone
+    frames: int
+
+
+@cache
+def _subject_3d(lag: int, n: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The subject's 3D (T, 33, 3) from the 4-camera sample, and each camera's 2D."""
+    p2s = assets.path("pose2sim_demo_singleperson")
+    from posestack.pipeline import run_multiview
+
+    mv = run_multiview(p2s / "videos", None, None, progress=False, video=False,
+                                 max_people=1, end=(n + lag + 0.5) / 60.0)
+    xyz = mv.poses3d.coords[:, 0].astype(np.float64)
+    views = {r.keypoints2d.space.split(":", 1)[1]: r.keypoints2d.coords[:, 0].astype(np.float64)
+             for r in mv.views}
+    return xyz, views
+
+
+def build_multiview(folder: Path, shift: tuple[float, float, float] = (-0.9, -0.3, 0.0),
+                    lag: int = 20, n: int = 60) -> MultiviewScene:
+    """Paste a clone of the subject, ``lag`` frames later and moved by ``shift`` metres
+    (world, Z up), into all four cameras of the Pose2Sim sample.
+
+    In each camera the clone's pixels are the subject's own (frame t + lag) moved by
+    the similarity that best maps the subject's projected 3D keypoints to the
+    shifted ones; whoever is nearer the camera is drawn in front. The truth is the
+    subject's triangulation (its own frame t) and the same shifted (frame t + lag).
+    """
+    import shutil
+
+    import cv2
+
+    from posestack.multiview.calibration import load_calibration
+
+    p2s = assets.path("pose2sim_demo_singleperson")
+    calib = load_calibration(p2s / "calibration" / "Calib.qca.txt")
+    xyz, views = _subject_3d(lag, n)
+    clone3d = xyz[lag:lag + n] + np.asarray(shift)
+    subject3d = xyz[:n]
+    seg = PersonSegmenter()
+    (folder / "videos").mkdir(parents=True, exist_ok=True)
+    (folder / "calibration").mkdir(exist_ok=True)
+    shutil.copy(p2s / "calibration" / "Calib.qca.txt", folder / "calibration")
+    for cam in calib.cameras:
+        src = _frames(p2s / "videos" / f"{cam.name}.mp4", 0, n + lag)
+        info = probe(p2s / "videos" / f"{cam.name}.mp4")
+        kp2d = views[cam.name]
+        with VideoWriter(folder / "videos" / f"{cam.name}.mp4", info.width, info.height,
+                         info.fps) as w:
+            for t in range(n):
+                a = cam.project(xyz[t + lag])     # the subject at t + lag, in this camera
+                b = cam.project(clone3d[t])       # where the clone is
+                ok = np.isfinite(a).all(axis=1) & np.isfinite(b).all(axis=1)
+                m, _ = cv2.estimateAffinePartial2D(a[ok], b[ok])
+                clone_mask = seg(src[t + lag], kp2d[t + lag])
+                frame, _ = paste(src[t], src[t + lag], clone_mask, m)
+                near_clone = np.nanmean(cam.to_camera(clone3d[t])[:, 2])
+                near_subject = np.nanmean(cam.to_camera(subject3d[t])[:, 2])
+                if near_subject < near_clone:  # the subject in front: draw them again
+                    frame, _ = paste(frame, src[t], seg(src[t], kp2d[t]), np.eye(2, 3))
+                w.write(frame)
+    truth = np.stack([subject3d, clone3d], axis=1)
+    return MultiviewScene(folder, truth, n)

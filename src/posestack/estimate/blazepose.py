@@ -843,8 +843,27 @@ def _same_person(a_xy: np.ndarray, a_vis: np.ndarray, b_xy: np.ndarray, b_vis: n
         return True
     # Two unsteady estimates of one bending person: much the same region, heads near;
     # or nearly the same region whatever the heads (one estimate upside down in a flip).
-    box_iou = _iou(_landmark_box(a_xy), _landmark_box(b_xy))
-    return (box_iou > 0.6 and head < 2.5 * tol * size) or box_iou > 0.75
+    box_a, box_b = _landmark_box(a_xy), _landmark_box(b_xy)
+    box_iou = _iou(box_a, box_b)
+    if (box_iou > 0.6 and head < 2.5 * tol * size) or box_iou > 0.75:
+        return True
+    # A fragment: a small pose inside the other, made of its parts (a box around
+    # someone's legs gives a "person" whose landmarks all lie on that someone).
+    return _fragment_of(a_xy, ok_a, box_a, b_xy, ok_b, box_b) or _fragment_of(
+        b_xy, ok_b, box_b, a_xy, ok_a, box_a)
+
+
+def _fragment_of(a_xy: np.ndarray, ok_a: np.ndarray, box_a: tuple, b_xy: np.ndarray,
+                 ok_b: np.ndarray, box_b: tuple) -> bool:
+    """Whether pose ``a`` is a piece of pose ``b``: its box ≥ 85% inside ``b``'s and at
+    most 0.6 of its height, and ≥ 60% of its visible landmarks within 8% of ``b``'s
+    height of one of ``b``'s visible landmarks."""
+    h_a, h_b = box_a[3] - box_a[1], box_b[3] - box_b[1]
+    if not (ok_a.sum() >= 5 and ok_b.sum() >= 5 and h_b > 0 and h_a <= 0.6 * h_b
+            and _inside(box_a, box_b) >= 0.85):
+        return False
+    d = np.linalg.norm(a_xy[ok_a][:, None] - b_xy[ok_b][None], axis=-1).min(axis=1)
+    return float(np.mean(d < 0.08 * h_b)) >= 0.6
 
 
 def _inside(a: tuple[float, ...], b: tuple[float, ...]) -> float:
