@@ -56,6 +56,7 @@ bench: $(VENV)/.installed .mpref-venv/.installed
 	$(PY) benchmarks/bench_kinematics.py
 	$(PY) benchmarks/bench_body.py
 	$(PY) benchmarks/bench_render.py
+	$(PY) benchmarks/bench_crowd.py --mediapipe-python .mpref-venv/bin/python
 
 # Regenerate tests/data/mediapipe_reference.json from MediaPipe's own Pose solution.
 reference: $(VENV)/.installed .mpref-venv/.installed

@@ -442,6 +442,8 @@ class SSDLitePersonDetector:
             so.intra_op_num_threads = int(num_threads)
             so.inter_op_num_threads = 1
         so.log_severity_level = 3
+        # no arena: the activations of a 300x300 SSD would otherwise stay reserved
+        so.enable_cpu_mem_arena = False
         try:
             self.session = ort.InferenceSession(str(onnx_path), so,
                                                 providers=["CPUExecutionProvider"])
