@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 import posestack
 from posestack.cli import main
 from posestack.evaluate.composite import crowd_metrics
 
+from .conftest import decode
 from .crowd_scenes import build
 
 pytestmark = pytest.mark.assets
@@ -121,3 +123,41 @@ def test_four_cameras_with_a_second_person(tmp_path):
     assert m3["people"]["per_frame_3d"] and set(m3["people"]["cameras"]) == {
         "cam01", "cam02", "cam03", "cam04"}
     assert any("sees fewer people than the 3D holds" in w for w in m3["warnings"])
+
+
+def test_holistic_on_the_whole_two_person_clip_at_default_threads(tmp_path, sports2d_video):
+    # Two people's same-side hands and faces reach one interpreter from the part pool's
+    # threads: this crashed LiteRT at about frame 60 before the per-model lock.
+    [r] = posestack.run(sports2d_video, tmp_path, estimator="holistic", video=False,
+                        progress=False)
+    assert r.manifest["frames"]["processed"] == 230 and r.keypoints2d.n_people == 2
+    assert r.manifest["people_per_frame"]["2"] > 100
+    hands = r.keypoints2d.scores[:, :, 33:75] > 0.5
+    assert (hands.any(axis=2).sum(axis=1) == 2).sum() > 10  # both people's hands at once
+
+
+def test_onnx_top_down_model_with_several_people(tmp_path, sports2d_video):
+    # A top-down ONNX model (a stand-in SimCC graph) fed by the default person detector:
+    # one crop per person, every keypoint inside that person's box.
+    from posestack.estimate.rtm import RTMEstimator
+
+    from . import onnx_graphs as g
+
+    k = 17
+    sx = g.peaked(k, 384, [192] * k)   # x at the crop centre
+    sy = g.peaked(k, 512, np.linspace(40, 470, k).astype(int))  # head to feet
+    model = g.constant_simcc(tmp_path / "simcc.onnx", sx, sy)
+    est = RTMEstimator(model, "ssdlite", num_threads=2)
+    frame = decode(sports2d_video, {80})[80]
+    boxes, _ = est.detect(frame)
+    people = est(frame)
+    assert len(boxes) == 2 and len(people) == 2
+    for p, b in zip(people, boxes, strict=True):
+        cx = 0.5 * (b[0] + b[2])
+        assert np.all(np.abs(p.xy[:, 0] - cx) < 0.1 * (b[2] - b[0]) + 2)
+        assert b[1] - 0.3 * (b[3] - b[1]) < p.xy[:, 1].min() < p.xy[:, 1].max() < b[3] + 0.3 * (
+            b[3] - b[1])
+    # through the pipeline, at the default threads, on a stretch with both people in view
+    [r] = posestack.run(sports2d_video, None, estimator="rtmpose", model=model, start=2.5,
+                        end=3.5, video=False, progress=False)
+    assert r.keypoints2d.present().sum(axis=1).max() >= 2
