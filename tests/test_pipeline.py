@@ -351,3 +351,27 @@ def test_failed_redo_does_not_leave_a_stale_manifest(tmp_path, p2s_videos, monke
     assert _files(tmp_path / "cam01") == {"keypoints2d.parquet", "keypoints3d_body.parquet",
                                           "coco_results.json", "angles.parquet"} | {
         f for f in _files(tmp_path / "cam01") if f.startswith("openpose/")}
+
+
+def test_same_file_name_in_two_folders_gets_two_bundles(tmp_path, p2s_videos):
+    """Issue 12, item 4: s1/clip.mp4 and s2/clip.mp4 each get a bundle (parent folder in
+    front of the name), and a rerun skips both; one file given twice is refused."""
+    import shutil
+
+    for folder, cam in (("s1", "cam01"), ("s2", "cam03")):
+        (tmp_path / folder).mkdir()
+        shutil.copy(p2s_videos / f"{cam}.mp4", tmp_path / folder / "clip.mp4")
+    args = ["run", str(tmp_path / "s1" / "clip.mp4"), str(tmp_path / "s2" / "clip.mp4"),
+            "-o", str(tmp_path / "out"), "--end", "0.1", "--no-video", "-q"]
+    assert main(args) == 0
+    bundles = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert bundles == ["s1_clip", "s2_clip"]
+    digests = {json.loads((tmp_path / "out" / b / "manifest.json").read_text())["input"][
+        "sha256"] for b in bundles}
+    assert len(digests) == 2
+    [a, b] = posestack.run([tmp_path / "s1" / "clip.mp4", tmp_path / "s2" / "clip.mp4"],
+                           tmp_path / "out", end=0.1, video=False, progress=False)
+    assert a.skipped and b.skipped
+    with pytest.raises(posestack.InputError, match="the same input is given twice"):
+        posestack.run([tmp_path / "s1" / "clip.mp4", tmp_path / "s1" / ".." / "s1" / "clip.mp4"],
+                      tmp_path / "out2")

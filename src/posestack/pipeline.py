@@ -190,11 +190,30 @@ def _check_writable(folder: Path) -> None:
 
 
 def _bundle_names(paths: Sequence[Path]) -> list[str]:
-    """One folder name per input: the file stem, made unique with the suffix if needed."""
+    """One folder name per input, unique and stable: the file stem; where stems collide,
+    the stem and the suffix (``clip_mp4``, ``clip_mov``); where those collide too (the
+    same file name in two folders), the parent folders' names in front
+    (``s1_clip``, ``s2_clip``), as many levels as it takes.
+
+    Raises :class:`InputError` when one file is given twice.
+    """
+    resolved = [p.resolve() for p in paths]
+    dupes = sorted({str(p) for p in resolved if resolved.count(p) > 1})
+    if dupes:
+        raise InputError(f"the same input is given twice: {', '.join(dupes)}")
     stems = [p.stem for p in paths]
-    names = []
-    for p, s in zip(paths, stems, strict=True):
-        names.append(s if stems.count(s) == 1 else f"{s}_{p.suffix.lstrip('.').lower()}")
+    names = [s if stems.count(s) == 1 else f"{s}_{p.suffix.lstrip('.').lower()}"
+             for p, s in zip(paths, stems, strict=True)]
+    depth = 0
+    while len(set(names)) < len(names):
+        depth += 1
+        clash = {n for n in names if names.count(n) > 1}
+        for i, (p, n) in enumerate(zip(resolved, list(names), strict=True)):
+            if n in clash:
+                parents = [q.name for q in list(p.parents)[:depth]][::-1]
+                if len(parents) < depth:  # pragma: no cover - distinct paths always differ
+                    raise InputError(f"cannot give {paths[i]} a bundle name of its own")
+                names[i] = "_".join([*parents, paths[i].stem])
     return names
 
 
