@@ -401,10 +401,9 @@ def _stream(reader: FrameReader) -> Iterator[tuple[int, float, np.ndarray]]:
 
 
 def _bar(total: int | None, desc: str, progress: bool):
-    from tqdm import tqdm
+    from .progress import progress_bar
 
-    return tqdm(total=total, unit="frame", desc=desc, disable=not progress, dynamic_ncols=True,
-                leave=True)
+    return progress_bar(total, desc, enabled=progress)
 
 
 def _expected_frames(info: MediaInfo, params: RunParameters) -> int | None:

@@ -426,8 +426,9 @@ def fit_body(poses: Poses | Sequence[Poses], person: int = 0, *, camera: Any = N
               (iterations, [shape_var, pose, orient, transl], 0.02))
     bar = None
     if progress:
-        from tqdm import tqdm
-        bar = tqdm(total=sum(s[0] for s in stages), desc="body fit", unit="it")
+        from ..progress import progress_bar
+
+        bar = progress_bar(sum(s[0] for s in stages), "body fit", unit="it")
     for n_it, variables, lr in stages:
         opt = torch.optim.Adam(variables, lr=lr)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, n_it, eta_min=lr * 0.05)

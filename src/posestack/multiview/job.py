@@ -84,7 +84,7 @@ def render_reprojections(out: Path, rec: Reconstruction, poses: Poses,
 
     Returns the file names written.
     """
-    from tqdm import tqdm
+    from ..progress import progress_bar
 
     row_of = {int(f): i for i, f in enumerate(rec.frames)}
     names = []
@@ -99,8 +99,7 @@ def render_reprojections(out: Path, rec: Reconstruction, poses: Poses,
         name = f"overlay_{cam.name}.mp4"
         with atomic_path(out / name) as tmp, VideoWriter(tmp, info.width, info.height,
                                                          info.fps or 30.0) as wr:
-            bar = tqdm(total=len(fr2d), unit="frame", desc=f"overlay {cam.name}",
-                       disable=not progress, leave=False)
+            bar = progress_bar(len(fr2d), f"overlay {cam.name}", enabled=progress)
             for index, _, rgb in FrameReader(info):
                 if index not in det_row:
                     continue

@@ -256,8 +256,9 @@ def render_body(vertices: np.ndarray, faces: np.ndarray, camera: Camera,
              "overlay": "overlay_image"}
     bar = None
     if progress:
-        from tqdm import tqdm
-        bar = tqdm(total=T, desc="render", unit="frame")
+        from ..progress import progress_bar
+
+        bar = progress_bar(T, "render", unit="frame")
     written: dict[str, Path] = {}
     writers: dict[str, VideoWriter] = {}
     try:
