@@ -260,7 +260,7 @@ def test_bad_parameters(tmp_path, p2s_videos, capsys):
     assert main(["run", v, "-o", str(tmp_path), "--device", "cuda"]) == 2
     assert "valid devices: cpu" in _err(capsys)
     assert main(["run", v, "-o", str(tmp_path), "--start", "9"]) == 2  # clip is 1.67 s
-    assert "no frames between 9.0 s" in _err(capsys)
+    assert "--start 9.0 s is past the end of" in _err(capsys)  # before any work
     assert _files(tmp_path) == set()
 
 
@@ -375,3 +375,17 @@ def test_same_file_name_in_two_folders_gets_two_bundles(tmp_path, p2s_videos):
     with pytest.raises(posestack.InputError, match="the same input is given twice"):
         posestack.run([tmp_path / "s1" / "clip.mp4", tmp_path / "s1" / ".." / "s1" / "clip.mp4"],
                       tmp_path / "out2")
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(num_threads=0), "--threads must be between 1 and"),
+    (dict(num_threads=-2), "--threads must be between 1 and"),
+    (dict(start=99.0), r"--start 99.0 s is past the end of .*cam01.mp4 \(1\.\d+ s long\)"),
+    (dict(filter="butterworth", cutoff=40.0), "at or above the Nyquist frequency"),
+    (dict(detect_interval=-1), "--detect-interval must be ≥ 0"),
+])
+def test_options_checked_against_the_input_before_work(tmp_path, p2s_videos, kwargs, message):
+    """Issue 12, item 5 (part): one clear error before any frame is estimated."""
+    with pytest.raises(posestack.InputError, match=message):
+        posestack.run(p2s_videos / "cam01.mp4", tmp_path / "out", progress=False, **kwargs)
+    assert not (tmp_path / "out" / "cam01").exists()

@@ -189,6 +189,19 @@ def _check_writable(folder: Path) -> None:
                           "another folder with -o, or fix its permissions") from None
 
 
+def _check_against_media(path: Path, info: MediaInfo, params: RunParameters) -> None:
+    """Options that only make sense for some inputs, checked once the input is probed."""
+    if info.kind != "video":
+        return
+    if params.start is not None and info.duration and params.start >= info.duration:
+        raise InputError(f"--start {params.start} s is past the end of {path} "
+                         f"({info.duration:.2f} s long)")
+    if params.filter == "butterworth" and info.fps and params.cutoff >= info.fps / 2:
+        raise InputError(f"--cutoff {params.cutoff} Hz is at or above the Nyquist frequency "
+                         f"of {path} ({info.fps / 2:g} Hz at {info.fps:g} frames/s); choose a "
+                         "lower cut-off (6 Hz is usual for human movement)")
+
+
 def _bundle_names(paths: Sequence[Path]) -> list[str]:
     """One folder name per input, unique and stable: the file stem; where stems collide,
     the stem and the suffix (``clip_mp4``, ``clip_mov``); where those collide too (the
@@ -291,7 +304,12 @@ def run(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | o
     out_root = Path(output).expanduser() if output is not None else None
     if out_root is not None:
         _check_writable(out_root)
+    if num_threads is not None and not 1 <= num_threads <= 8 * (os.cpu_count() or 1):
+        raise InputError(f"--threads must be between 1 and {8 * (os.cpu_count() or 1)} (this "
+                         f"machine has {os.cpu_count()} cores); got {num_threads}")
     infos = [probe(p) for p in paths]  # fail on a bad input before any work
+    for p, info in zip(paths, infos, strict=True):
+        _check_against_media(p, info, params)
     names = _bundle_names(paths)
     from .estimate import make_estimator
 
