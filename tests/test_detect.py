@@ -7,9 +7,10 @@ import itertools
 import numpy as np
 import pytest
 
-from posestack.detect import SSDLitePersonDetector, TiledPersonDetector, box_iou, nms, square_tiles
+from posestack.detect import SSDLitePersonDetector, TiledPersonDetector, nms, square_tiles
 from posestack.detect.ssdlite import decode_boxes, graphdef_to_onnx, ssd_anchors
 from posestack.errors import AssetError, InputError
+from posestack.track import iou
 
 from .conftest import decode
 
@@ -36,7 +37,7 @@ def test_decode_zero_offsets_is_the_anchor():
 
 def test_nms_and_iou():
     boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30]], float)
-    assert box_iou(boxes[:1], boxes).round(3).tolist() == [[1.0, 0.681, 0.0]]
+    assert iou(boxes[:1], boxes).round(3).tolist() == [[1.0, 0.681, 0.0]]
     assert nms(boxes, np.array([0.9, 0.8, 0.7]), 0.6).tolist() == [0, 2]
     assert nms(boxes, np.array([0.9, 0.8, 0.7]), 0.7).tolist() == [0, 1, 2]
 

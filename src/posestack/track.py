@@ -68,6 +68,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -83,6 +84,7 @@ __all__ = [
     "Tracker",
     "TrackingParameters",
     "boxes_from_keypoints",
+    "inside_fraction",
     "iou",
     "oks",
     "oks_matrix",
@@ -843,8 +845,13 @@ def track(
 # --------------------------------------------------------------------------------------
 
 
-def _inside_frac(a: np.ndarray, b: np.ndarray) -> float:
-    """Fraction of box ``a``'s area (x0, y0, x1, y1) inside box ``b`` (0 for NaN boxes)."""
+def inside_fraction(a: np.ndarray | Sequence[float], b: np.ndarray | Sequence[float]) -> float:
+    """Fraction of box ``a``'s area ``(x0, y0, x1, y1)`` inside box ``b`` (0 for NaN boxes).
+
+    >>> inside_fraction((0, 0, 2, 2), (1, 0, 3, 2))
+    0.5
+    """
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if not (np.isfinite(a).all() and np.isfinite(b).all()):
         return 0.0
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
@@ -934,8 +941,8 @@ def stitch(poses: Poses, *, max_gap: float = 1.0, reach: float = REACH_HEIGHTS_P
         inside = []
         for t in fb:
             others = [a for a in range(poses.n_people) if a != b and present[t, a]]
-            inside.append(max((max(_inside_frac(boxes[t, b], boxes[t, a]),
-                                    _inside_frac(boxes[t, a], boxes[t, b])) for a in others),
+            inside.append(max((max(inside_fraction(boxes[t, b], boxes[t, a]),
+                                    inside_fraction(boxes[t, a], boxes[t, b])) for a in others),
                               default=0.0))
         if min(inside) >= 0.6:
             coords[fb, b], scores[fb, b] = np.nan, 0.0

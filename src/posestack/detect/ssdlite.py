@@ -40,6 +40,7 @@ import cv2
 import numpy as np
 
 from ..errors import AssetError, InputError
+from ..estimate.rtm import nms
 
 INPUT_SIZE = 300
 FEATURE_MAPS = (19, 10, 5, 3, 2, 1)
@@ -96,35 +97,6 @@ def decode_boxes(raw: np.ndarray, anchors: np.ndarray,
     h = np.exp(np.clip(raw[:, 2] / scales[2], -10, 10)) * ha
     w = np.exp(np.clip(raw[:, 3] / scales[3], -10, 10)) * wa
     return np.stack([xc - w / 2, yc - h / 2, xc + w / 2, yc + h / 2], axis=1)
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of every box in ``a (N, 4)`` with every box in ``b (M, 4)`` (xyxy) → ``(N, M)``."""
-    a = np.asarray(a, np.float64).reshape(-1, 4)
-    b = np.asarray(b, np.float64).reshape(-1, 4)
-    ix = np.clip(np.minimum(a[:, None, 2], b[None, :, 2])
-                 - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
-    iy = np.clip(np.minimum(a[:, None, 3], b[None, :, 3])
-                 - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
-    inter = ix * iy
-    area_a = (a[:, 2] - a[:, 0]).clip(0) * (a[:, 3] - a[:, 1]).clip(0)
-    area_b = (b[:, 2] - b[:, 0]).clip(0) * (b[:, 3] - b[:, 1]).clip(0)
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
-
-
-def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float = NMS_IOU) -> np.ndarray:
-    """Greedy hard NMS; indices kept, best score first."""
-    order = np.argsort(-scores, kind="stable")
-    keep: list[int] = []
-    while order.size:
-        i = int(order[0])
-        keep.append(i)
-        if order.size == 1:
-            break
-        iou = box_iou(boxes[i], boxes[order[1:]])[0]
-        order = order[1:][iou <= iou_threshold]
-    return np.asarray(keep, np.int64)
 
 
 # --------------------------------------------------------------------------------------

@@ -20,7 +20,8 @@ import math
 
 import numpy as np
 
-from .ssdlite import NMS_IOU, SSDLitePersonDetector, nms
+from ..estimate.rtm import nms
+from .ssdlite import NMS_IOU, SSDLitePersonDetector
 
 
 def square_tiles(width: int, height: int, overlap: float = 0.25) -> list[tuple[int, int, int]]:

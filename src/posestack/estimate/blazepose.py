@@ -38,6 +38,7 @@ import numpy as np
 
 from ..errors import AssetError, InputError
 from ..filters import LowPass, OneEuro
+from ..track import inside_fraction as _inside
 
 N_LANDMARKS = 33
 _N_RAW = 39
@@ -567,7 +568,7 @@ class BlazePose:
 
         ``auto`` takes BlazePose's own detections first (on the whole image, then on
         its square tiles), then a ROI inside each
-        SSDLite box (:meth:`_roi_in_box`); the boxes gain the BlazePose
+        SSDLite box (:meth:`_rois_in_box`); the boxes gain the BlazePose
         detections that no box explains (the same person when the box's square
         and the BlazePose ROI's square overlap by IoU > 0.4).
         """
@@ -864,14 +865,6 @@ def _fragment_of(a_xy: np.ndarray, ok_a: np.ndarray, box_a: tuple, b_xy: np.ndar
         return False
     d = np.linalg.norm(a_xy[ok_a][:, None] - b_xy[ok_b][None], axis=-1).min(axis=1)
     return float(np.mean(d < 0.08 * h_b)) >= 0.6
-
-
-def _inside(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    """Fraction of box ``a``'s area inside box ``b``."""
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    area = (a[2] - a[0]) * (a[3] - a[1])
-    return ix * iy / area if area > 0 else 0.0
 
 
 def _box_shares(xy: np.ndarray, visibility: np.ndarray, boxes: np.ndarray,
