@@ -535,21 +535,17 @@ def _stitch(skeleton: Skeleton, coords: np.ndarray, scores: np.ndarray,
 
     if coords.shape[1] < 2 or len(times) < 2:
         return coords, scores, world, 0
-    _, mapping = stitch(Poses(skeleton, coords, scores, times, "image:stitch", tracked=True),
-                        max_gap=params.max_age)
-    n = int(mapping.max()) + 1
-    out_c = np.full((coords.shape[0], n, *coords.shape[2:]), np.nan, np.float32)
-    out_s = np.zeros((scores.shape[0], n, scores.shape[2]), np.float32)
+    merged, mapping = stitch(Poses(skeleton, coords, scores, times, "image:stitch",
+                                   tracked=True), max_gap=params.max_age)
+    n = merged.n_people
     out_w = None if world is None else np.full((world.shape[0], n, *world.shape[2:]), np.nan,
                                                np.float32)
-    for old, new in enumerate(mapping):
-        if new < 0:
-            continue
-        here = (scores[:, old] > 0).any(axis=1)
-        out_c[here, new], out_s[here, new] = coords[here, old], scores[here, old]
-        if out_w is not None:
-            out_w[here, new] = world[here, old]
-    return out_c, out_s, out_w, int(coords.shape[1] - n)
+    if out_w is not None:  # the world landmarks follow the same merges
+        for old, new in enumerate(mapping):
+            if new >= 0:
+                here = (scores[:, old] > 0).any(axis=1)
+                out_w[here, new] = world[here, old]
+    return merged.coords, merged.scores, out_w, int(coords.shape[1] - n)
 
 
 def _postprocess(est: _Estimates, native: Skeleton, params: RunParameters, camera: str,
