@@ -374,3 +374,35 @@ def test_people_count_changing_over_time_is_reported():
     assert summary["per_frame_3d"] == {"1": 10, "2": 30}
     assert warnings == ["the number of people in 3D changes over the trial (1 in 10 frames, "
                         "2 in 30 frames): people entering or leaving, or lost in some frames"]
+
+
+@pytest.mark.assets
+def test_multiview_rerun_skips_what_is_complete(demo_3d, tmp_path, p2s_videos, capsys):
+    """Issue 12, item 9: the same multi-view command again redoes neither the 2D, nor the 3D,
+    nor the overlays; a damaged 3D file or --force makes the 3D again (built aside)."""
+    import shutil
+
+    out = tmp_path / "mv"
+    shutil.copytree(demo_3d, out)
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    args = ["run", str(p2s_videos), "-o", str(out), "--layout", "halpe26", "--end", "0.5",
+            "--filter", "butterworth", "-q"]
+    assert main(args) == 0
+    assert "skipped" in capsys.readouterr().out
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == stamps
+    m = json.loads((out / "multiview" / "manifest.json").read_text())
+    assert m["run_key"] and "overlay_cam01.mp4" in m["files"]
+    # a damaged overlay: the 3D is made again, the 2D bundles still skip
+    (out / "multiview" / "overlay_cam02.mp4").write_bytes(b"")
+    assert main(args) == 0
+    assert (out / "multiview" / "overlay_cam02.mp4").stat().st_size > 1000
+    assert (out / "cam01" / "manifest.json").stat().st_mtime_ns == stamps[
+        out / "cam01" / "manifest.json"]
+    # triangulate: skip on the same inputs, redo with --force; nothing left beside it
+    calib = p2s_videos.parent / "calibration" / "Calib.qca.txt"
+    tri = ["triangulate", *[str(out / f"cam0{i}") for i in range(1, 5)], "--calibration",
+           str(calib), "-o", str(tmp_path / "tri")]
+    assert main(tri) == 0 and "skipped" not in capsys.readouterr().out
+    assert main(tri) == 0 and "skipped" in capsys.readouterr().out
+    assert main([*tri, "--force"]) == 0 and "skipped" not in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []

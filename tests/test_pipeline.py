@@ -334,25 +334,6 @@ def test_overlay_draws_the_skeleton(tmp_path, p2s_videos):
     assert get_skeleton("blazepose33").edges  # drawn with BlazePose's connections
 
 
-def test_failed_redo_does_not_leave_a_stale_manifest(tmp_path, p2s_videos, monkeypatch):
-    from posestack.estimate import blazepose
-
-    posestack.run(p2s_videos / "cam01.mp4", tmp_path, end=0.1, video=False, progress=False)
-    assert (tmp_path / "cam01" / "manifest.json").is_file()
-
-    def broken(self, image, time=None):
-        raise RuntimeError("boom")
-
-    monkeypatch.setattr(blazepose.BlazePose, "__call__", broken)
-    with pytest.raises(RuntimeError):
-        posestack.run(p2s_videos / "cam01.mp4", tmp_path, end=0.2, progress=False)
-    # the bundle no longer claims to be complete, and no half overlay exists
-    assert not (tmp_path / "cam01" / "manifest.json").exists()
-    assert _files(tmp_path / "cam01") == {"keypoints2d.parquet", "keypoints3d_body.parquet",
-                                          "coco_results.json", "angles.parquet"} | {
-        f for f in _files(tmp_path / "cam01") if f.startswith("openpose/")}
-
-
 def test_same_file_name_in_two_folders_gets_two_bundles(tmp_path, p2s_videos):
     """Issue 12, item 4: s1/clip.mp4 and s2/clip.mp4 each get a bundle (parent folder in
     front of the name), and a rerun skips both; one file given twice is refused."""
@@ -389,3 +370,43 @@ def test_options_checked_against_the_input_before_work(tmp_path, p2s_videos, kwa
     with pytest.raises(posestack.InputError, match=message):
         posestack.run(p2s_videos / "cam01.mp4", tmp_path / "out", progress=False, **kwargs)
     assert not (tmp_path / "out" / "cam01").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--height", "1.8"], "need 3D from several cameras"),
+    (["--mass", "80"], "need 3D from several cameras"),
+    (["--calibration", "{calib}", "--height", "1.8"], "use them with --opensim"),
+    (["--calibration", "{calib}", "--augment"], "--augment adds markers for OpenSim"),
+    (["--calibration", "{calib}", "--filter", "butterworth", "--cutoff", "31"],
+     "Nyquist frequency"),
+])
+def test_option_combinations_refused_before_work(tmp_path, p2s_videos, capsys, monkeypatch,
+                                                 argv, message):
+    """Issue 12, item 5: options that make no sense for these inputs, refused before the
+    first frame is estimated (the estimator is never made)."""
+    from posestack import estimate
+
+    def no_estimator(*a, **k):
+        raise AssertionError("work started")
+
+    monkeypatch.setattr(estimate, "make_estimator", no_estimator)
+    calib = str(p2s_videos.parent / "calibration" / "Calib.qca.txt")
+    inputs = [str(p2s_videos)] if "{calib}" in argv else [str(p2s_videos / "cam01.mp4")]
+    code = main(["run", *inputs, "-o", str(tmp_path / "out"), "-q",
+                 *[a.format(calib=calib) for a in argv]])
+    err = _err(capsys)
+    assert code != 0 and err.count("error:") == 1 and message in err, err
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_filter_that_cannot_run_says_so(tmp_path, p2s_videos):
+    """A Butterworth filter leaves tracks shorter than its padding unfiltered: the run warns
+    (and records it) instead of claiming the data was filtered."""
+    [r] = posestack.run(p2s_videos / "cam01.mp4", tmp_path, end=0.1, video=False,
+                        progress=False, filter="butterworth")
+    assert r.keypoints2d.n_frames == 6
+    assert any("left unfiltered" in w and "shorter than 10 frames" in w for w in r.warnings)
+    assert r.manifest["warnings"] == list(r.warnings)
+    [r] = posestack.run(p2s_videos / "cam01.mp4", tmp_path, end=0.5, video=False,
+                        progress=False, filter="butterworth")
+    assert not any("left unfiltered" in w for w in r.warnings), r.warnings

@@ -116,7 +116,19 @@ def test_bundle(tmp_path):
 
 
 def test_bundle_without_angles(tmp_path):
-    with pytest.raises(InputError, match="run with --angles"):
+    """The advice names commands that exist (there is no --angles option)."""
+    with pytest.raises(InputError, match="no joint angles") as e:
+        plot_bundle(tmp_path)
+    assert "--angles" not in str(e.value) and "posestack run VIDEO -o OUT" in str(e.value)
+    with pytest.raises(InputError, match="is not a bundle folder"):
+        plot_bundle(tmp_path / "missing")
+
+
+def test_bundle_with_a_damaged_table(tmp_path):
+    pq.write_table(long_table(angles(2)), tmp_path / "angles.parquet")
+    data = (tmp_path / "angles.parquet").read_bytes()
+    (tmp_path / "angles.parquet").write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match=r"angles\.parquet is damaged or incomplete.*--force"):
         plot_bundle(tmp_path)
 
 

@@ -36,9 +36,11 @@ def _offsets(items: list[str] | None) -> dict[str, int]:
 def _print_multiview(mv) -> None:
     acc = mv.manifest.get("accuracy", {})
     err = acc.get("reprojection_error_px", {})
+    done = " (already complete for these inputs and parameters: skipped)" if getattr(
+        mv, "skipped", False) else ""
     print(f"3D: {mv.poses3d.n_people} people, {acc.get('frames_with_3d')} frames, "
           f"reprojection error median {err.get('median')} px, p95 {err.get('p95')} px, "
-          f"bone-length CV median {acc.get('bone_length_cv_median')} -> {mv.bundle}")
+          f"bone-length CV median {acc.get('bone_length_cv_median')} -> {mv.bundle}{done}")
     for w in mv.warnings:
         print(f"  warning: {w}", file=sys.stderr)
 
@@ -52,7 +54,7 @@ def _cmd_triangulate(args: argparse.Namespace) -> int:
                            filter=args.filter, cutoff=args.cutoff, order=args.order,
                            min_cutoff=args.min_cutoff, beta=args.beta, max_gap=args.max_gap,
                            ik=args.ik, opensim=args.opensim, augment=args.augment,
-                           height=args.height, mass=args.mass)
+                           height=args.height, mass=args.mass, force=args.force)
     _print_multiview(mv)
     return 0
 
@@ -73,9 +75,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
                   f"{r.bundle}")
         _print_multiview(mv)
         return 0
-    if args.ik or args.opensim or args.augment:
-        raise PosestackError("--ik and --opensim need 3D from several cameras: add "
-                             "--calibration FILE (one video per camera)")
+    if args.ik or args.opensim or args.augment or args.height is not None or args.mass != 70.0:
+        raise PosestackError("--ik, --opensim, --augment, --height and --mass need 3D from "
+                             "several cameras: add --calibration FILE (one video per camera)")
     results = run(args.inputs, args.output, **_run_kwargs(args))
     _report(results)
     return 0
@@ -109,12 +111,11 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
     names = None
     if args.b.suffix.lower() in (".mot", ".sto") and args.a.suffix.lower() == ".parquet":
-        import pyarrow.parquet as pq
-
         from .biomech.mot import read_mot
+        from .io.tables import read_parquet
         from .kinematics.ik import OPENSIM_NAMES  # our angle names -> Pose2Sim model's
 
-        have_a = set(pq.read_table(args.a, columns=["angle"]).column("angle").to_pylist())
+        have_a = set(read_parquet(args.a, ["angle"], "angles table").column("angle").to_pylist())
         have_b = set(read_mot(args.b).names)
         names = {ours: (theirs, int(sign)) for ours, (theirs, sign) in OPENSIM_NAMES.items()
                  if ours in have_a and theirs in have_b}
@@ -508,6 +509,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--beta", type=float, default=0.0)
     tr.add_argument("--max-gap", type=int, default=0)
     _add_biomech_args(tr)
+    tr.add_argument("--force", action="store_true",
+                    help="redo the 3D even if OUT holds a complete result for these inputs")
     tr.set_defaults(func=_cmd_triangulate)
 
     c = sub.add_parser("compare", help="agreement of two sets of joint angles",

@@ -536,7 +536,9 @@ def filter_poses(
     Returns:
         A new Poses; ``meta`` gains ``"filter"`` (the method) and
         ``"filter_params"`` (a dict of the parameters used, ``fs`` included for
-        Butterworth).
+        Butterworth, with ``samples``: keypoint positions present, and
+        ``unfiltered``: how many of them lie in runs shorter than ``min_run``
+        frames, which Butterworth leaves as they are).
 
     Raises:
         InputError: an unknown method, bad parameters, too few frames or
@@ -564,8 +566,16 @@ def filter_poses(
             coords = one_euro(coords, poses.times, min_cutoff, beta, d_cutoff)
             params.update(min_cutoff=float(min_cutoff), beta=float(beta), d_cutoff=float(d_cutoff))
         case "butterworth":
+            _, padlen = _butter_sos(fs, cutoff, order)
+            present = np.isfinite(coords).all(axis=-1).reshape(len(coords), -1)  # (T, P·K)
+            short = 0
+            for mask, cols in _mask_groups(present):
+                starts, ends = _runs(mask)
+                short += int(sum(e - s for s, e in zip(starts, ends, strict=True)
+                                 if e - s <= padlen)) * len(cols)
             coords = butterworth(coords, fs, cutoff, order)
-            params.update(cutoff=float(cutoff), order=int(order), fs=fs)
+            params.update(cutoff=float(cutoff), order=int(order), fs=fs,
+                          samples=int(present.sum()), unfiltered=short, min_run=padlen + 1)
         case "none":
             pass
 

@@ -19,6 +19,7 @@ Progress bars show frames/s and the ETA of stages 1 and 3.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
 import hashlib
@@ -41,9 +42,18 @@ from ._version import __version__
 from .assets import sha256_file
 from .errors import InputError, OutputError
 from .io.atomic import atomic_path, write_json
+from .io.bundle import (
+    bundle_lock,
+    check_bundle_folder,
+    commit,
+    damaged,
+    record_files,
+    recover,
+    staged,
+)
 from .io.formats import write_coco_results, write_openpose
 from .io.media import FrameReader, MediaInfo, VideoWriter, collect_inputs, probe
-from .io.tables import poses_to_table, write_parquet
+from .io.tables import poses_to_table, read_parquet, write_parquet
 from .poses import Poses
 from .skeletons import Skeleton, get_skeleton, keypoint_map
 
@@ -138,6 +148,11 @@ class RunParameters:
             raise InputError(f"--height must be in metres (0.5-2.8); got {self.height}")
         if not 10 < self.mass < 400:
             raise InputError(f"--mass must be in kg (10-400); got {self.mass}")
+        if self.augment and not self.opensim:
+            raise InputError("--augment adds markers for OpenSim: use it with --opensim")
+        if (self.height is not None or self.mass != 70.0) and not self.opensim:
+            raise InputError("--height and --mass scale the OpenSim model: use them with "
+                             "--opensim (3D from several cameras)")
 
 
 @dataclass(frozen=True)
@@ -311,7 +326,9 @@ def run(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | o
     for p, info in zip(paths, infos, strict=True):
         _check_against_media(p, info, params)
     names = _bundle_names(paths)
-    from .estimate import make_estimator
+    if out_root is not None:
+        for name in names:
+            check_bundle_folder(out_root / name)
 
     model_digests = {k: sha256_file(Path(v)) for k, v in
                      (("model", params.model), ("detector", params.detector))
@@ -320,28 +337,45 @@ def run(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | o
     results = []
     for path, info, name in zip(paths, infos, names, strict=True):
         bundle = out_root / name if out_root is not None else None
-        digest = sha256_file(path)
-        key = _run_key(digest, params, model_digests)
-        if bundle is not None and not force:
-            done = _finished(bundle, key)
-            if done is not None:
-                log.info("%s: bundle %s is complete for these parameters; skipping", name, bundle)
-                results.append(_load_result(name, path, info, bundle, done))
-                continue
-        if est is None:
-            threads = num_threads if num_threads is not None else min(2, os.cpu_count() or 1)
-            est = make_estimator(params.estimator, device=params.device,
-                                 max_people=params.max_people, smooth=params.smooth,
-                                 min_detection_confidence=params.min_detection_confidence,
-                                 min_tracking_confidence=params.min_tracking_confidence,
-                                 detect_interval=params.detect_interval, num_threads=threads,
-                                 model=params.model, detector=params.detector,
-                                 person_detector=params.person_detector)
-            _check_layouts(get_skeleton(est.skeleton_name), params)
-        est.reset()
-        est.static = info.kind == "image"
-        results.append(_run_one(est, path, info, name, bundle, params, digest, key, progress))
+        with bundle_lock(bundle) if bundle is not None else contextlib.nullcontext():
+            if bundle is not None:
+                for line in recover(bundle):
+                    log.info("%s: %s", name, line)
+            digest = sha256_file(path)
+            key = _run_key(digest, params, model_digests)
+            if bundle is not None and not force:
+                done = _finished(bundle, key)
+                if done is not None:
+                    log.info("%s: bundle %s is complete for these parameters; skipping", name,
+                             bundle)
+                    results.append(_load_result(name, path, info, bundle, done))
+                    continue
+            est = _one_input(est, path, info, name, bundle, params, digest, key, progress,
+                             num_threads, results)
     return results
+
+
+def _one_input(est, path: Path, info: MediaInfo, name: str, bundle: Path | None,
+               params: RunParameters, digest: str, key: str, progress: bool,
+               num_threads: int | None, results: list[Result]):
+    """Make the estimator on first use, run one input, append its result; returns the
+    estimator for the next input."""
+    from .estimate import make_estimator
+
+    if est is None:
+        threads = num_threads if num_threads is not None else min(2, os.cpu_count() or 1)
+        est = make_estimator(params.estimator, device=params.device,
+                             max_people=params.max_people, smooth=params.smooth,
+                             min_detection_confidence=params.min_detection_confidence,
+                             min_tracking_confidence=params.min_tracking_confidence,
+                             detect_interval=params.detect_interval, num_threads=threads,
+                             model=params.model, detector=params.detector,
+                             person_detector=params.person_detector)
+        _check_layouts(get_skeleton(est.skeleton_name), params)
+    est.reset()
+    est.static = info.kind == "image"
+    results.append(_run_one(est, path, info, name, bundle, params, digest, key, progress))
+    return est
 
 
 def _target_skeleton(native: Skeleton, params: RunParameters) -> Skeleton:
@@ -376,7 +410,12 @@ def _finished(bundle: Path, key: str) -> dict | None:
         return None
     if manifest.get("run_key") != key:
         return None
-    if not all((bundle / f).exists() for f in manifest.get("outputs", {}).values()):
+    files = manifest.get("files")
+    if not isinstance(files, dict) or set(files) != set(_files_of(manifest)):
+        return None
+    bad = damaged(bundle, files)
+    if bad:
+        log.warning("%s is not complete (%s); making it again", bundle, "; ".join(bad))
         return None
     return manifest
 
@@ -570,6 +609,22 @@ def _postprocess(est: _Estimates, native: Skeleton, params: RunParameters, camer
     return kp2d, kp3d
 
 
+def filter_warnings(poses: Poses, params: RunParameters, what: str = "keypoint") -> list[str]:
+    """Say where the requested filter could not run (too few frames, or tracks too short
+    for Butterworth), so that a manifest never claims more filtering than was done."""
+    if params.filter == "none":
+        return []
+    if poses.n_frames < 2:
+        return [f"--filter {params.filter}: only {poses.n_frames} frame, nothing was filtered"]
+    fp = poses.meta.get("filter_params", {})
+    n, short = fp.get("samples", 0), fp.get("unfiltered", 0)
+    if not short:
+        return []
+    return [f"--filter butterworth: {short} of {n} {what} positions ({100 * short / n:.0f}%) "
+            f"were left unfiltered, in tracks shorter than {fp['min_run']} frames (too short "
+            "for the zero-phase filter); --max-gap N joins tracks across short gaps"]
+
+
 def _render(path_out: Path, info: MediaInfo, params: RunParameters, kp2d: Poses,
             frames: np.ndarray, name: str, progress: bool) -> None:
     """Read the video again and draw the final keypoints into an H.264 file."""
@@ -608,33 +663,59 @@ def _run_one(est, path: Path, info: MediaInfo, name: str, bundle: Path | None,
     static = info.kind == "image"
     reader = FrameReader(info, start=params.start, end=params.end)
     t_start = time.perf_counter()
-    made_bundle = bundle is not None and not bundle.exists()
-    if bundle is not None:
-        # An old manifest would vouch for files this run is about to replace.
-        (bundle / BUNDLE_FILES["manifest"]).unlink(missing_ok=True)
+    with staged(bundle) if bundle is not None else contextlib.nullcontext() as stage:
+        return _run_staged(est, path, info, name, bundle, stage, params, digest, key, progress,
+                           reader, native, static, t_start)
+
+
+def _replacing(bundle: Path | None, params: RunParameters) -> list[str]:
+    """Warnings about what a new run replaces in an existing bundle."""
+    if bundle is None or not bundle.is_dir():
+        return []
     try:
-        raw = _estimate(est, reader, params, name, _expected_frames(info, params), progress,
-                        static)
-        if not len(raw.frames):
-            span = f" between {params.start} s and {params.end} s" if (
-                params.start is not None or params.end is not None) else ""
-            raise InputError(f"{path} has no frames{span} to process")
-        camera = path.stem
-        tracked = params.track and not static
-        meta = {"source": str(path), "estimator": params.estimator}
-        kp2d, kp3d = _postprocess(raw, native, params, camera, tracked, meta)
-        t_render = time.perf_counter()
-        if bundle is not None and params.video:
-            bundle.mkdir(parents=True, exist_ok=True)
-            with atomic_path(bundle / BUNDLE_FILES["overlay"]) as tmp:
-                _render(tmp, info, params, kp2d, raw.frames, name, progress)
-        render_s = time.perf_counter() - t_render
-    except BaseException:
-        if made_bundle and bundle.is_dir() and not any(bundle.iterdir()):
-            bundle.rmdir()
-        raise
+        old = json.loads((bundle / BUNDLE_FILES["manifest"]).read_text())
+    except (OSError, ValueError):
+        return []
+    out = []
+    before = old.get("parameters") or {}
+    now = dataclasses.asdict(params)
+    changed = [k for k in now if k in before and before[k] != now[k]]
+    if changed:
+        out.append(f"replaced the finished results in {bundle}, made with "
+                   + ", ".join(f"{k}={before[k]}" for k in changed) + " (now "
+                   + ", ".join(f"{k}={now[k]}" for k in changed) + "); write to another "
+                   "folder with -o to keep both")
+    own = set(BUNDLE_FILES.values())
+    kept = sorted(e.name for e in bundle.iterdir() if e.name not in own)
+    if kept:
+        out.append("kept " + ", ".join(kept) + f" in {bundle}: made from the previous "
+                   "results, so rerun the commands that wrote them to update them")
+    return out
+
+
+def _run_staged(est, path: Path, info: MediaInfo, name: str, bundle: Path | None,
+                stage: Path | None, params: RunParameters, digest: str, key: str,
+                progress: bool, reader: FrameReader, native: Skeleton, static: bool,
+                t_start: float) -> Result:
+    """Estimate, post-process and write one input into ``stage``, then swap it in."""
+    raw = _estimate(est, reader, params, name, _expected_frames(info, params), progress,
+                    static)
+    if not len(raw.frames):
+        span = f" between {params.start} s and {params.end} s" if (
+            params.start is not None or params.end is not None) else ""
+        raise InputError(f"{path} has no frames{span} to process")
+    camera = path.stem
+    tracked = params.track and not static
+    meta = {"source": str(path), "estimator": params.estimator}
+    kp2d, kp3d = _postprocess(raw, native, params, camera, tracked, meta)
+    t_render = time.perf_counter()
+    if stage is not None and params.video:
+        with atomic_path(stage / BUNDLE_FILES["overlay"]) as tmp:
+            _render(tmp, info, params, kp2d, raw.frames, name, progress)
+    render_s = time.perf_counter() - t_render
     wall = time.perf_counter() - t_start
-    warnings = list(reader.warnings)
+    warnings = list(reader.warnings) + _replacing(bundle, params) + filter_warnings(kp2d,
+                                                                                    params)
     if raw.stats.get("dropped_frames") and params.max_identities is not None:
         warnings.append(
             f"{raw.stats['dropped_people']} people in {raw.stats['dropped_frames']} frames were "
@@ -697,31 +778,29 @@ def _run_one(est, path: Path, info: MediaInfo, name: str, bundle: Path | None,
                        else "skeletons drawn over the video, labelled by person",
         },
     }
-    if bundle is not None:
+    if bundle is not None and stage is not None:
         camera = path.stem
-        write_parquet(bundle / BUNDLE_FILES["keypoints2d"],
+        write_parquet(stage / BUNDLE_FILES["keypoints2d"],
                       poses_to_table(kp2d, raw.frames, camera))
         outputs = ["keypoints2d"]
         if angles is not None:
-            write_parquet(bundle / BUNDLE_FILES["angles"], angles.to_table(raw.frames))
+            write_parquet(stage / BUNDLE_FILES["angles"], angles.to_table(raw.frames))
             outputs.append("angles")
         if kp3d is not None:
-            write_parquet(bundle / BUNDLE_FILES["keypoints3d_body"],
+            write_parquet(stage / BUNDLE_FILES["keypoints3d_body"],
                           poses_to_table(kp3d, raw.frames, camera))
             outputs.append("keypoints3d_body")
-        else:
-            (bundle / BUNDLE_FILES["keypoints3d_body"]).unlink(missing_ok=True)
         if coco_ok:
-            write_coco_results(bundle / BUNDLE_FILES["coco"], coco17, raw.frames)
+            write_coco_results(stage / BUNDLE_FILES["coco"], coco17, raw.frames)
             outputs.append("coco")
-        write_openpose(bundle / BUNDLE_FILES["openpose"], camera, kp2d, raw.frames)
+        write_openpose(stage / BUNDLE_FILES["openpose"], camera, kp2d, raw.frames)
         outputs.append("openpose")
         if params.video:
             outputs.append("overlay")
-        else:
-            (bundle / BUNDLE_FILES["overlay"]).unlink(missing_ok=True)
         manifest["outputs"] = {o: BUNDLE_FILES[o] for o in outputs}
-        write_json(bundle / BUNDLE_FILES["manifest"], manifest)
+        manifest["files"] = record_files(stage, manifest["outputs"].values())
+        write_json(stage / BUNDLE_FILES["manifest"], manifest)
+        commit(stage, bundle, BUNDLE_FILES.values())
     return Result(name, path, info, kp2d, kp3d, raw.frames, bundle, manifest, tuple(warnings),
                   angles=angles)
 
@@ -739,12 +818,8 @@ def read_keypoints(path: str | os.PathLike) -> tuple[Poses, np.ndarray]:
     table holds rows only for people present, so frames in which nobody was
     found are absent from the result.
     """
-    import pyarrow.parquet as pq
-
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"keypoint table not found: {path}")
-    table = pq.read_table(path)
+    table = read_parquet(path, what="keypoint table")
     md = table.schema.metadata or {}
     try:
         skeleton = get_skeleton(md[b"posestack.skeleton"].decode())
@@ -805,6 +880,7 @@ class MultiviewResult:
     warnings: tuple[str, ...] = ()
     angles: Any = None
     ik: Any = None
+    skipped: bool = False
 
 
 def find_calibration(folder: Path) -> Path | None:
@@ -842,7 +918,74 @@ def _multiview_3d(views: Sequence[Poses], frames: Sequence[np.ndarray], calib, c
                   out_dir: Path | None, params: RunParameters, offsets: dict[str, int],
                   fps: float | None, sources: Sequence[str], min_views: int, max_error: float,
                   videos: dict[str, MediaInfo] | None, progress: bool,
-                  warnings: list[str]):
+                  warnings: list[str], inputs_key: Sequence[Any] = (),
+                  force: bool = False) -> MultiviewResult:
+    """Reconstruct 3D from the views and write ``out_dir`` (built aside, under its lock;
+    skipped when complete for the same inputs, calibration and parameters)."""
+    args = (views, frames, calib, calib_path, params, offsets, fps, sources, min_views,
+            max_error, videos, progress, warnings)
+    if out_dir is None:
+        return _multiview_compute(*args, None, None, "")
+    key = hashlib.sha256(json.dumps({
+        "inputs": list(inputs_key), "sources": list(sources),
+        "calibration": sha256_file(calib_path) if calib_path else None,
+        "params": dataclasses.asdict(params), "offsets": dict(sorted(offsets.items())),
+        "min_views": min_views, "max_error": max_error, "version": __version__},
+        sort_keys=True, default=str).encode()).hexdigest()
+    check_bundle_folder(out_dir)
+    with bundle_lock(out_dir):
+        for line in recover(out_dir):
+            log.info("%s: %s", out_dir.name, line)
+        if not force:
+            done = _finished(out_dir, key)
+            if done is not None:
+                log.info("%s is complete for these inputs and parameters; skipping", out_dir)
+                poses3d, _ = read_keypoints(out_dir / "keypoints3d.parquet")
+                return MultiviewResult(None, None, poses3d, out_dir, done,
+                                       tuple(done.get("warnings", ())), skipped=True)
+        with staged(out_dir) as stage:
+            mv = _multiview_compute(*args, stage, key, out_dir.name)
+            commit(stage, out_dir, _output_names(_old_manifest(out_dir)) | _output_names(
+                mv.manifest) | {BUNDLE_FILES["manifest"]})
+    return dataclasses.replace(mv, bundle=out_dir)
+
+
+def _old_manifest(bundle: Path) -> dict:
+    try:
+        return json.loads((bundle / BUNDLE_FILES["manifest"]).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _output_names(manifest: dict) -> set[str]:
+    """Top-level names of the files and folders a manifest's ``outputs`` lists."""
+    return {Path(f).parts[0] for f in _files_of(manifest)}
+
+
+def _files_of(manifest: dict) -> list[str]:
+    """Every output path (relative) a manifest's ``outputs`` lists, for the file records."""
+    out: list[str] = []
+
+    def walk(v: Any) -> None:
+        if isinstance(v, str):
+            out.append(v)
+        elif isinstance(v, dict):
+            for x in v.values():
+                walk(x)
+        elif isinstance(v, list | tuple):
+            for x in v:
+                walk(x)
+
+    walk(manifest.get("outputs", {}))
+    return sorted(set(out))
+
+
+def _multiview_compute(views: Sequence[Poses], frames: Sequence[np.ndarray], calib, calib_path,
+                       params: RunParameters, offsets: dict[str, int], fps: float | None,
+                       sources: Sequence[str], min_views: int, max_error: float,
+                       videos: dict[str, MediaInfo] | None, progress: bool,
+                       warnings: list[str], out_dir: Path | None, key: str | None,
+                       name: str) -> MultiviewResult:
     from .filters import filter_poses
     from .multiview.job import accuracy, render_reprojections, write_multiview
     from .multiview.reconstruct import reconstruct
@@ -864,7 +1007,8 @@ def _multiview_3d(views: Sequence[Poses], frames: Sequence[np.ndarray], calib, c
     from .multiview.reconstruct import people_report
 
     people, people_warnings = people_report(rec)
-    warnings = [*warnings, *_camera_warnings(rec, calib.names), *people_warnings]
+    warnings = [*warnings, *_camera_warnings(rec, calib.names), *people_warnings,
+                *filter_warnings(poses3d, params, "3D keypoint")]
     from .kinematics.angles import joint_angles
 
     angles = joint_angles(poses3d, min_score=0.0)
@@ -878,8 +1022,6 @@ def _multiview_3d(views: Sequence[Poses], frames: Sequence[np.ndarray], calib, c
     manifest: dict[str, Any] = {"accuracy": accuracy(rec, poses3d), "warnings": warnings,
                                 "people": people}
     if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "manifest.json").unlink(missing_ok=True)
         overlays = []
         if videos and params.video:
             vmap = {n: (v, f) for n, v, f in zip(calib.names, views, frames, strict=True)}
@@ -899,16 +1041,18 @@ def _multiview_3d(views: Sequence[Poses], frames: Sequence[np.ndarray], calib, c
             extra["angles_ik"] = "angles_ik.parquet"
             extra["angles_ik_mot"] = "angles_ik.mot"
         manifest = write_multiview(
-            out_dir, rec, poses3d, calib, calib_path, name=out_dir.name,
+            out_dir, rec, poses3d, calib, calib_path, name=name,
             parameters={**dataclasses.asdict(params), "min_views": min_views,
                         "max_reprojection_error_px": max_error},
             offsets=offsets, sources=sources, warnings=warnings, overlays=overlays,
             extra_outputs=extra)
         manifest["people"] = people
-        write_json(out_dir / BUNDLE_FILES["manifest"], manifest)
         if params.opensim:
             manifest = _opensim(out_dir, poses3d, params, manifest,
                                 int(rec.frames[0]) if len(rec.frames) else 0)
+        manifest["run_key"] = key
+        manifest["files"] = record_files(out_dir, _files_of(manifest))
+        write_json(out_dir / BUNDLE_FILES["manifest"], manifest)
     return MultiviewResult(None, rec, poses3d, out_dir, manifest, tuple(warnings),
                            angles=angles, ik=ik)
 
@@ -1017,10 +1161,12 @@ def run_multiview(videos: str | os.PathLike | Iterable[str | os.PathLike],
                                        "max_gap", "ik", "opensim", "augment", "height",
                                        "mass")
             if k in kwargs}
-    results = run(paths, output, **kwargs)
     params = RunParameters(**{k: str(v) if isinstance(v, os.PathLike) else v
                               for k, v in {**kwargs, **filt}.items()
                               if k in RunParameters.__dataclass_fields__})
+    for p, info in zip(paths, infos, strict=True):  # the 3D filter too, before any 2D work
+        _check_against_media(p, info, params)
+    results = run(paths, output, **kwargs)
     warnings: list[str] = []
     fps = next((i.fps for i in infos if i.fps), None)
     out_dir = Path(output).expanduser() / "multiview" if output is not None else None
@@ -1028,7 +1174,10 @@ def run_multiview(videos: str | os.PathLike | Iterable[str | os.PathLike],
                        calib_path, out_dir, params, dict(offsets or {}), fps,
                        [str(p) for p in paths], min_views, max_error,
                        {n: i for n, i in zip(names, infos, strict=True)},
-                       kwargs.get("progress", True), warnings)
+                       kwargs.get("progress", True), warnings,
+                       inputs_key=[r.manifest.get("run_key") or r.manifest.get("input", {})
+                                   .get("sha256") for r in results],
+                       force=bool(kwargs.get("force", False)))
     return dataclasses.replace(mv, views=tuple(results))
 
 
@@ -1039,7 +1188,8 @@ def triangulate_files(inputs: Iterable[str | os.PathLike], calibration: str | os
                       cutoff: float = 6.0, order: int = 4, min_cutoff: float = 1.0,
                       beta: float = 0.0, max_gap: int = 0, max_age: float = 1.0,
                       ik: bool = False, opensim: bool = False, augment: bool = False,
-                      height: float | None = None, mass: float = 70.0) -> MultiviewResult:
+                      height: float | None = None, mass: float = 70.0,
+                      force: bool = False) -> MultiviewResult:
     """Triangulate 2D keypoints computed elsewhere: posestack bundles or OpenPose json folders.
 
     Args:
@@ -1053,7 +1203,10 @@ def triangulate_files(inputs: Iterable[str | os.PathLike], calibration: str | os
         offsets, min_views, max_error: as in :func:`run_multiview`.
         filter, cutoff, order, min_cutoff, beta, max_gap, max_age: 3D filtering and
             identity linking, as in :func:`run`.
+        force: redo the 3D even if ``output`` holds a complete result for these
+            inputs and parameters.
     """
+    from .io.bundle import file_record
     from .io.openpose_reader import read_openpose_folder
     from .multiview.calibration import load_calibration, match_videos
 
@@ -1078,6 +1231,8 @@ def triangulate_files(inputs: Iterable[str | os.PathLike], calibration: str | os
                            beta=beta, max_gap=max_gap, max_age=max_age, video=False, ik=ik,
                            opensim=opensim, augment=augment, height=height, mass=mass)
     out_dir = Path(output).expanduser() if output is not None else None
+    inputs_key = [file_record(f / "keypoints2d.parquet" if (f / "keypoints2d.parquet")
+                              .is_file() else f)["sha256"] for f in folders]
     return _multiview_3d(views, frames, calib, calib_path, out_dir, params,
                          dict(offsets or {}), fps, [str(f) for f in folders], min_views,
-                         max_error, None, False, [])
+                         max_error, None, False, [], inputs_key=inputs_key, force=force)

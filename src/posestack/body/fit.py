@@ -747,25 +747,32 @@ def read_body_npz(path: str | Path) -> BodyFit:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"body file not found: {path} (write one with `posestack body`)")
+    import zipfile
+
+    from ..io.bundle import damaged_file_error
+
     try:
-        z = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise InputError(f"{path} is not a readable .npz file: {e}") from e
-    if not isinstance(z, np.lib.npyio.NpzFile):
+        loaded = np.load(path, allow_pickle=False)
+        if isinstance(loaded, np.lib.npyio.NpzFile):
+            with loaded:  # read every member now: a truncated one fails here, not later
+                z = {k: loaded[k] for k in loaded.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise damaged_file_error(path, e, "posestack body file (.npz)") from None
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
         raise InputError(f"{path} is a single array, not a posestack body file (.npz); write "
                          "one with `posestack body`")
     need = ("model", "shape", "pose", "global_orient", "transl", "vertices", "faces",
             "frames", "times", "keypoints", "layout")
-    missing = [k for k in need if k not in z.files]
+    missing = [k for k in need if k not in z]
     if missing:
         raise InputError(f"{path} is not a posestack body file (no {', '.join(missing)}); "
                          "write one with `posestack body`")
     camera = None
-    if "K" in z.files:
+    if "K" in z:
         camera = Camera(str(z["camera_name"]), z["K"], z["dist"], z["R"], z["t"],
                         tuple(int(x) for x in z["image_size"]))
     T, K = z["keypoints"].shape[:2]
-    get = lambda k, d: z[k] if k in z.files else d  # noqa: E731
+    get = lambda k, d: z[k] if k in z else d  # noqa: E731
     fit = BodyFit(
         BodyParams(z["shape"], z["pose"], z["global_orient"], z["transl"]), z["frames"],
         z["times"], z["vertices"].astype(np.float32), z["faces"].astype(np.int64),

@@ -449,12 +449,9 @@ def _read_mot(path: Path) -> _AngleSeries:
 
 def _read_angles_parquet(path: Path, person: int) -> _AngleSeries:
     """One person's angles from a long ``angles.parquet`` (frame, time, person, angle, degrees)."""
-    import pyarrow.parquet as pq
+    from ..io.tables import read_parquet
 
-    try:
-        table = pq.read_table(path)
-    except Exception as e:  # pyarrow raises several types for a damaged file
-        raise InputError(f"{path}: cannot read as Parquet: {e}") from None
+    table = read_parquet(path, what="angles table")
     need = {"time", "person", "angle", "degrees"}
     if not need <= set(table.column_names):
         raise InputError(f"{path}: an angles table needs columns {sorted(need)}; it has "

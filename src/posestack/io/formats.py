@@ -79,8 +79,7 @@ def write_openpose(folder: str | os.PathLike, stem: str, poses: Poses, frames: n
             (tmp / name).write_text(json.dumps({"version": 1.3, "people": people}))
         old = None
         if folder.exists():
-            old = folder.with_name(f".{folder.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
+            old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old-", dir=folder.parent))
             os.replace(folder, old)
         os.replace(tmp, folder)
         if old is not None:

@@ -10,9 +10,11 @@ model could not place has NaN coordinates and score 0.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 
+from ..errors import InputError
 from ..poses import Poses
 from .atomic import atomic_path
 
@@ -64,6 +66,27 @@ def poses_to_table(poses: Poses, frames: np.ndarray, camera: str = "",
             b"posestack.tracked": b"true" if poses.tracked else b"false",
             b"posestack.units": (b"pixels" if d == 2 else b"metres")}
     return pa.table(cols).replace_schema_metadata(meta)
+
+
+def read_parquet(path: str | os.PathLike, columns: list[str] | None = None,
+                 what: str = "Parquet table"):
+    """Read a Parquet file into a ``pyarrow.Table``, with one clear error when it cannot be.
+
+    Raises:
+        InputError: the file is missing, or damaged/truncated (the message names the
+            file and the fix: rerun what wrote it with ``--force``).
+    """
+    import pyarrow.parquet as pq
+
+    from .bundle import damaged_file_error
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{what} not found: {path}")
+    try:
+        return pq.read_table(path, columns=columns)
+    except Exception as e:  # pyarrow raises ArrowInvalid, OSError, ... for a damaged file
+        raise damaged_file_error(path, e, what) from None
 
 
 def write_parquet(path: str | os.PathLike, table) -> None:

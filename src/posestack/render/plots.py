@@ -240,18 +240,21 @@ def plot_bundle(folder: str | os.PathLike, out: str | os.PathLike | None = None)
     """Plot a bundle's ``angles.parquet``: ``<out or folder/plots>/angles_person<p>.png``.
 
     Raises:
-        InputError: the folder has no ``angles.parquet`` (rerun with ``--angles``)
+        InputError: ``folder`` is not a bundle folder, has no ``angles.parquet``,
             or it cannot be read.
     """
-    import pyarrow.parquet as pq
+    from ..io.tables import read_parquet
 
     folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"{folder} is not a bundle folder; give the folder that "
+                         "`posestack run VIDEO -o OUT` made (OUT/<video name>)")
     src = folder / "angles.parquet"
     if not src.is_file():
-        raise InputError(f"{src} not found: the bundle has no joint angles; run with --angles "
-                         f"(posestack run VIDEO --angles -o OUT) to compute them")
-    try:
-        table = pq.read_table(src)
-    except Exception as e:  # pyarrow raises several types for a damaged file
-        raise InputError(f"{src}: cannot read as Parquet: {e}") from None
+        why = ("its manifest.json warnings say why" if (folder / "manifest.json").is_file()
+               else "it has no manifest.json either: is it a posestack bundle?")
+        raise InputError(f"{src} not found: {folder} has no joint angles ({why}). `posestack "
+                         "run VIDEO -o OUT` writes angles.parquet when the keypoints have a "
+                         "body (any layout but hands or face alone)")
+    table = read_parquet(src, what="angles table")
     return plot_angles(table, Path(out) if out is not None else folder / "plots")
