@@ -22,6 +22,8 @@ import pytest
 import posestack
 from posestack.cli import main
 from posestack.io.media import FrameReader, probe
+from posestack.multiview.calibration import Calibration
+from posestack.pipeline import run_multiview
 
 from .conftest import decode
 
@@ -291,3 +293,85 @@ def test_render_reads_the_video_as_the_bundle_was_analysed(phone_videos, upright
     assert _autorotated({"parameters": {"autorotate": True}})
     assert not _autorotated({"parameters": {"autorotate": False}})
     assert not _autorotated({"parameters": {}})  # made before posestack turned videos
+
+
+# --- several calibrated cameras: the calibration must be of the frames analysed ---------------
+
+def test_check_sizes_names_the_rotation():
+    from posestack.errors import InputError
+
+    from .test_calibration import look_at
+
+    calib = Calibration((look_at("cam01", (3, 0, 1), size=(1920, 1080)),))
+    # a phone's file: stored 1920x1080, displayed 1080x1920 — the calibration fits the stored
+    with pytest.raises(InputError) as e:
+        calib.check_sizes({"cam01": (1080, 1920)}, rotations={"cam01": 90})
+    msg = str(e.value)
+    assert ("'cam01': video is 1080x1920 as displayed (its file asks for a 90° turn, applied) "
+            "but the calibration is 1920x1080, the size as stored" in msg)
+    assert "--no-autorotate" in msg
+    calib.check_sizes({"cam01": (1920, 1080)}, rotations={"cam01": 90}, autorotate=False)
+    # stored 1080x1920 analysed as stored, calibration of the displayed 1920x1080 picture
+    with pytest.raises(InputError, match=r"as stored \(--no-autorotate.*leave out "
+                                         r"--no-autorotate"):
+        calib.check_sizes({"cam01": (1080, 1920)}, rotations={"cam01": 270}, autorotate=False)
+    with pytest.raises(InputError, match=r"1280x720 as displayed \(turned 90°\)"):
+        calib.check_sizes({"cam01": (1280, 720)}, rotations={"cam01": 90})
+
+
+@pytest.fixture(scope="module")
+def rotated_rig(tmp_path_factory, p2s_videos) -> dict[str, Path]:
+    """The Pose2Sim demo folder (calibration 1088x1920 portrait) with cam01 replaced by a
+    phone-style copy of its first frames: ``stored_landscape`` (stored 1920x1080, turned
+    90° for display: fits the calibration as displayed) and ``stored_portrait`` (stored
+    1080x1920, turned 90°: fits it only as stored)."""
+    frames = decode(p2s_videos / "cam01.mp4", set(range(3)))
+    upright = [frames[i] for i in range(3)]
+    out = {}
+    for name, frames_in, cw in (("stored_landscape", upright, 90),
+                                ("stored_portrait", [np.rot90(f, -1) for f in upright], 90)):
+        d = tmp_path_factory.mktemp(name)
+        write_phone_video(d / "cam01.mp4", frames_in, cw)
+        for i in (2, 3, 4):
+            (d / f"cam0{i}.mp4").symlink_to(p2s_videos / f"cam0{i}.mp4")
+        out[name] = d
+    return out
+
+
+class _Started(Exception):
+    pass
+
+
+def test_multiview_calibration_sizes_follow_the_rotation(rotated_rig, p2s_videos, monkeypatch,
+                                                         capsys, tmp_path):
+    calib = str(p2s_videos.parent / "calibration" / "Calib.qca.txt")
+
+    def started(*a, **k):
+        raise _Started  # the sizes were accepted: 2D work begins
+
+    monkeypatch.setattr("posestack.estimate.make_estimator", started)
+    land, port = (str(rotated_rig[k]) for k in ("stored_landscape", "stored_portrait"))
+    # displayed 1080x1920 = the calibration: accepted as displayed, refused as stored
+    with pytest.raises(_Started):
+        run_multiview(land, calib, tmp_path, progress=False)
+    assert main(["run", land, "--calibration", calib, "-o", str(tmp_path), "-q",
+                 "--no-autorotate"]) == 2
+    err = capsys.readouterr().err
+    assert "cam01" in err and "1920x1080 as stored" in err and "leave out --no-autorotate" in err
+    # displayed 1920x1080, stored 1080x1920 = the calibration: refused, advice given
+    assert main(["run", port, "--calibration", calib, "-o", str(tmp_path), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("error:") == 1 and "cam01': video is 1920x1080 as displayed" in err
+    assert "calibrate on the displayed orientation" in err and "--no-autorotate" in err
+    with pytest.raises(_Started):
+        run_multiview(port, calib, tmp_path, progress=False, autorotate=False)
+
+
+def test_half_turn_calibration_warning(upright_frames, tmp_path):
+    from posestack.pipeline import _turned_calibration_warnings
+
+    write_phone_video(tmp_path / "cam01.mp4", upright_frames[:2], 180)
+    infos = [probe(tmp_path / "cam01.mp4"), probe(tmp_path / "cam01.mp4", autorotate=False)]
+    [w] = _turned_calibration_warnings(["cam01", "cam02"], infos)
+    assert w.startswith("camera cam01: its video file asks for a 180° turn") and (
+        "--no-autorotate" in w)

@@ -219,7 +219,9 @@ def _cmd_body(args: argparse.Namespace) -> int:
                 from .multiview.calibration import Calibration
 
                 Calibration((camera,)).check_sizes(
-                    {camera.name: (int(info["width"]), int(info["height"]))})
+                    {camera.name: (int(info["width"]), int(info["height"]))},
+                    rotations={camera.name: int(info.get("rotation_in_file", 0))},
+                    autorotate=_autorotated(_manifest(args.bundle)))
         else:
             if not info.get("width"):
                 raise InputError(f"{args.bundle}/manifest.json has no image size; give the "

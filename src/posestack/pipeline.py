@@ -1001,6 +1001,15 @@ def _opensim(out_dir: Path, poses3d: Poses, params: RunParameters, manifest: dic
     return manifest
 
 
+def _turned_calibration_warnings(names: Sequence[str], infos: Sequence[MediaInfo]) -> list[str]:
+    """A half turn keeps the image size, so the size check cannot tell whether the
+    calibration was made on the picture as displayed (assumed) or as stored."""
+    return [f"camera {n}: its video file asks for a 180° turn, which is applied; the "
+            "calibration is taken to be of the picture as displayed (as players, FFmpeg and "
+            "OpenCV show it). If it was made on the frames as stored, use --no-autorotate"
+            for n, i in zip(names, infos, strict=True) if i.applied_rotation == 180]
+
+
 def run_multiview(videos: str | os.PathLike | Iterable[str | os.PathLike],
                   calibration: str | os.PathLike | None, output: str | os.PathLike | None,
                   *, offsets: dict[str, int] | None = None, min_views: int = 2,
@@ -1042,10 +1051,13 @@ def run_multiview(videos: str | os.PathLike | Iterable[str | os.PathLike],
     paths = collect_inputs(videos)
     paths = [p for p in paths if p.suffix.lower() not in (".txt", ".toml", ".json", ".yml",
                                                           ".yaml")]
-    infos = [probe(p) for p in paths]
+    autorotate = kwargs.get("autorotate", True)
+    infos = [probe(p, autorotate=autorotate) for p in paths]
     names = _bundle_names(paths)
     calib = match_videos(load_calibration(calib_path), names)
-    calib.check_sizes({n: (i.width, i.height) for n, i in zip(names, infos, strict=True)})
+    calib.check_sizes({n: (i.width, i.height) for n, i in zip(names, infos, strict=True)},
+                      rotations={n: i.rotation for n, i in zip(names, infos, strict=True)},
+                      autorotate=autorotate)
     filt = {k: kwargs.pop(k) for k in ("filter", "cutoff", "order", "min_cutoff", "beta",
                                        "max_gap", "ik", "opensim", "augment", "height",
                                        "mass")
@@ -1054,7 +1066,7 @@ def run_multiview(videos: str | os.PathLike | Iterable[str | os.PathLike],
     params = RunParameters(**{k: str(v) if isinstance(v, os.PathLike) else v
                               for k, v in {**kwargs, **filt}.items()
                               if k in RunParameters.__dataclass_fields__})
-    warnings: list[str] = []
+    warnings = _turned_calibration_warnings(names, infos)
     fps = next((i.fps for i in infos if i.fps), None)
     out_dir = Path(output).expanduser() / "multiview" if output is not None else None
     mv = _multiview_3d([r.keypoints2d for r in results], [r.frames for r in results], calib,
