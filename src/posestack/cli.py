@@ -92,7 +92,8 @@ def _run_kwargs(args: argparse.Namespace) -> dict:
                 video=not args.no_video, style=args.style, device=args.device,
                 smooth=not args.no_smooth, detect_interval=args.detect_interval,
                 person_detector=args.person_detector, max_identities=args.max_identities,
-                num_threads=args.threads, progress=not args.quiet, force=args.force)
+                num_threads=args.threads, progress=not args.quiet, force=args.force,
+                autorotate=not args.no_autorotate)
 
 
 def _report(results) -> None:
@@ -142,6 +143,13 @@ def _manifest(bundle: Path) -> dict:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
+
+
+def _autorotated(manifest: dict) -> bool:
+    """Whether a bundle's videos were analysed as displayed (turned as their display
+    matrix asks): its recorded ``autorotate``; bundles made before posestack turned
+    videos have none and analysed them as stored."""
+    return bool(manifest.get("parameters", {}).get("autorotate", False))
 
 
 def _bundle_camera(bundle: Path, name: str | None, calibration: Path | None = None):
@@ -212,7 +220,9 @@ def _cmd_body(args: argparse.Namespace) -> int:
                 from .multiview.calibration import Calibration
 
                 Calibration((camera,)).check_sizes(
-                    {camera.name: (int(info["width"]), int(info["height"]))})
+                    {camera.name: (int(info["width"]), int(info["height"]))},
+                    rotations={camera.name: int(info.get("rotation_in_file", 0))},
+                    autorotate=_autorotated(_manifest(args.bundle)))
         else:
             if not info.get("width"):
                 raise InputError(f"{args.bundle}/manifest.json has no image size; give the "
@@ -350,7 +360,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
         written = render_body(verts, people[0][2].faces, camera, out / tag, maps=maps,
                               frames=frames, keypoints=kps, keypoint_names=names,
                               vertex_labels=labels, video=video, size=size, crop=box,
-                              fps=fps, video_offset=offset, progress=not args.quiet)
+                              fps=fps, video_offset=offset, progress=not args.quiet,
+                              video_autorotate=_autorotated(manifest))
         for m, p in written.items():
             print(f"{p} (and {out / tag / m}/*.png)")
     return 0
@@ -468,6 +479,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "pose image on black)")
     r.add_argument("--no-smooth", action="store_true",
                    help="no BlazePose one-euro smoothing of landmarks in video mode")
+    r.add_argument("--no-autorotate", action="store_true",
+                   help="analyse frames as stored, not turned as a phone video's rotation "
+                        "(display matrix) or an image's EXIF orientation asks")
     r.add_argument("--calibration", type=Path,
                    help="calibration of the cameras (.qca.txt, .toml, .yml, .json): the "
                         "inputs are one video per camera and 3D is triangulated into "

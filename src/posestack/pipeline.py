@@ -87,6 +87,8 @@ class RunParameters:
     Times are seconds; ``start``/``end`` select ``start ≤ t < end``. Filter
     parameters: ``cutoff`` Hz and ``order`` (Butterworth), ``min_cutoff`` Hz and
     ``beta`` (one-euro), ``max_gap`` frames filled before filtering.
+    ``autorotate``: analyse frames as displayed (turned as a phone video's display
+    matrix or an image's EXIF orientation asks), else as stored.
     """
 
     estimator: str = "blazepose"
@@ -118,6 +120,7 @@ class RunParameters:
     augment: bool = False
     height: float | None = None
     mass: float = 70.0
+    autorotate: bool = True
 
     def __post_init__(self) -> None:
         from .estimate import ESTIMATORS, PERSON_DETECTORS
@@ -206,6 +209,9 @@ def _check_writable(folder: Path) -> None:
 
 def _check_against_media(path: Path, info: MediaInfo, params: RunParameters) -> None:
     """Options that only make sense for some inputs, checked once the input is probed."""
+    if info.applied_rotation:
+        log.info("%s: turned %d° clockwise as the file asks (--no-autorotate: as stored)",
+                 path.name, info.applied_rotation)
     if info.kind != "video":
         return
     if params.start is not None and info.duration and params.start >= info.duration:
@@ -215,6 +221,27 @@ def _check_against_media(path: Path, info: MediaInfo, params: RunParameters) -> 
         raise InputError(f"--cutoff {params.cutoff} Hz is at or above the Nyquist frequency "
                          f"of {path} ({info.fps / 2:g} Hz at {info.fps:g} frames/s); choose a "
                          "lower cut-off (6 Hz is usual for human movement)")
+
+
+def _orientation(info: MediaInfo) -> dict[str, Any]:
+    """The manifest's record of how the input was turned: ``rotation`` (clockwise degrees
+    applied), ``rotation_in_file`` (asked for by the file), the stored size in pixels."""
+    sw, sh = info.stored_size
+    out: dict[str, Any] = {"rotation": info.applied_rotation, "rotation_in_file": info.rotation,
+                           "stored_width": sw, "stored_height": sh}
+    if info.mirrored:
+        out["mirrored"] = info.autorotate
+    return out
+
+
+def _rotation_warnings(path: Path, info: MediaInfo) -> list[str]:
+    """Say when a file asks to be turned and is not (``autorotate=False``)."""
+    if info.autorotate or not (info.rotation or info.mirrored):
+        return []
+    how = "upside down" if info.rotation == 180 else "sideways" if info.rotation else "mirrored"
+    return [f"{path.name}: analysed as stored (--no-autorotate): the file asks for a "
+            f"{info.rotation}° clockwise turn{' and a mirror' if info.mirrored else ''} to show "
+            f"it upright, so keypoints, angles and the overlay are {how}"]
 
 
 def _bundle_names(paths: Sequence[Path]) -> list[str]:
@@ -256,7 +283,7 @@ def run(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | o
         min_tracking_confidence: float = 0.5, detect_interval: int = 10,
         person_detector: str = "auto", max_identities: int | None = None,
         num_threads: int | None = None, progress: bool = True, force: bool = False,
-        ) -> list[Result]:
+        autorotate: bool = True) -> list[Result]:
     """Estimate keypoints on videos or images and (optionally) write a bundle per input.
 
     Args:
@@ -294,6 +321,10 @@ def run(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | o
         num_threads: inference threads (default: 2 when the machine has ≥ 2 cores).
         progress: show progress bars (frames/s, ETA) on stderr.
         force: redo inputs whose bundle is already complete.
+        autorotate: turn frames as the file asks (a phone video's display matrix,
+            an image's EXIF orientation), so that keypoints, angles and the
+            overlay are in the displayed orientation (the manifest's
+            ``input.rotation``, clockwise degrees); False: analyse as stored.
 
     Returns:
         one :class:`Result` per input, in order.
@@ -314,7 +345,7 @@ def run(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | o
         person_detector=person_detector, max_identities=max_identities,
         layout=layout, track=track, max_age=max_age, filter=filter, cutoff=cutoff,
         order=order, min_cutoff=min_cutoff, beta=beta, max_gap=max_gap, video=video,
-        style=style)
+        style=style, autorotate=autorotate)
     paths = collect_inputs(inputs)
     out_root = Path(output).expanduser() if output is not None else None
     if out_root is not None:
@@ -322,7 +353,8 @@ def run(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | o
     if num_threads is not None and not 1 <= num_threads <= 8 * (os.cpu_count() or 1):
         raise InputError(f"--threads must be between 1 and {8 * (os.cpu_count() or 1)} (this "
                          f"machine has {os.cpu_count()} cores); got {num_threads}")
-    infos = [probe(p) for p in paths]  # fail on a bad input before any work
+    # fail on a bad input before any work
+    infos = [probe(p, autorotate=params.autorotate) for p in paths]
     for p, info in zip(paths, infos, strict=True):
         _check_against_media(p, info, params)
     names = _bundle_names(paths)
@@ -714,8 +746,8 @@ def _run_staged(est, path: Path, info: MediaInfo, name: str, bundle: Path | None
             _render(tmp, info, params, kp2d, raw.frames, name, progress)
     render_s = time.perf_counter() - t_render
     wall = time.perf_counter() - t_start
-    warnings = list(reader.warnings) + _replacing(bundle, params) + filter_warnings(kp2d,
-                                                                                    params)
+    warnings = [*reader.warnings, *_rotation_warnings(path, info), *_replacing(bundle, params),
+                *filter_warnings(kp2d, params)]
     if raw.stats.get("dropped_frames") and params.max_identities is not None:
         warnings.append(
             f"{raw.stats['dropped_people']} people in {raw.stats['dropped_frames']} frames were "
@@ -743,7 +775,8 @@ def _run_staged(est, path: Path, info: MediaInfo, name: str, bundle: Path | None
         "run_key": key,
         "input": {"path": str(path.resolve()), "size": path.stat().st_size, "sha256": digest,
                   "kind": info.kind, "width": info.width, "height": info.height,
-                  "fps": info.fps, "frames_declared": info.n_frames, "codec": info.codec},
+                  "fps": info.fps, "frames_declared": info.n_frames, "codec": info.codec,
+                  **_orientation(info)},
         "frames": {"processed": n_read, "first": int(raw.frames[0]),
                    "last": int(raw.frames[-1]),
                    "with_people": int(kp2d.present().any(axis=1).sum())},
@@ -1112,6 +1145,15 @@ def _opensim(out_dir: Path, poses3d: Poses, params: RunParameters, manifest: dic
     return manifest
 
 
+def _turned_calibration_warnings(names: Sequence[str], infos: Sequence[MediaInfo]) -> list[str]:
+    """A half turn keeps the image size, so the size check cannot tell whether the
+    calibration was made on the picture as displayed (assumed) or as stored."""
+    return [f"camera {n}: its video file asks for a 180° turn, which is applied; the "
+            "calibration is taken to be of the picture as displayed (as players, FFmpeg and "
+            "OpenCV show it). If it was made on the frames as stored, use --no-autorotate"
+            for n, i in zip(names, infos, strict=True) if i.applied_rotation == 180]
+
+
 def run_multiview(videos: str | os.PathLike | Iterable[str | os.PathLike],
                   calibration: str | os.PathLike | None, output: str | os.PathLike | None,
                   *, offsets: dict[str, int] | None = None, min_views: int = 2,
@@ -1153,10 +1195,13 @@ def run_multiview(videos: str | os.PathLike | Iterable[str | os.PathLike],
     paths = collect_inputs(videos)
     paths = [p for p in paths if p.suffix.lower() not in (".txt", ".toml", ".json", ".yml",
                                                           ".yaml")]
-    infos = [probe(p) for p in paths]
+    autorotate = kwargs.get("autorotate", True)
+    infos = [probe(p, autorotate=autorotate) for p in paths]
     names = _bundle_names(paths)
     calib = match_videos(load_calibration(calib_path), names)
-    calib.check_sizes({n: (i.width, i.height) for n, i in zip(names, infos, strict=True)})
+    calib.check_sizes({n: (i.width, i.height) for n, i in zip(names, infos, strict=True)},
+                      rotations={n: i.rotation for n, i in zip(names, infos, strict=True)},
+                      autorotate=autorotate)
     filt = {k: kwargs.pop(k) for k in ("filter", "cutoff", "order", "min_cutoff", "beta",
                                        "max_gap", "ik", "opensim", "augment", "height",
                                        "mass")
@@ -1167,7 +1212,7 @@ def run_multiview(videos: str | os.PathLike | Iterable[str | os.PathLike],
     for p, info in zip(paths, infos, strict=True):  # the 3D filter too, before any 2D work
         _check_against_media(p, info, params)
     results = run(paths, output, **kwargs)
-    warnings: list[str] = []
+    warnings = _turned_calibration_warnings(names, infos)
     fps = next((i.fps for i in infos if i.fps), None)
     out_dir = Path(output).expanduser() / "multiview" if output is not None else None
     mv = _multiview_3d([r.keypoints2d for r in results], [r.frames for r in results], calib,

@@ -6,6 +6,15 @@ use PyAV (FFmpeg); images use OpenCV.
 
 Convention: frames are uint8 RGB ``(H, W, 3)``; times are seconds from the
 start of the stream (the first frame's presentation time is 0).
+
+Rotation: phones store the sensor's pixels and a note saying how to turn them
+for display (a video stream's display matrix; a JPEG's EXIF orientation). By
+default frames come out *as displayed* (``autorotate=True``), as a video player,
+FFmpeg and OpenCV show them; with ``autorotate=False`` as stored. Rotations are
+clockwise degrees, 0, 90, 180 or 270, the sense of ffmpeg's old ``rotate`` tag
+and of OpenCV's ``CAP_PROP_ORIENTATION_META`` (a phone held upright records
+``90``). FFmpeg's display-matrix angle (``av_display_rotation_get``, PyAV's
+``VideoFrame.rotation``) is counter-clockwise: the same turn is ``-90`` there.
 """
 
 from __future__ import annotations
@@ -34,8 +43,15 @@ VIDEO_EXTENSIONS = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".m
 class MediaInfo:
     """What a video or image holds, read from its header.
 
+    ``width``/``height`` (pixels) are those of the frames :class:`FrameReader`
+    yields: as displayed when ``autorotate``, else as stored.
     ``n_frames`` is the container's declared count (None when it declares
     none); ``fps`` is the average frame rate (None for images).
+    ``rotation``: clockwise degrees (0, 90, 180, 270) the file asks a viewer to
+    turn its stored pixels by (video display matrix, image EXIF orientation),
+    whether or not it is applied; ``mirrored``: the EXIF orientation also
+    mirrors the image (left-right, before the turn). ``autorotate``: whether
+    frames are turned (and mirrored) as the file asks.
     """
 
     path: Path
@@ -46,6 +62,21 @@ class MediaInfo:
     n_frames: int | None
     duration: float | None  # seconds
     codec: str
+    rotation: int = 0
+    mirrored: bool = False
+    autorotate: bool = True
+
+    @property
+    def applied_rotation(self) -> int:
+        """Clockwise degrees the frames are turned by on reading (0 with ``autorotate`` off)."""
+        return self.rotation if self.autorotate else 0
+
+    @property
+    def stored_size(self) -> tuple[int, int]:
+        """``(width, height)`` in pixels of the frames as stored in the file."""
+        if self.autorotate and self.rotation % 180:
+            return self.height, self.width
+        return self.width, self.height
 
 
 def collect_inputs(paths: Iterable[str | os.PathLike]) -> list[Path]:
@@ -76,28 +107,135 @@ def collect_inputs(paths: Iterable[str | os.PathLike]) -> list[Path]:
     return out
 
 
-def _read_image(path: Path) -> np.ndarray | None:
+# EXIF orientation (TIFF tag 0x0112) -> (clockwise degrees, mirrored left-right first)
+_EXIF_ORIENTATION = {1: (0, False), 2: (0, True), 3: (180, False), 4: (180, True),
+                     5: (270, True), 6: (90, False), 7: (90, True), 8: (270, False)}
+
+
+def exif_orientation(tiff: bytes) -> int:
+    """The Orientation tag (1-8) of an EXIF block (TIFF header onwards); 1 when absent.
+
+    >>> exif_orientation(bytes.fromhex("4d4d002a00000008 0001 011200030000000100060000 "
+    ...                                "00000000"))
+    6
+    """
+    if len(tiff) < 8 or tiff[:2] not in (b"II", b"MM"):
+        return 1
+    order = "little" if tiff[:2] == b"II" else "big"
+    ifd = int.from_bytes(tiff[4:8], order)
+    if ifd + 2 > len(tiff):
+        return 1
+    for i in range(int.from_bytes(tiff[ifd:ifd + 2], order)):
+        e = ifd + 2 + 12 * i
+        if e + 12 > len(tiff):
+            break
+        if int.from_bytes(tiff[e:e + 2], order) == 0x0112:
+            value = int.from_bytes(tiff[e + 8:e + 10], order)
+            return value if value in _EXIF_ORIENTATION else 1
+    return 1
+
+
+def _jpeg_exif(data: bytes) -> bytes:
+    """The EXIF block of a JPEG's APP1 segment (TIFF header onwards), or b""."""
+    i = 2
+    while data[:2] == b"\xff\xd8" and i + 4 <= len(data) and data[i] == 0xFF:
+        marker, size = data[i + 1], int.from_bytes(data[i + 2:i + 4], "big")
+        if marker == 0xE1 and data[i + 4:i + 10] == b"Exif\x00\x00":
+            return data[i + 10:i + 2 + size]
+        if marker == 0xDA:  # image data: no more headers
+            break
+        i += 2 + size
+    return b""
+
+
+def _read_image(path: Path, autorotate: bool = True) -> tuple[np.ndarray, int] | None:
+    """RGB pixels (as displayed when ``autorotate``, OpenCV applying the EXIF orientation;
+    else as stored) and the EXIF orientation (1-8); None if undecodable."""
     data = np.fromfile(str(path), dtype=np.uint8)
-    img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if img is None:
+    if not data.size:
         return None
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    flags = cv2.IMREAD_COLOR if autorotate else cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
+    if hasattr(cv2, "imdecodeWithMetadata"):  # OpenCV ≥ 4.12: EXIF of any format it reads
+        img, types, blocks = cv2.imdecodeWithMetadata(data, flags)
+        exif = b"".join(np.asarray(b).tobytes() for t, b in zip(
+            np.ravel(types), blocks, strict=False) if t == cv2.IMAGE_METADATA_EXIF)
+        if img is None or not img.size:
+            return None
+    else:
+        img = cv2.imdecode(data, flags)
+        if img is None:
+            return None
+        exif = _jpeg_exif(data.tobytes())
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB), exif_orientation(exif)
 
 
-def probe(path: str | os.PathLike) -> MediaInfo:
-    """Open a file and describe it; :class:`InputError` if it is neither video nor image."""
+def _image_info(path: Path, codec: str, autorotate: bool) -> MediaInfo | None:
+    read = _read_image(path, autorotate)
+    if read is None:
+        return None
+    img, orientation = read
+    h, w = img.shape[:2]
+    rotation, mirrored = _EXIF_ORIENTATION[orientation]
+    return MediaInfo(path, "image", w, h, None, 1, None, codec, rotation, mirrored, autorotate)
+
+
+def _rotation_of(stream, first_frame, path: Path) -> int:
+    """Clockwise degrees (0/90/180/270) a video's display matrix asks for."""
+    ccw = getattr(first_frame, "rotation", None) if first_frame is not None else None
+    if ccw is None or (ccw == 0 and "rotate" in stream.metadata):
+        try:  # ffmpeg's legacy tag (clockwise), exported by old FFmpeg builds
+            return round(float(stream.metadata.get("rotate", 0)) / 90) % 4 * 90
+        except ValueError:
+            return 0
+    cw = -float(ccw)
+    turn = round(cw / 90) % 4 * 90
+    if abs((cw - turn + 180) % 360 - 180) > 1:
+        log.warning("%s: display rotation of %g° is not a multiple of 90°; turning by %d°",
+                    path.name, cw, turn)
+    return turn
+
+
+def rotate_frame(rgb: np.ndarray, clockwise: int, mirrored: bool = False) -> np.ndarray:
+    """An image ``(H, W, 3)`` (or ``(H, W)``) mirrored left-right (if asked), then turned
+    ``clockwise``° (0, 90, 180 or 270); ``(W, H, 3)`` after a quarter turn.
+
+    >>> rotate_frame(np.arange(6, dtype=np.uint8).reshape(2, 3), 90)
+    array([[3, 0],
+           [4, 1],
+           [5, 2]], dtype=uint8)
+    """
+    if mirrored:
+        rgb = rgb[:, ::-1]
+    match clockwise % 360:
+        case 0:
+            return rgb
+        case 90:
+            return cv2.rotate(np.ascontiguousarray(rgb), cv2.ROTATE_90_CLOCKWISE)
+        case 180:
+            return cv2.rotate(np.ascontiguousarray(rgb), cv2.ROTATE_180)
+        case 270:
+            return cv2.rotate(np.ascontiguousarray(rgb), cv2.ROTATE_90_COUNTERCLOCKWISE)
+    raise ValueError(f"rotation must be 0, 90, 180 or 270 degrees; got {clockwise}")
+
+
+def probe(path: str | os.PathLike, autorotate: bool = True) -> MediaInfo:
+    """Open a file and describe it; :class:`InputError` if it is neither video nor image.
+
+    With ``autorotate`` the size is as displayed: turned as the video's display
+    matrix or the image's EXIF orientation asks (``rotation`` says by how much);
+    without it, as stored. A video's first frame is decoded to read its rotation.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"input not found: {path}")
     if path.stat().st_size == 0:
         raise InputError(f"{path} is empty (0 bytes): not a video or image")
     if path.suffix.lower() in IMAGE_EXTENSIONS:
-        img = _read_image(path)
-        if img is None:
+        info = _image_info(path, path.suffix.lower().lstrip("."), autorotate)
+        if info is None:
             raise InputError(f"{path} could not be decoded as an image; is it corrupt or of "
                              "another type?")
-        h, w = img.shape[:2]
-        return MediaInfo(path, "image", w, h, None, 1, None, path.suffix.lower().lstrip("."))
+        return info
     import av
 
     try:
@@ -117,17 +255,23 @@ def probe(path: str | os.PathLike) -> MediaInfo:
                 n = round(duration * fps)
             w, h = s.codec_context.width, s.codec_context.height
             codec = s.codec_context.name
+            try:
+                first = next(container.decode(s), None)
+            except (av.error.FFmpegError, EOFError):
+                first = None  # FrameReader reports undecodable video; here only the rotation
+            rotation = _rotation_of(s, first, path)
     except (av.error.FFmpegError, UnicodeDecodeError) as e:
-        img = _read_image(path)
-        if img is not None:  # an image with an unusual extension
-            h, w = img.shape[:2]
-            return MediaInfo(path, "image", w, h, None, 1, None, "image")
+        info = _image_info(path, "image", autorotate)
+        if info is not None:  # an image with an unusual extension
+            return info
         raise InputError(f"{path} is not a readable video or image ({e}). Supported: videos "
                          "FFmpeg can decode (mp4, mov, avi, mkv, webm…) and images "
                          f"({', '.join(sorted(IMAGE_EXTENSIONS))})") from None
     if not w or not h:
         raise InputError(f"{path}: video stream has no frame size; the file may be corrupt")
-    return MediaInfo(path, "video", w, h, fps, n, duration, codec)
+    if autorotate and rotation % 180:
+        w, h = h, w
+    return MediaInfo(path, "video", w, h, fps, n, duration, codec, rotation, False, autorotate)
 
 
 @dataclass
@@ -138,6 +282,8 @@ class FrameReader:
     A ``start`` later than ``seek_after`` seconds seeks to the keyframe before
     it instead of decoding from the beginning; frame indices are then
     ``round(time · fps)`` (exact for constant-frame-rate video).
+    Frames are turned as ``info`` says (``info.applied_rotation``; see
+    :func:`probe`), so their size is ``(info.height, info.width)``.
     A decoding error after some frames were read ends the iteration with a
     warning in ``warnings`` (``truncated`` is set) instead of an exception.
     """
@@ -153,11 +299,11 @@ class FrameReader:
 
     def __iter__(self) -> Iterator[tuple[int, float, np.ndarray]]:
         if self.info.kind == "image":
-            img = _read_image(self.info.path)
-            if img is None:
+            read = _read_image(self.info.path, self.info.autorotate)
+            if read is None:
                 raise InputError(f"{self.info.path} could not be decoded as an image")
             self.frames_read = 1
-            yield 0, 0.0, img
+            yield 0, 0.0, read[0]
             return
         yield from self._video()
 
@@ -185,6 +331,7 @@ class FrameReader:
                     stream = container.streams.video[0]
                     stream.thread_type = "AUTO"
             t0: float | None = float(origin * tb) if seeked else None
+            turn = self.info.applied_rotation
             index = -1
             decoded = 0
             try:
@@ -204,7 +351,7 @@ class FrameReader:
                     if self.end is not None and t >= self.end - 1e-9:
                         break
                     self.frames_read += 1
-                    yield index, t, frame.to_ndarray(format="rgb24")
+                    yield index, t, rotate_frame(frame.to_ndarray(format="rgb24"), turn)
             except (av.error.FFmpegError, EOFError) as e:
                 self.truncated = True
                 self.warnings.append(

@@ -334,10 +334,16 @@ class Calibration:
         return Calibration(tuple(self[n] for n in names), self.source)
 
     def check_sizes(self, sizes: Mapping[str, tuple[int, int]], *,
-                    codec_padding: bool = True) -> None:
+                    codec_padding: bool = True, rotations: Mapping[str, int] | None = None,
+                    autorotate: bool = True) -> None:
         """Check the image size of every camera's video against the calibration.
 
-        ``sizes`` maps every camera name to the video's decoded (width, height).
+        ``sizes`` maps every camera name to the (width, height) in pixels of the frames
+        analysed. ``rotations`` maps a camera to the clockwise degrees its video file
+        asks a player to turn the stored frames by (a phone's display matrix);
+        ``autorotate`` says whether ``sizes`` are after that turn (as displayed) or
+        before it (as stored). They only shape the message: the calibration must be of
+        the frames as analysed, and one that fits the other orientation is named as such.
         With ``codec_padding`` a video up to 15 pixels narrower or shorter than a
         calibration whose size is a multiple of 16 is accepted with a logged
         warning: the calibration was made on the codec's coded frame (H.264 codes
@@ -370,8 +376,25 @@ class Calibration:
                             "padding cropped at the right/bottom (K unchanged)",
                             cam.name, vw, vh, cw, ch)
                 continue
-            problems.append(f"camera {cam.name!r}: video is {vw}x{vh} but the calibration is "
-                            f"{cw}x{ch}{_size_hint(cw, ch, vw, vh)}")
+            turn = int((rotations or {}).get(cam.name, 0)) % 360
+            fits_other = bool(turn % 180) and (  # the size before/after the quarter turn
+                _padded(cw, vh) and _padded(ch, vw) if codec_padding else (vh, vw) == (cw, ch))
+            if turn and autorotate and fits_other:
+                problems.append(
+                    f"camera {cam.name!r}: video is {vw}x{vh} as displayed (its file asks for "
+                    f"a {turn}° turn, applied) but the calibration is {cw}x{ch}, the size as "
+                    "stored: calibrate on the displayed orientation, or analyse the videos as "
+                    "stored with --no-autorotate")
+            elif turn and fits_other:
+                problems.append(
+                    f"camera {cam.name!r}: video is {vw}x{vh} as stored (--no-autorotate; its "
+                    f"file asks for a {turn}° turn) but the calibration is {cw}x{ch}, the size "
+                    "as displayed: leave out --no-autorotate")
+            else:
+                how = ("" if not turn else f" as displayed (turned {turn}°)" if autorotate
+                       else " as stored (--no-autorotate)")
+                problems.append(f"camera {cam.name!r}: video is {vw}x{vh}{how} but the "
+                                f"calibration is {cw}x{ch}{_size_hint(cw, ch, vw, vh)}")
         if problems:
             raise InputError("calibration does not match the videos: " + "; ".join(problems)
                              + f" (calibration cameras: {', '.join(self.names)}). Use the "

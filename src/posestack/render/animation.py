@@ -79,9 +79,10 @@ def skeleton_image(keypoints: np.ndarray, names: Sequence[str], camera: Camera,
     return draw_openpose((h, w), coords, scores)
 
 
-def _frames(video: str | os.PathLike | None, wanted: np.ndarray
+def _frames(video: str | os.PathLike | None, wanted: np.ndarray, autorotate: bool = True
             ) -> Iterator[tuple[int, np.ndarray | None]]:
-    """``(frame index, rgb or None)`` for each wanted index, in order."""
+    """``(frame index, rgb or None)`` for each wanted index, in order; turned as the
+    video's display matrix asks when ``autorotate`` (:func:`posestack.io.media.probe`)."""
     if video is None:
         for f in wanted:
             yield int(f), None
@@ -90,7 +91,7 @@ def _frames(video: str | os.PathLike | None, wanted: np.ndarray
 
     want = iter(int(f) for f in wanted)
     nxt = next(want, None)
-    info = probe(video)
+    info = probe(video, autorotate=autorotate)
     # a late first frame: seek there (half a frame early) instead of decoding from the start
     start = (nxt - 0.5) / info.fps if nxt is not None and nxt > 0 and info.fps else None
     for idx, _, rgb in FrameReader(info, start=start):
@@ -177,7 +178,8 @@ def render_body(vertices: np.ndarray, faces: np.ndarray, camera: Camera,
                 keypoint_names: Sequence[str] = (), vertex_labels: np.ndarray | None = None,
                 video: str | os.PathLike | None = None, size: tuple[int, int] | None = None,
                 crop: tuple[int, int, int, int] | None = None, video_offset: int = 0,
-                fps: float = 30.0, progress: bool = False) -> dict[str, Path]:
+                fps: float = 30.0, progress: bool = False,
+                video_autorotate: bool = True) -> dict[str, Path]:
     """Write PNG sequences and mp4s of the asked-for maps of a body sequence.
 
     Args:
@@ -202,6 +204,9 @@ def render_body(vertices: np.ndarray, faces: np.ndarray, camera: Camera,
             (a multi-view bundle's camera offset); the PNGs keep ``frames[i]``.
         fps: frame rate of the mp4s.
         progress: show a progress bar (frames/s, ETA).
+        video_autorotate: turn the video's frames as its display matrix asks (as
+            displayed), else use them as stored; follow how the keypoints the body
+            was fitted to were made (the bundle's ``parameters.autorotate``).
 
     Returns:
         ``{map: mp4 path}``. Each map is written to ``<map>.part`` names first and
@@ -268,7 +273,7 @@ def render_body(vertices: np.ndarray, faces: np.ndarray, camera: Camera,
             writers[m] = VideoWriter(tmp_videos[m], w, h, fps)
         t_start = time.perf_counter()
         for i, (_, rgb) in enumerate(_frames(video if "overlay" in maps else None,
-                                             frames + int(video_offset))):
+                                             frames + int(video_offset), video_autorotate)):
             f = int(frames[i])
             images: dict[str, np.ndarray] = {}
             if mesh_maps:
