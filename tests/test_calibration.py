@@ -407,7 +407,7 @@ def test_load_errors(tmp_path):
     with pytest.raises(InputError, match=r"unknown calibration format.*\.qca\.txt.*\.toml"):
         load_calibration(tmp_path / "g.dat")
     (tmp_path / "empty.toml").write_text("[metadata]\nadjusted = false\n")
-    with pytest.raises(InputError, match="no camera tables"):
+    with pytest.raises(InputError, match="is not a calibration file: none of its tables"):
         load_calibration(tmp_path / "empty.toml")
     (tmp_path / "other.xml").write_text("<calibration><nothing/></calibration>")
     with pytest.raises(InputError, match="not a Qualisys calibration"):

@@ -406,3 +406,25 @@ def test_multiview_rerun_skips_what_is_complete(demo_3d, tmp_path, p2s_videos, c
     assert main(tri) == 0 and "skipped" in capsys.readouterr().out
     assert main([*tri, "--force"]) == 0 and "skipped" not in capsys.readouterr().out
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_files_that_only_look_like_calibrations(tmp_path, p2s_videos, capsys):
+    """Issue 12, item 6: a pyproject.toml or notes.json beside the videos is not taken for
+    the calibration; given with --calibration, one clear error says it is not one."""
+    import shutil
+
+    from posestack.pipeline import find_calibration
+
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "mine"\n')
+    (tmp_path / "notes.json").write_text('{"subject": "S01", "notes": "left knee"}')
+    (tmp_path / "cam01.mp4").symlink_to(p2s_videos / "cam01.mp4")
+    assert find_calibration(tmp_path) is None
+    (tmp_path / "calibration").mkdir()
+    shutil.copy(p2s_videos.parent / "calibration" / "Calib.qca.txt", tmp_path / "calibration")
+    assert find_calibration(tmp_path) == tmp_path / "calibration" / "Calib.qca.txt"
+    for bad in ("pyproject.toml", "notes.json"):
+        code = main(["run", str(tmp_path / "cam01.mp4"), "--calibration", str(tmp_path / bad),
+                     "-o", str(tmp_path / "out"), "-q"])
+        err = capsys.readouterr().err
+        assert code != 0 and err.count("error:") == 1 and "is not a calibration file" in err
+    assert not (tmp_path / "out").exists()

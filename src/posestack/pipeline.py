@@ -917,13 +917,29 @@ class MultiviewResult:
 
 
 def find_calibration(folder: Path) -> Path | None:
-    """The single calibration file in ``folder`` or its ``calibration/`` subfolder, if any."""
+    """The single calibration file in ``folder`` or its ``calibration/`` subfolder, if any.
+
+    Only files that read as a calibration count: a ``pyproject.toml`` or a
+    ``notes.json`` beside the videos is passed over (and logged), not taken for one.
+
+    Raises:
+        InputError: several calibration files in the first place that has any.
+    """
+    from .multiview.calibration import load_calibration
+
     found = []
     for d in (folder, folder / "calibration", folder.parent / "calibration"):
         if d.is_dir():
-            found += [p for p in sorted(d.iterdir()) if p.is_file()
-                      and p.name.lower().endswith(CALIBRATION_SUFFIXES)
-                      and not p.name.lower().startswith("config")]
+            for p in sorted(d.iterdir()):
+                if not (p.is_file() and p.name.lower().endswith(CALIBRATION_SUFFIXES)
+                        and not p.name.lower().startswith("config")):
+                    continue
+                try:
+                    load_calibration(p)
+                except InputError as e:
+                    log.info("%s is not taken as the calibration: %s", p, e)
+                    continue
+                found.append(p)
         if found:
             break
     if len(found) > 1:

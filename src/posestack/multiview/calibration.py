@@ -655,10 +655,14 @@ def read_toml(path: str | os.PathLike) -> Calibration:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise InputError(f"{p} is not a readable TOML file ({e}); expected a Pose2Sim/Anipose "
                          "Calib.toml") from None
+    tables = {k: t for k, t in data.items()
+              if isinstance(t, dict) and k.lower() not in TOML_SKIP}
+    if not any(f in t for t in tables.values() for f in TOML_FIELDS[1:-1]):
+        raise InputError(f"{p} is not a calibration file: none of its tables describes a "
+                         f"camera ({', '.join(TOML_FIELDS[:-1])}); expected a Pose2Sim/Anipose "
+                         "Calib.toml")
     cams = []
-    for key, table in data.items():
-        if not isinstance(table, dict) or key.lower() in TOML_SKIP:
-            continue
+    for key, table in tables.items():
         missing = [k for k in TOML_FIELDS[1:-1] if k not in table]
         if missing:
             raise InputError(f"{p}: camera table [{key}] has no {', '.join(map(repr, missing))}; "
@@ -743,8 +747,9 @@ def read_json(path: str | os.PathLike) -> Calibration:
     if isinstance(data, dict) and "names" in data and "cameras" not in data:
         return read_opencv(p)
     if not isinstance(data, dict) or not isinstance(data.get("cameras"), list):
-        raise InputError(f"{p}: expected {{\"cameras\": [{{\"name\", \"K\", \"dist\", \"R\" or "
-                         "\"rvec\", \"t\", \"size\"}, ...]}")
+        raise InputError(f"{p} is not a calibration file: expected {{\"cameras\": [{{\"name\", "
+                         "\"K\", \"dist\", \"R\" or \"rvec\", \"t\", \"size\"}, ...]} (or "
+                         "OpenCV FileStorage JSON)")
     cams = []
     for i, c in enumerate(data["cameras"]):
         if not isinstance(c, dict):
