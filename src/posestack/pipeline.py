@@ -221,6 +221,16 @@ def _check_against_media(path: Path, info: MediaInfo, params: RunParameters) -> 
         raise InputError(f"--cutoff {params.cutoff} Hz is at or above the Nyquist frequency "
                          f"of {path} ({info.fps / 2:g} Hz at {info.fps:g} frames/s); choose a "
                          "lower cut-off (6 Hz is usual for human movement)")
+    if params.filter == "butterworth":
+        from .io.media import frame_times, variable_rate
+
+        vfr = variable_rate(frame_times(info, params.start, params.end))
+        if vfr is not None:
+            raise InputError(
+                f"{path} has a variable frame rate (frame steps from {vfr[0] * 1000:.1f} to "
+                f"{vfr[1] * 1000:.1f} ms, as phones record); --filter butterworth needs a "
+                "constant rate: use --filter oneeuro, which follows each frame's time, or "
+                "convert the video to a constant rate first (ffmpeg -i IN -vf fps=30 OUT)")
 
 
 def _orientation(info: MediaInfo) -> dict[str, Any]:

@@ -370,6 +370,46 @@ class FrameReader:
             container.close()
 
 
+def frame_times(info: MediaInfo, start: float | None = None,
+                end: float | None = None) -> np.ndarray:
+    """Presentation times (s, from the first frame) of a video's frames in ``[start, end)``,
+    from the container's packets (no decoding): ``(T,)`` float64, sorted.
+
+    Reading the packets costs one pass over the file at disk speed; used to find a
+    variable frame rate before any work.
+    """
+    import av
+
+    if info.kind != "video":
+        return np.zeros(0)
+    with av.open(str(info.path)) as container:
+        stream = container.streams.video[0]
+        tb = stream.time_base or Fraction(1, 1)
+        pts = [p.pts for p in container.demux(stream) if p.pts is not None and p.size]
+    if not pts:
+        return np.zeros(0)
+    t = np.sort(np.asarray(pts, np.int64))
+    t = (t - t[0]).astype(np.float64) * float(tb)
+    keep = np.ones(len(t), bool)
+    if start is not None:
+        keep &= t >= start - 1e-9
+    if end is not None:
+        keep &= t < end - 1e-9
+    return t[keep]
+
+
+def variable_rate(times: np.ndarray, tolerance: float = 0.01) -> tuple[float, float] | None:
+    """``(shortest, longest)`` frame step (s) when the steps of ``times`` (s) differ from
+    their median by more than ``tolerance`` (a fraction), else None (a constant rate)."""
+    if len(times) < 3:
+        return None
+    steps = np.diff(times)
+    dt = float(np.median(steps))
+    if not dt > 0 or float(np.max(np.abs(steps - dt))) / dt <= tolerance:
+        return None
+    return float(steps.min()), float(steps.max())
+
+
 class VideoWriter:
     """H.264 (libx264, yuv420p, +faststart) writer for RGB frames; plays in browsers.
 
