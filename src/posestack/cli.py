@@ -54,7 +54,8 @@ def _cmd_triangulate(args: argparse.Namespace) -> int:
                            filter=args.filter, cutoff=args.cutoff, order=args.order,
                            min_cutoff=args.min_cutoff, beta=args.beta, max_gap=args.max_gap,
                            ik=args.ik, opensim=args.opensim, augment=args.augment,
-                           height=args.height, mass=args.mass, force=args.force)
+                           height=args.height, mass=args.mass, force=args.force,
+                           fix_swaps=not args.no_swap_fix)
     _print_multiview(mv)
     return 0
 
@@ -91,6 +92,7 @@ def _run_kwargs(args: argparse.Namespace) -> dict:
                 min_cutoff=args.min_cutoff, beta=args.beta, max_gap=args.max_gap,
                 video=not args.no_video, style=args.style, device=args.device,
                 smooth=not args.no_smooth, detect_interval=args.detect_interval,
+                fix_swaps=not args.no_swap_fix,
                 person_detector=args.person_detector, max_identities=args.max_identities,
                 num_threads=args.threads, progress=not args.quiet, force=args.force,
                 autorotate=not args.no_autorotate)
@@ -482,6 +484,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-autorotate", action="store_true",
                    help="analyse frames as stored, not turned as a phone video's rotation "
                         "(display matrix) or an image's EXIF orientation asks")
+    r.add_argument("--no-swap-fix", action="store_true",
+                   help="keep left/right labels as the estimator gave them (default: swapped "
+                        "legs, arms… are swapped back, from each person's motion and, with "
+                        "several cameras, from the other views; the manifest counts them)")
     r.add_argument("--calibration", type=Path,
                    help="calibration of the cameras (.qca.txt, .toml, .yml, .json): the "
                         "inputs are one video per camera and 3D is triangulated into "
@@ -523,6 +529,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--beta", type=float, default=0.0)
     tr.add_argument("--max-gap", type=int, default=0)
     _add_biomech_args(tr)
+    tr.add_argument("--no-swap-fix", action="store_true",
+                    help="keep each camera's left/right labels (default: a side group that a "
+                         "minority of the cameras labels the other way is swapped back)")
     tr.add_argument("--force", action="store_true",
                     help="redo the 3D even if OUT holds a complete result for these inputs")
     tr.set_defaults(func=_cmd_triangulate)

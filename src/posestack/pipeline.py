@@ -121,6 +121,7 @@ class RunParameters:
     height: float | None = None
     mass: float = 70.0
     autorotate: bool = True
+    fix_swaps: bool = True
 
     def __post_init__(self) -> None:
         from .estimate import ESTIMATORS, PERSON_DETECTORS
@@ -293,7 +294,7 @@ def run(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | o
         min_tracking_confidence: float = 0.5, detect_interval: int = 10,
         person_detector: str = "auto", max_identities: int | None = None,
         num_threads: int | None = None, progress: bool = True, force: bool = False,
-        autorotate: bool = True) -> list[Result]:
+        autorotate: bool = True, fix_swaps: bool = True) -> list[Result]:
     """Estimate keypoints on videos or images and (optionally) write a bundle per input.
 
     Args:
@@ -335,6 +336,11 @@ def run(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | o
             an image's EXIF orientation), so that keypoints, angles and the
             overlay are in the displayed orientation (the manifest's
             ``input.rotation``, clockwise degrees); False: analyse as stored.
+        fix_swaps: swap back left/right side groups (legs, arms…) that the 2D
+            estimator labelled the other way round for some frames, found from each
+            tracked person's motion (:func:`posestack.swaps.fix_swaps_temporal`;
+            the manifest's ``swaps`` counts them); multi-view runs also test each
+            camera against the others before triangulation.
 
     Returns:
         one :class:`Result` per input, in order.
@@ -355,7 +361,7 @@ def run(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | o
         person_detector=person_detector, max_identities=max_identities,
         layout=layout, track=track, max_age=max_age, filter=filter, cutoff=cutoff,
         order=order, min_cutoff=min_cutoff, beta=beta, max_gap=max_gap, video=video,
-        style=style, autorotate=autorotate)
+        style=style, autorotate=autorotate, fix_swaps=fix_swaps)
     paths = collect_inputs(inputs)
     out_root = Path(output).expanduser() if output is not None else None
     if out_root is not None:
@@ -639,6 +645,12 @@ def _postprocess(est: _Estimates, native: Skeleton, params: RunParameters, camer
     if est.world is not None:
         kp3d = Poses("blazepose33", est.world, est.scores[:, :, :33], est.times, "body",
                      tracked=tracked, meta=meta)
+    if params.fix_swaps and tracked:
+        from .swaps import apply_swaps, fix_swaps_temporal
+
+        kp2d, swapped = fix_swaps_temporal(kp2d)
+        if kp3d is not None:
+            kp3d = apply_swaps(kp3d, swapped)
     target = _target_skeleton(native, params)
     if target is not native:
         kp2d = kp2d.to_skeleton(target)
@@ -798,6 +810,8 @@ def _run_staged(est, path: Path, info: MediaInfo, name: str, bundle: Path | None
         "people": kp2d.n_people,
         "people_per_frame": _people_counts(kp2d),
         "detection": raw.stats,
+        "swaps": {"method": "temporal", "frames": kp2d.meta.get("swaps", {})}
+        if params.fix_swaps and tracked else None,
         "tracked": tracked,
         "versions": _versions(),
         "timings": {"wall_s": round(wall, 3), "estimate_s": round(raw.seconds, 3),
@@ -1057,7 +1071,8 @@ def _multiview_compute(views: Sequence[Poses], frames: Sequence[np.ndarray], cal
                     + (" after the given offsets" if offsets else
                        " (pass --offset CAM=N if they do not start together)")]
     rec = reconstruct(views, calib, frames=frames, offsets=offsets, fps=fps,
-                      min_views=min_views, max_error=max_error, max_age=params.max_age)
+                      min_views=min_views, max_error=max_error, max_age=params.max_age,
+                      fix_swaps=params.fix_swaps)
     poses3d = rec.poses
     if (params.filter != "none" or params.max_gap > 0) and poses3d.n_frames > 1:
         poses3d = filter_poses(poses3d, params.filter, cutoff=params.cutoff, order=params.order,
@@ -1079,7 +1094,7 @@ def _multiview_compute(views: Sequence[Poses], frames: Sequence[np.ndarray], cal
     for w in warnings:
         log.warning(w)
     manifest: dict[str, Any] = {"accuracy": accuracy(rec, poses3d), "warnings": warnings,
-                                "people": people}
+                                "people": people, "swaps": rec.swaps}
     if out_dir is not None:
         overlays = []
         if videos and params.video:
@@ -1106,6 +1121,7 @@ def _multiview_compute(views: Sequence[Poses], frames: Sequence[np.ndarray], cal
             offsets=offsets, sources=sources, warnings=warnings, overlays=overlays,
             extra_outputs=extra)
         manifest["people"] = people
+        manifest["swaps"] = {"method": "multiview", "frames": rec.swaps}
         if params.opensim:
             manifest = _opensim(out_dir, poses3d, params, manifest,
                                 int(rec.frames[0]) if len(rec.frames) else 0)
@@ -1260,7 +1276,7 @@ def triangulate_files(inputs: Iterable[str | os.PathLike], calibration: str | os
                       beta: float = 0.0, max_gap: int = 0, max_age: float = 1.0,
                       ik: bool = False, opensim: bool = False, augment: bool = False,
                       height: float | None = None, mass: float = 70.0,
-                      force: bool = False) -> MultiviewResult:
+                      force: bool = False, fix_swaps: bool = True) -> MultiviewResult:
     """Triangulate 2D keypoints computed elsewhere: posestack bundles or OpenPose json folders.
 
     Args:
@@ -1276,6 +1292,8 @@ def triangulate_files(inputs: Iterable[str | os.PathLike], calibration: str | os
             identity linking, as in :func:`run`.
         force: redo the 3D even if ``output`` holds a complete result for these
             inputs and parameters.
+        fix_swaps: swap back left/right side groups that a minority of the cameras
+            labels the other way round, before triangulation.
     """
     from .io.bundle import file_record
     from .io.openpose_reader import read_openpose_folder
@@ -1300,7 +1318,8 @@ def triangulate_files(inputs: Iterable[str | os.PathLike], calibration: str | os
     calib = match_videos(load_calibration(calib_path), names)
     params = RunParameters(filter=filter, cutoff=cutoff, order=order, min_cutoff=min_cutoff,
                            beta=beta, max_gap=max_gap, max_age=max_age, video=False, ik=ik,
-                           opensim=opensim, augment=augment, height=height, mass=mass)
+                           opensim=opensim, augment=augment, height=height, mass=mass,
+                           fix_swaps=fix_swaps)
     out_dir = Path(output).expanduser() if output is not None else None
     inputs_key = [file_record(f / "keypoints2d.parquet" if (f / "keypoints2d.parquet")
                               .is_file() else f)["sha256"] for f in folders]

@@ -15,7 +15,7 @@ the Pose2Sim/Qualisys sample); pixels are image pixels of each camera.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -41,6 +41,9 @@ class Reconstruction:
     ``camera_use``: per camera, the share of the points it detected (score ≥
     ``min_score``, in a person's group) that it was used for after outlier
     rejection; a camera far below the others is out of sync or miscalibrated.
+    ``swaps``: per camera, frames in which a left/right side group was swapped
+    back before triangulation (``{camera: {group: frames}}``, see
+    :func:`posestack.swaps.fix_swaps_multiview`).
     """
 
     poses: Poses
@@ -50,6 +53,7 @@ class Reconstruction:
     frames: np.ndarray
     cameras: tuple[str, ...]
     camera_use: dict[str, float]
+    swaps: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def core_keypoints(skeleton) -> list[int]:
@@ -98,7 +102,7 @@ def reconstruct(views: Sequence[Poses], calibration: Calibration, *,
                 offsets: Mapping[str, int] | None = None, fps: float | None = None,
                 min_views: int = 2, max_error: float = 15.0, min_score: float = 0.3,
                 association_error: float = 20.0, max_distance: float = 1.0,
-                max_age: float = 1.0) -> Reconstruction:
+                max_age: float = 1.0, fix_swaps: bool = True) -> Reconstruction:
     """Triangulate people seen by several calibrated cameras.
 
     Args:
@@ -115,6 +119,8 @@ def reconstruct(views: Sequence[Poses], calibration: Calibration, *,
         min_views, max_error, min_score: triangulation (views, px, 2D score).
         association_error: largest reprojection error (px) of a person's group.
         max_distance, max_age: linking people through time (m, s).
+        fix_swaps: swap back left/right side groups that a minority of the cameras
+            labelled the other way round (:func:`posestack.swaps.fix_swaps_multiview`).
 
     Returns:
         :class:`Reconstruction`.
@@ -184,6 +190,12 @@ def reconstruct(views: Sequence[Poses], calibration: Calibration, *,
         det = groups[tt, qq, ci]
         gx[ci, tt, qq] = xy_c[ci][tt, det]
         gs[ci, tt, qq] = sc_c[ci][tt, det]
+    swaps: dict[str, dict[str, int]] = {}
+    if fix_swaps:
+        from ..swaps import fix_swaps_multiview, swap_counts
+
+        gx, gs, swapped = fix_swaps_multiview(gx, gs, P, skel, min_score=min_score)
+        swaps = swap_counts(swapped, list(calibration.names))
     tri = triangulate(gx, gs, P, min_score=min_score, min_views=min_views, max_error=max_error)
     used = tri.used
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -198,7 +210,7 @@ def reconstruct(views: Sequence[Poses], calibration: Calibration, *,
     use = {name: float(used[ci].sum() / max(int(seen[ci].sum()), 1))
            for ci, name in enumerate(calibration.names)}
     return Reconstruction(poses, tri.error.astype(np.float32), tri.n_views.astype(np.int16),
-                          groups, common, tuple(calibration.names), use)
+                          groups, common, tuple(calibration.names), use, swaps)
 
 
 def bone_length_cv(poses: Poses) -> dict[str, float]:
