@@ -2,7 +2,8 @@
 #   make demo   - create .venv, install posestack, fetch the models and the sample, run it
 #   make test   - same set-up, fetch what the tests need, run the whole test suite
 #   make lint   - ruff
-#   make bench  - speed and memory against MediaPipe's own Pose and Holistic (see benchmarks/)
+#   make bench  - speed and memory against MediaPipe's own Pose and Holistic, agreement with
+#                 Pose2Sim's published results (see benchmarks/)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -57,6 +58,7 @@ bench: $(VENV)/.installed .mpref-venv/.installed
 	$(PY) benchmarks/bench_body.py
 	$(PY) benchmarks/bench_render.py
 	$(PY) benchmarks/bench_crowd.py --mediapipe-python .mpref-venv/bin/python
+	$(PY) benchmarks/bench_pose2sim_peer.py --json-out out/bench_pose2sim_peer.json
 
 # Regenerate tests/data/mediapipe_reference.json from MediaPipe's own Pose solution.
 reference: $(VENV)/.installed .mpref-venv/.installed
