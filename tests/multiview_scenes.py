@@ -1,6 +1,7 @@
 """Two people seen by the Pose2Sim sample's four real cameras, with known 3D truth.
 
-Used by tests/test_multiview.py (identities across views and time).
+Used by tests/test_multiview.py (identities across views and time) and
+tests/test_openpose_reader.py (BODY_25 / BODY_25B detection).
 
 The people are simple articulated figures (segment lengths of an adult of about
 1.75 m, Z up, metres): a *walker* crossing the capture volume at walking speed
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from posestack import assets
-from posestack.multiview.calibration import Calibration, load_calibration
+from posestack.multiview.calibration import Calibration, Camera, load_calibration
 from posestack.skeletons import get_skeleton
 
 BODY25B = get_skeleton("body25b")
@@ -97,6 +98,35 @@ def to_body25(xyz: np.ndarray) -> np.ndarray:
         else:
             out[..., i, :] = xyz[..., BODY25B.index(name), :]
     return out
+
+
+def ring_views(n_frames: int = 40, n_cameras: int = 4, noise: float = 2.0,
+               seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A walker seen by ``n_cameras`` cameras around them (no assets needed).
+
+    Returns ``(xy, scores)``: ``(C, T, 25, 2)`` BODY_25B pixels (1280×720 images, noise
+    in px, 5 % of the points dropped as NaN) and ``(C, T, 25)`` scores in [0.5, 0.95].
+    """
+    rng = np.random.default_rng(seed)
+    times = np.arange(n_frames) / 30.0
+    pos = np.c_[-0.6 + 1.2 * times, 0.1 * np.sin(times)]
+    walker = figure(np.full(n_frames, 0.2), pos, 2 * np.pi * times, 0.35)
+    xys = []
+    for a in np.linspace(0, 2 * np.pi, n_cameras, endpoint=False) + 0.4:
+        centre = np.array([4 * np.cos(a), 4 * np.sin(a), 1.6])
+        z = np.array([0.0, 0.0, 0.9]) - centre
+        z /= np.linalg.norm(z)
+        x = np.cross(z, [0.0, 0.0, 1.0])
+        x /= np.linalg.norm(x)
+        R = np.stack([x, np.cross(z, x), z])
+        K = np.array([[1000.0, 0, 640], [0, 1000.0, 360], [0, 0, 1]])
+        cam = Camera("c", K, np.zeros(4), R, -R @ centre, (1280, 720))
+        xys.append(cam.project(walker))
+    xy = np.stack(xys) + rng.normal(0, noise, (n_cameras, n_frames, 25, 2))
+    drop = rng.random(xy.shape[:-1]) < 0.05
+    xy[drop] = np.nan
+    scores = np.where(drop, 0.0, rng.uniform(0.5, 0.95, drop.shape))
+    return xy, scores
 
 
 @dataclass(frozen=True)

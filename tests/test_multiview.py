@@ -537,3 +537,46 @@ def test_a_copy_of_a_person_does_not_split_their_identity():
     ids = link_people(frames, times)
     assert ids[10].tolist() == [0, 0, 1]
     assert all(i.tolist() == [0, 1] for t, i in enumerate(ids) if t != 10)
+
+
+@pytest.mark.assets
+def test_triangulate_detects_body25b_and_body25_json(two_people_json, tmp_path, capsys):
+    """Issue 12, item 8: 25-point json without --layout is read in the layout its geometry
+    shows (BODY_25B here, and BODY_25 when the same 3D is written as BODY_25), said so in
+    the manifest and on the console; json whose geometry says neither is refused."""
+    from .multiview_scenes import to_body25, write_openpose_folders
+
+    scene, dirs = two_people_json
+    calib = str(scene.calibration_path)
+    fps = str(scene.fps)
+    assert main(["triangulate", *map(str, dirs), "--calibration", calib, "--fps", fps,
+                 "-o", str(tmp_path / "b")]) == 0
+    assert "layout: body25b (detected from the keypoint geometry)" in capsys.readouterr().out
+    m = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert m["skeleton"] == "body25b" and m["layout"]["name"] == "body25b"
+    assert m["layout"]["votes"]["body25"] == 0 and m["layout"]["votes"]["body25b"] > 500
+    b, frames = posestack.read_keypoints(tmp_path / "b" / "keypoints3d.parquet")
+    _check_identities(_identities(b.coords, frames, scene.truth))
+
+    dirs25 = write_openpose_folders(scene, tmp_path / "json25", layout="body25")
+    assert main(["triangulate", *map(str, dirs25), "--calibration", calib, "--fps", fps,
+                 "-o", str(tmp_path / "a")]) == 0
+    m = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    assert m["skeleton"] == "body25" and m["layout"]["name"] == "body25"
+    a, frames_a = posestack.read_keypoints(tmp_path / "a" / "keypoints3d.parquet")
+    _check_identities(_identities(a.coords, frames_a, to_body25(scene.truth)))
+
+    rng = np.random.default_rng(0)       # 25 points per person that are not a person
+    junk = []
+    for cam in ("cam01", "cam02"):
+        d = tmp_path / f"{cam}_json"
+        d.mkdir()
+        for t in range(10):
+            flat = np.c_[rng.uniform(10, 500, (25, 2)), np.full(25, 0.9)].ravel().tolist()
+            (d / f"{cam}_{t:06d}.json").write_text(json.dumps({"people": [
+                {"pose_keypoints_2d": flat}]}))
+        junk.append(str(d))
+    capsys.readouterr()
+    assert main(["triangulate", *junk, "--calibration", calib, "-o", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err
+    assert "does not decide" in err and "--layout body25 or --layout body25b" in err
