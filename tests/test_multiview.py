@@ -428,3 +428,209 @@ def test_files_that_only_look_like_calibrations(tmp_path, p2s_videos, capsys):
         err = capsys.readouterr().err
         assert code != 0 and err.count("error:") == 1 and "is not a calibration file" in err
     assert not (tmp_path / "out").exists()
+
+
+# --- two people in the sample's four real cameras, OpenPose BODY_25B json (issue 12, item 7) ---
+
+
+def _identities(coords: np.ndarray, frames: np.ndarray, truth: np.ndarray) -> dict:
+    """Who each 3D person is, frame by frame, against the truth.
+
+    ``coords`` ``(T', Q, K, 3)`` at ``frames`` (indices into ``truth`` ``(T, 2, K, 3)``).
+    A 3D person is on a true person in a frame when the centre of its keypoints is within
+    0.3 m of the centre of the same keypoints of the truth. Per true person:
+    ``duplicates`` (frames where more than one 3D person is on them), ``missing`` (frames
+    with none), ``main`` (the 3D identity on them most often), ``continuity`` (share of
+    all frames where ``main`` is on them), ``ids`` (identities ever on them), ``mpjpe``
+    (m, mean over the keypoints and frames where ``main`` is on them); ``strays``: 3D
+    people-frames on nobody.
+    """
+    t_n = truth.shape[0]
+    ok = np.isfinite(coords).all(-1)                                         # (T', Q, K)
+    n = np.maximum(ok.sum(-1), 1)[..., None]
+    centre = np.where(ok[..., None], coords, 0).sum(2) / n                   # (T', Q, 3)
+    tr = truth[frames]                                                        # (T', 2, K, 3)
+    true_c = (ok[:, :, None, :, None] * tr[:, None]).sum(3) / n[:, :, None]  # (T', Q, 2, 3)
+    d = np.linalg.norm(centre[:, :, None] - true_c, axis=-1)                 # (T', Q, 2)
+    present = ok.any(-1)
+    on = np.where(present & (d.min(-1) < 0.3), d.argmin(-1), -1)            # (T', Q)
+    out: dict = {"strays": int((present & (on < 0)).sum())}
+    for p in range(truth.shape[1]):
+        n_on = (on == p).sum(axis=1)
+        counts = (on == p).sum(axis=0)
+        main = int(counts.argmax())
+        sel = on[:, main] == p
+        err = np.linalg.norm(coords[sel, main] - tr[sel, p], axis=-1)
+        out[p] = {"duplicates": int((n_on > 1).sum()), "missing": int(t_n - (n_on > 0).sum()),
+                  "main": main, "continuity": float(counts[main] / t_n),
+                  "mpjpe": float(np.nanmean(err)), "ids": int((counts > 0).sum())}
+    return out
+
+
+def _check_identities(report: dict) -> None:
+    walker, bystander = report[0], report[1]
+    for who in (walker, bystander):
+        assert who["duplicates"] == 0, report        # never one person twice in a frame
+        assert who["continuity"] >= 0.95, report     # one identity for the whole trial
+        assert who["mpjpe"] < 0.030, report          # < 30 mm
+    assert walker["main"] != bystander["main"], report
+    assert report["strays"] <= 3, report
+
+
+@pytest.fixture(scope="module")
+def two_people_json(tmp_path_factory):
+    from .multiview_scenes import two_people, write_openpose_folders
+
+    scene = two_people()
+    folder = tmp_path_factory.mktemp("two_people")
+    return scene, write_openpose_folders(scene, folder)
+
+
+@pytest.mark.assets
+def test_two_people_openpose_json_one_identity_each_no_duplicates(two_people_json, tmp_path):
+    """A walker crossing the sample's four cameras past a bystander standing at the back,
+    BODY_25B json with noise, dropped keypoints and detections, occlusions and left/right
+    confusions in the cameras that see a person from behind: each person is one 3D
+    identity for the whole trial, never two at once, within 30 mm of the truth, through
+    the API and the command line."""
+    from posestack.pipeline import triangulate_files
+
+    scene, dirs = two_people_json
+    mv = triangulate_files(dirs, scene.calibration_path, None, layout="body25b", fps=scene.fps)
+    assert mv.poses3d.skeleton.name == "body25b"
+    _check_identities(_identities(mv.poses3d.coords, mv.reconstruction.frames, scene.truth))
+
+    out = tmp_path / "cli"
+    assert main(["triangulate", *map(str, dirs), "--calibration", str(scene.calibration_path),
+                 "--layout", "body25b", "--fps", str(scene.fps), "-o", str(out)]) == 0
+    poses, frames = posestack.read_keypoints(out / "keypoints3d.parquet")
+    _check_identities(_identities(poses.coords, frames, scene.truth))
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["people"]["per_frame_3d"].get("2", 0) >= 140
+
+
+def _mirror(view: Poses, frames: slice) -> Poses:
+    """The view with left and right exchanged in ``frames`` (a detector's side swap)."""
+    coords, scores = view.coords.copy(), view.scores.copy()
+    flip = list(view.skeleton.flip)
+    coords[frames] = coords[frames][:, :, flip]
+    scores[frames] = scores[frames][:, :, flip]
+    return Poses(view.skeleton, coords, scores, view.times, view.space)
+
+
+def test_person_mirrored_in_two_of_four_cameras_is_one_person_with_true_sides():
+    # frames 10-19: cam03 and cam04 swap left and right; each pair of cameras agrees with
+    # itself, so without mirror handling the person is accepted twice (two identities).
+    calib = _rig(4)
+    times = np.arange(30) / 30.0
+    truth = [_person(times, -0.5, 0.8)]
+    views = _views(calib, truth, times, shuffle=False)
+    views[2], views[3] = _mirror(views[2], slice(10, 20)), _mirror(views[3], slice(10, 20))
+    rec = reconstruct(views, calib)
+    assert rec.poses.n_people == 1 and rec.poses.present().all()
+    assert rec.mirrored[10:20, 0, 2:].all() and not rec.mirrored[:10].any()
+    err = np.linalg.norm(rec.poses.coords[:, 0] - truth[0], axis=-1)
+    assert np.nanmax(err) < 0.01
+
+
+def test_groups_of_one_person_that_disagree_are_merged(monkeypatch):
+    # cam01+cam02 and cam03+cam04 each see the person consistently, but the pairs disagree
+    # by 10 cm (as detectors that place joints differently from the front and from behind):
+    # no group of 3 or 4 cameras passes a 3 px threshold, both pairs do; they are one person.
+    from posestack.multiview import associate as assoc_mod
+    from posestack.multiview.associate import associate, associate_frames
+    from posestack.multiview.reconstruct import landmarks
+
+    calib = _rig(4)
+    times = np.arange(3) / 30.0
+    P = calib.projections()
+
+    def detections(people):
+        xy, sc = [], []
+        for i, cam in enumerate(calib.cameras):
+            moved = [p + (np.array([0.1, 0.0, 0.0]) if i >= 2 else 0.0) for p in people]
+            xy.append(np.stack([cam.project(p, distort=False) for p in moved], axis=1))
+            sc.append(np.full(xy[-1].shape[:-1], 0.9))
+        return xy, sc
+
+    xy, sc = detections([_person(times, 0.0, 0.0)])
+    groups = associate_frames(xy, sc, P, [5, 6, 11, 12], max_error=3.0)
+    assert [g.tolist() for g in groups] == [[[0, 0, 0, 0]]] * 3
+    # the same when cam03 and cam04 also swap sides and mirrored groups are not tried
+    monkeypatch.setattr(assoc_mod, "MAX_MIRRORED", 0)
+    flip = list(COCO.flip)
+    xy_m = [a if i < 2 else a[:, :, flip] for i, a in enumerate(xy)]
+    res = associate(xy_m, sc, P, landmarks(COCO), max_error=3.0)
+    assert res.merged == 3 and [g.tolist() for g in res.groups] == [[[0, 0, 0, 0]]] * 3
+    # the pairs are mirror images of each other (which one is right is settled over time)
+    assert all(m.tolist() in ([[False, False, True, True]], [[True, True, False, False]])
+               for m in res.mirrored)
+    # two people 0.4 m apart: each is merged with itself, never with the other
+    xy, sc = detections([_person(times, 0.0, 0.0), _person(times, 0.4, 0.0)])
+    res = associate(xy, sc, P, landmarks(COCO), max_error=3.0)
+    assert res.merged == 6
+    assert all(sorted(g.tolist()) == [[0, 0, 0, 0], [1, 1, 1, 1]] for g in res.groups)
+
+
+def test_a_copy_of_a_person_does_not_split_their_identity():
+    # frame 10 holds a second copy of the walker sharing a single point with them (too
+    # little to call it a copy there); whichever copy goes on, the trial has one identity.
+    from posestack.multiview.link import link_people
+
+    times = np.arange(30) / 30.0
+    walker = _person(times, -1.0, 1.2)
+    other = _person(times, 1.5, 0.0)
+    frames = []
+    for ti in range(30):
+        rows = [walker[ti], other[ti]]
+        if ti == 10:
+            copy = np.full_like(walker[ti], np.nan)
+            copy[[0, 5]] = walker[ti, [0, 5]] + 0.01
+            rows.insert(0, copy)
+        frames.append(np.stack(rows))
+    ids = link_people(frames, times)
+    assert ids[10].tolist() == [0, 0, 1]
+    assert all(i.tolist() == [0, 1] for t, i in enumerate(ids) if t != 10)
+
+
+@pytest.mark.assets
+def test_triangulate_detects_body25b_and_body25_json(two_people_json, tmp_path, capsys):
+    """Issue 12, item 8: 25-point json without --layout is read in the layout its geometry
+    shows (BODY_25B here, and BODY_25 when the same 3D is written as BODY_25), said so in
+    the manifest and on the console; json whose geometry says neither is refused."""
+    from .multiview_scenes import to_body25, write_openpose_folders
+
+    scene, dirs = two_people_json
+    calib = str(scene.calibration_path)
+    fps = str(scene.fps)
+    assert main(["triangulate", *map(str, dirs), "--calibration", calib, "--fps", fps,
+                 "-o", str(tmp_path / "b")]) == 0
+    assert "layout: body25b (detected from the keypoint geometry)" in capsys.readouterr().out
+    m = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert m["skeleton"] == "body25b" and m["layout"]["name"] == "body25b"
+    assert m["layout"]["votes"]["body25"] == 0 and m["layout"]["votes"]["body25b"] > 500
+    b, frames = posestack.read_keypoints(tmp_path / "b" / "keypoints3d.parquet")
+    _check_identities(_identities(b.coords, frames, scene.truth))
+
+    dirs25 = write_openpose_folders(scene, tmp_path / "json25", layout="body25")
+    assert main(["triangulate", *map(str, dirs25), "--calibration", calib, "--fps", fps,
+                 "-o", str(tmp_path / "a")]) == 0
+    m = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    assert m["skeleton"] == "body25" and m["layout"]["name"] == "body25"
+    a, frames_a = posestack.read_keypoints(tmp_path / "a" / "keypoints3d.parquet")
+    _check_identities(_identities(a.coords, frames_a, to_body25(scene.truth)))
+
+    rng = np.random.default_rng(0)       # 25 points per person that are not a person
+    junk = []
+    for cam in ("cam01", "cam02"):
+        d = tmp_path / f"{cam}_json"
+        d.mkdir()
+        for t in range(10):
+            flat = np.c_[rng.uniform(10, 500, (25, 2)), np.full(25, 0.9)].ravel().tolist()
+            (d / f"{cam}_{t:06d}.json").write_text(json.dumps({"people": [
+                {"pose_keypoints_2d": flat}]}))
+        junk.append(str(d))
+    capsys.readouterr()
+    assert main(["triangulate", *junk, "--calibration", calib, "-o", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err
+    assert "does not decide" in err and "--layout body25 or --layout body25b" in err

@@ -189,10 +189,88 @@ def test_auto_layout_from_k(tmp_path, k, layout):
     assert poses.skeleton == get_skeleton(layout) and len(poses.skeleton) == k
 
 
-def test_body25b_must_be_named(tmp_path):
+def _write_views(folder: Path, xy: np.ndarray, scores: np.ndarray) -> list[Path]:
+    """One json folder per camera from ``(C, T, K, 2)`` pixels and ``(C, T, K)`` scores."""
+    dirs = []
+    for c in range(xy.shape[0]):
+        d = folder / f"cam{c + 1:02d}_json"
+        for t in range(xy.shape[1]):
+            flat = np.c_[np.nan_to_num(xy[c, t]), scores[c, t]]
+            flat[scores[c, t] <= 0] = 0.0
+            write_frame(d, openpose_name(t, f"cam{c + 1:02d}"), [flat.ravel().tolist()])
+        dirs.append(d)
+    return dirs
+
+
+@pytest.fixture(scope="module")
+def walker_views():
+    """A walker in four cameras as BODY_25B and as BODY_25, from the same 3D."""
+    from .multiview_scenes import ring_views, to_body25
+
+    xy, sc = ring_views()
+    xy25 = to_body25(xy)
+    sc25 = np.where(np.isfinite(xy25).all(-1), to_body25(sc[..., None])[..., 0], 0.0)
+    return {"body25b": (xy, sc), "body25": (xy25, sc25)}
+
+
+@pytest.mark.parametrize("layout", ["body25", "body25b"])
+def test_body25_or_body25b_detected_from_geometry(walker_views, layout):
+    from posestack.io.layout_detect import detect_body25_layout
+
+    xy, sc = walker_views[layout]
+    guess = detect_body25_layout(xy, sc)
+    assert guess.layout == layout
+    other = "body25b" if layout == "body25" else "body25"
+    assert guess.votes[other] == 0 and guess.votes[layout] > 0.9 * guess.detections
+    assert guess.residual < 0.05 and layout in guess.describe()
+    # one camera and a few frames are enough
+    assert detect_body25_layout(xy[0, :6], sc[0, :6]).layout == layout
+
+
+def test_body25_detection_refuses_when_the_geometry_does_not_decide(walker_views):
+    from posestack.io.layout_detect import detect_body25_layout
+
+    rng = np.random.default_rng(0)
+    noise = detect_body25_layout(rng.uniform(10, 500, (60, 25, 2)))   # not a person
+    assert noise.layout is None and noise.votes == {"body25": 0, "body25b": 0}
+    assert "does not decide" in noise.describe()
+    xy25, sc25 = walker_views["body25"]
+    xyb, scb = walker_views["body25b"]
+    mixed = detect_body25_layout(np.concatenate([xy25[0], xyb[0]]),    # half and half
+                                 np.concatenate([sc25[0], scb[0]]))
+    assert mixed.layout is None and min(mixed.votes.values()) > 10
+    legs = xyb[0].copy()
+    legs[:, :19] = np.nan                                              # feet only
+    assert detect_body25_layout(legs).layout is None
+    assert detect_body25_layout(xyb[0, :3]).layout is None             # too few people
+    with pytest.raises(ValueError, match=r"\(\.\.\., 25, 2\)"):
+        detect_body25_layout(np.zeros((3, 17, 2)))
+
+
+@pytest.mark.parametrize("layout", ["body25", "body25b"])
+def test_reader_auto_tells_body25_from_body25b(tmp_path, walker_views, layout, caplog):
+    import logging
+
+    dirs = _write_views(tmp_path, *walker_views[layout])
+    with caplog.at_level(logging.INFO, logger="posestack.io.openpose_reader"):
+        poses, _ = read_openpose_folder(dirs[0], "auto", fps=30)
+    assert poses.skeleton.name == layout
+    meta = poses.meta["layout"]
+    assert meta["name"] == layout and meta["chosen"].startswith("detected")
+    assert f"{layout} detected from the keypoint geometry" in caplog.text
+    out = read_openpose_folders(dirs, "auto", fps=30)
+    assert {p.skeleton.name for p, _ in out} == {layout}
+    assert read_openpose_folder(dirs[0], "body25b", fps=30)[0].meta["layout"] == {
+        "name": "body25b", "chosen": "given"}
+
+
+def test_reader_auto_refuses_25_points_it_cannot_place(tmp_path):
     write_frame(tmp_path / "f", openpose_name(0), [person(25, 0)])
-    assert read_openpose_folder(tmp_path / "f", "auto", fps=30)[0].skeleton.name == "body25"
+    with pytest.raises(InputError, match=r"OpenPose body25 or body25b.*does not decide.*"
+                                         r"--layout body25 or --layout body25b"):
+        read_openpose_folder(tmp_path / "f", "auto", fps=30)
     assert read_openpose_folder(tmp_path / "f", "body25b", fps=30)[0].skeleton.name == "body25b"
+    assert read_openpose_folder(tmp_path / "f", "body_25", fps=30)[0].skeleton.name == "body25"
 
 
 def test_k_mismatch_names_file_and_both_sizes(tmp_path):

@@ -41,6 +41,9 @@ def _print_multiview(mv) -> None:
     print(f"3D: {mv.poses3d.n_people} people, {acc.get('frames_with_3d')} frames, "
           f"reprojection error median {err.get('median')} px, p95 {err.get('p95')} px, "
           f"bone-length CV median {acc.get('bone_length_cv_median')} -> {mv.bundle}{done}")
+    layout = mv.manifest.get("layout") or {}
+    if layout.get("chosen", "given") != "given":
+        print(f"  layout: {layout['name']} ({layout['chosen']})")
     for w in mv.warnings:
         print(f"  warning: {w}", file=sys.stderr)
 
@@ -515,9 +518,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--calibration", type=Path, required=True, help="calibration file")
     tr.add_argument("-o", "--output", type=Path, required=True, help="output folder")
     tr.add_argument("--layout", default="auto",
-                    choices=["auto", "coco17", "halpe26", "body25", "body25b", "blazepose33",
-                             "coco_wholebody133"],
-                    help="layout of OpenPose json (auto: from the number of points)")
+                    choices=["auto", "coco17", "halpe26", "body25", "body25b", "body_25",
+                             "body_25b", "blazepose33", "coco_wholebody133"],
+                    help="layout of OpenPose json (auto: from the number of points; 25 "
+                    "points: BODY_25 or BODY_25B from the geometry, else an error)")
     tr.add_argument("--fps", type=float, help="frame rate of json folders (default 30)")
     tr.add_argument("--offset", action="append", metavar="CAM=FRAMES")
     tr.add_argument("--min-views", type=int, default=2)

@@ -992,11 +992,12 @@ def _multiview_3d(views: Sequence[Poses], frames: Sequence[np.ndarray], calib, c
                   fps: float | None, sources: Sequence[str], min_views: int, max_error: float,
                   videos: dict[str, MediaInfo] | None, progress: bool,
                   warnings: list[str], inputs_key: Sequence[Any] = (),
-                  force: bool = False) -> MultiviewResult:
+                  force: bool = False, layout: dict[str, Any] | None = None,
+                  ) -> MultiviewResult:
     """Reconstruct 3D from the views and write ``out_dir`` (built aside, under its lock;
     skipped when complete for the same inputs, calibration and parameters)."""
     args = (views, frames, calib, calib_path, params, offsets, fps, sources, min_views,
-            max_error, videos, progress, warnings)
+            max_error, videos, progress, warnings, layout)
     if out_dir is None:
         return _multiview_compute(*args, None, None, "")
     key = hashlib.sha256(json.dumps({
@@ -1057,8 +1058,8 @@ def _multiview_compute(views: Sequence[Poses], frames: Sequence[np.ndarray], cal
                        params: RunParameters, offsets: dict[str, int], fps: float | None,
                        sources: Sequence[str], min_views: int, max_error: float,
                        videos: dict[str, MediaInfo] | None, progress: bool,
-                       warnings: list[str], out_dir: Path | None, key: str | None,
-                       name: str) -> MultiviewResult:
+                       warnings: list[str], layout: dict[str, Any] | None,
+                       out_dir: Path | None, key: str | None, name: str) -> MultiviewResult:
     from .filters import filter_poses
     from .multiview.job import accuracy, render_reprojections, write_multiview
     from .multiview.reconstruct import reconstruct
@@ -1095,6 +1096,8 @@ def _multiview_compute(views: Sequence[Poses], frames: Sequence[np.ndarray], cal
         log.warning(w)
     manifest: dict[str, Any] = {"accuracy": accuracy(rec, poses3d), "warnings": warnings,
                                 "people": people, "swaps": rec.swaps}
+    if layout is not None:
+        manifest["layout"] = layout
     if out_dir is not None:
         overlays = []
         if videos and params.video:
@@ -1122,6 +1125,8 @@ def _multiview_compute(views: Sequence[Poses], frames: Sequence[np.ndarray], cal
             extra_outputs=extra)
         manifest["people"] = people
         manifest["swaps"] = {"method": "multiview", "frames": rec.swaps}
+        if layout is not None:
+            manifest["layout"] = layout
         if params.opensim:
             manifest = _opensim(out_dir, poses3d, params, manifest,
                                 int(rec.frames[0]) if len(rec.frames) else 0)
@@ -1283,9 +1288,12 @@ def triangulate_files(inputs: Iterable[str | os.PathLike], calibration: str | os
         inputs: per camera, a posestack bundle folder (with ``keypoints2d.parquet``)
             or a folder of OpenPose per-frame json files (``<cam>_json``).
         calibration: the cameras' calibration file.
-        layout: keypoint layout of the json files (``auto`` guesses it from the
-            number of points: 17 coco17, 25 body25, 26 halpe26, 33 blazepose33,
-            133 wholebody133; give ``body25b`` explicitly).
+        layout: keypoint layout of the json files; ``auto`` takes it from the number
+            of points (17 coco17, 26 halpe26, 33 blazepose33, 133 wholebody133) and,
+            for 25 points, tells OpenPose BODY_25 from BODY_25B by the geometry of
+            every camera's people, or stops with an error asking for the layout when
+            that does not decide. The manifest's ``layout`` says what was used and how
+            it was chosen.
         fps: frame rate of the json files (default 30; bundles know theirs).
         offsets, min_views, max_error: as in :func:`run_multiview`.
         filter, cutoff, order, min_cutoff, beta, max_gap, max_age: 3D filtering and
@@ -1296,24 +1304,30 @@ def triangulate_files(inputs: Iterable[str | os.PathLike], calibration: str | os
             labels the other way round, before triangulation.
     """
     from .io.bundle import file_record
-    from .io.openpose_reader import read_openpose_folder
+    from .io.openpose_reader import read_openpose_folders
     from .multiview.calibration import load_calibration, match_videos
 
     folders = [Path(p).expanduser() for p in inputs]
-    views, frames, names = [], [], []
-    for f in folders:
+    views, frames, names = [None] * len(folders), [None] * len(folders), [""] * len(folders)
+    jsons = []
+    for i, f in enumerate(folders):
         if not f.is_dir():
             raise InputError(f"{f} is not a folder: give posestack bundles or OpenPose json "
                              "folders, one per camera")
         if (f / "keypoints2d.parquet").is_file():
-            poses, fr = read_keypoints(f / "keypoints2d.parquet")
-            name = poses.space.split(":", 1)[-1] if poses.space.startswith("image:") else f.name
+            views[i], frames[i] = read_keypoints(f / "keypoints2d.parquet")
+            space = views[i].space
+            names[i] = space.split(":", 1)[-1] if space.startswith("image:") else f.name
         else:
-            name = f.name[:-5] if f.name.lower().endswith("_json") else f.name
-            poses, fr = read_openpose_folder(f, layout, fps=fps or 30.0, camera=name)
-        views.append(poses)
-        frames.append(fr)
-        names.append(name)
+            names[i] = f.name[:-5] if f.name.lower().endswith("_json") else f.name
+            jsons.append(i)
+    layout_info = None
+    if jsons:   # read together: one layout for every camera (BODY_25/25B from all of them)
+        read = read_openpose_folders([folders[i] for i in jsons], layout, fps=fps or 30.0,
+                                     cameras=[names[i] for i in jsons])
+        for i, (poses, fr) in zip(jsons, read, strict=True):
+            views[i], frames[i] = poses, fr
+        layout_info = read[0][0].meta.get("layout")
     calib_path = Path(calibration).expanduser()
     calib = match_videos(load_calibration(calib_path), names)
     params = RunParameters(filter=filter, cutoff=cutoff, order=order, min_cutoff=min_cutoff,
@@ -1325,4 +1339,5 @@ def triangulate_files(inputs: Iterable[str | os.PathLike], calibration: str | os
                               .is_file() else f)["sha256"] for f in folders]
     return _multiview_3d(views, frames, calib, calib_path, out_dir, params,
                          dict(offsets or {}), fps, [str(f) for f in folders], min_views,
-                         max_error, None, False, [], inputs_key=inputs_key, force=force)
+                         max_error, None, False, [], inputs_key=inputs_key, force=force,
+                         layout=layout_info)

@@ -17,9 +17,13 @@ to 1, with a warning in the log. The person axis follows the order of
 (``tracked=False``). An empty ``people`` list is a frame with nobody.
 
 Layouts with ``skeleton="auto"`` are chosen from K, the number of keypoints:
-17 -> coco17, 25 -> body25, 26 -> halpe26, 33 -> blazepose33,
-133 -> coco_wholebody133. K = 25 is also OpenPose's BODY_25B: name
-``"body25b"`` explicitly for that model.
+17 -> coco17, 26 -> halpe26, 33 -> blazepose33, 133 -> coco_wholebody133.
+K = 25 is OpenPose's BODY_25 or BODY_25B, which order the points differently;
+it is decided from the geometry of the points
+(:func:`~posestack.io.layout_detect.detect_body25_layout`: where the neck, the
+eyes and the shoulders lie), over every person of every file read together, and
+when that does not decide, reading stops with an error that asks for the layout.
+What was decided and why is logged and kept in ``poses.meta["layout"]``.
 """
 
 from __future__ import annotations
@@ -38,19 +42,22 @@ import numpy as np
 from ..errors import InputError
 from ..poses import Poses
 from ..skeletons import Skeleton, get_skeleton
+from .layout_detect import detect_body25_layout
 
-__all__ = ["AUTO_LAYOUTS", "read_openpose_folder", "read_openpose_folders"]
+__all__ = ["AMBIGUOUS_K", "AUTO_LAYOUTS", "read_openpose_folder", "read_openpose_folders"]
 
 log = logging.getLogger(__name__)
 
-# K -> layout for skeleton="auto" (25 is ambiguous: BODY_25 by default, BODY_25B by name).
+# K -> layout for skeleton="auto".
 AUTO_LAYOUTS: dict[int, str] = {
     17: "coco17",
-    25: "body25",
     26: "halpe26",
     33: "blazepose33",
     133: "coco_wholebody133",
 }
+
+# K -> the layouts it can be; skeleton="auto" decides among them from the geometry.
+AMBIGUOUS_K: dict[int, tuple[str, ...]] = {25: ("body25", "body25b")}
 
 _NUMBER = re.compile(r"\d+")
 
@@ -110,27 +117,127 @@ def _people(path: Path) -> list[np.ndarray]:
     return out
 
 
-def _resolve_skeleton(skeleton: str | Skeleton, ks: set[int], folder: Path) -> Skeleton:
-    if isinstance(skeleton, str) and skeleton.strip().lower() == "auto":
-        if not ks:
+def _flat_people(people: list[list[np.ndarray]], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(N, k, 2)`` pixels and ``(N, k)`` scores of every listed person with k points."""
+    rows = [a.reshape(k, 3) for p in people for a in p if a.size == 3 * k]
+    if not rows:
+        return np.zeros((0, k, 2)), np.zeros((0, k))
+    xyc = np.stack(rows)
+    x, y, c = xyc[..., 0], xyc[..., 1], xyc[..., 2]
+    ok = np.isfinite(xyc).all(-1) & (c > 0) & ~((x == 0) & (y == 0))
+    return np.where(ok[..., None], xyc[..., :2], np.nan), np.where(ok, c, 0.0)
+
+
+def _resolve_skeleton(skeleton: str | Skeleton, people: list[list[np.ndarray]],
+                      where: str) -> tuple[Skeleton, dict[str, Any]]:
+    """The layout to read ``people`` (every file's flat arrays) with, and how it was chosen."""
+    if not (isinstance(skeleton, str) and skeleton.strip().lower() == "auto"):
+        skel = get_skeleton(skeleton)
+        return skel, {"name": skel.name, "chosen": "given"}
+    ks = {a.size // 3 for p in people for a in p if a.size}
+    if not ks:
+        raise InputError(
+            f"skeleton='auto': no person in any file of {where}, so K is unknown; "
+            f"name the skeleton (e.g. 'halpe26')"
+        )
+    if len(ks) > 1:
+        raise InputError(
+            f"{where}: files disagree on the number of keypoints ({sorted(ks)}); "
+            f"they are not one layout"
+        )
+    (k,) = ks
+    if k in AMBIGUOUS_K:
+        xy, sc = _flat_people(people, k)
+        guess = detect_body25_layout(xy, sc)
+        if guess.layout is None:
+            names = AMBIGUOUS_K[k]
             raise InputError(
-                f"skeleton='auto': no person in any file of {folder}, so K is unknown; "
-                f"name the skeleton (e.g. 'halpe26')"
+                f"{where}: {k} keypoints per person is OpenPose {' or '.join(names)}, "
+                f"whose points are in different orders, and {guess.describe()}; give the "
+                f"layout: --layout {' or --layout '.join(names)} (skeleton="
+                f"{' or '.join(repr(n) for n in names)} in Python)"
             )
-        if len(ks) > 1:
-            raise InputError(
-                f"{folder}: files disagree on the number of keypoints ({sorted(ks)}); "
-                f"they are not one layout"
-            )
-        (k,) = ks
-        if k not in AUTO_LAYOUTS:
-            known = ", ".join(f"{n} -> {name}" for n, name in AUTO_LAYOUTS.items())
-            raise InputError(
-                f"skeleton='auto': no known layout has K={k} keypoints ({known}); "
-                f"name the skeleton"
-            )
-        return get_skeleton(AUTO_LAYOUTS[k])
-    return get_skeleton(skeleton)
+        log.info("%s: %s", where, guess.describe())
+        return get_skeleton(guess.layout), {
+            "name": guess.layout, "chosen": "detected from the keypoint geometry",
+            "votes": guess.votes, "detections_judged": guess.detections,
+            "median_residual": round(guess.residual, 4)}
+    if k not in AUTO_LAYOUTS:
+        known = ", ".join(f"{n} -> {name}" for n, name in AUTO_LAYOUTS.items())
+        known += "".join(f", {n} -> {' or '.join(v)}" for n, v in AMBIGUOUS_K.items())
+        raise InputError(
+            f"skeleton='auto': no known layout has K={k} keypoints ({known}); "
+            f"name the skeleton"
+        )
+    return get_skeleton(AUTO_LAYOUTS[k]), {"name": AUTO_LAYOUTS[k],
+                                           "chosen": f"from the number of keypoints ({k})"}
+
+
+def _check_reader_args(fps: float, max_people: int | None) -> float:
+    try:
+        rate = float(fps)
+    except (TypeError, ValueError):
+        rate = math.nan
+    if not (math.isfinite(rate) and rate > 0):
+        raise InputError(f"fps must be a positive number of frames per second; got {fps!r}")
+    if max_people is not None and (
+        isinstance(max_people, bool)
+        or not isinstance(max_people, (int, np.integer))
+        or max_people < 1
+    ):
+        raise InputError(f"max_people must be a positive integer or None; got {max_people!r}")
+    return rate
+
+
+def _read_raw(folder: Path, max_people: int | None
+              ) -> tuple[list[Path], np.ndarray, list[list[np.ndarray]]]:
+    files, frames = _frame_files(folder)
+    people = [_people(f) for f in files]
+    if max_people is not None:
+        people = [p[: int(max_people)] for p in people]
+    return files, frames, people
+
+
+def _to_poses(folder: Path, files: list[Path], frames: np.ndarray,
+              people: list[list[np.ndarray]], skel: Skeleton, rate: float,
+              camera: str | None, layout: dict[str, Any]) -> Poses:
+    k = len(skel)
+    items = []
+    n_clipped = 0
+    for f, persons in zip(files, people, strict=True):
+        coords = np.full((len(persons), k, 2), np.nan, dtype=np.float64)
+        scores = np.zeros((len(persons), k), dtype=np.float64)
+        for i, arr in enumerate(persons):
+            if arr.size == 0:  # a person listed without keypoints: all missing
+                continue
+            if arr.size != 3 * k:
+                n = arr.size // 3
+                fits = AUTO_LAYOUTS.get(n) or " or ".join(AMBIGUOUS_K.get(n, ()))
+                hint = f" (K={n} is {fits}, or pass skeleton='auto')" if fits else ""
+                raise InputError(
+                    f"{f}: people[{i}] has {n} keypoints ({arr.size} values) but skeleton "
+                    f"{skel.name} has {k}{hint}"
+                )
+            xyc = arr.reshape(k, 3)
+            x, y, c = xyc[:, 0], xyc[:, 1], xyc[:, 2]
+            ok = np.isfinite(xyc).all(axis=1) & (c > 0) & ~((x == 0) & (y == 0))
+            n_clipped += int((ok & (c > 1)).sum())
+            coords[i, ok] = xyc[ok, :2]
+            scores[i, ok] = np.minimum(c[ok], 1.0)
+        items.append((coords, scores))
+    if n_clipped:
+        log.warning("%s: %d keypoint score(s) above 1 clipped to 1", folder, n_clipped)
+
+    name = camera if camera is not None else (folder.name or folder.resolve().name)
+    return Poses.from_frames(
+        skel,
+        items,
+        frames / rate,
+        f"image:{name}",
+        dim=2,
+        tracked=False,
+        meta={"source": str(folder), "format": "openpose_json", "layout": layout},
+    )
 
 
 def read_openpose_folder(
@@ -166,65 +273,10 @@ def read_openpose_folder(
             or ``max_people``.
     """
     folder = Path(folder)
-    try:
-        rate = float(fps)
-    except (TypeError, ValueError):
-        rate = math.nan
-    if not (math.isfinite(rate) and rate > 0):
-        raise InputError(f"fps must be a positive number of frames per second; got {fps!r}")
-    if max_people is not None and (
-        isinstance(max_people, bool)
-        or not isinstance(max_people, (int, np.integer))
-        or max_people < 1
-    ):
-        raise InputError(f"max_people must be a positive integer or None; got {max_people!r}")
-
-    files, frames = _frame_files(folder)
-    people = [_people(f) for f in files]
-    if max_people is not None:
-        people = [p[: int(max_people)] for p in people]
-
-    ks = {a.size // 3 for p in people for a in p if a.size}
-    skel = _resolve_skeleton(skeleton, ks, folder)
-    k = len(skel)
-
-    items = []
-    n_clipped = 0
-    for f, persons in zip(files, people, strict=True):
-        coords = np.full((len(persons), k, 2), np.nan, dtype=np.float64)
-        scores = np.zeros((len(persons), k), dtype=np.float64)
-        for i, arr in enumerate(persons):
-            if arr.size == 0:  # a person listed without keypoints: all missing
-                continue
-            if arr.size != 3 * k:
-                n = arr.size // 3
-                fits = AUTO_LAYOUTS.get(n)
-                hint = f" (K={n} is {fits}, or pass skeleton='auto')" if fits else ""
-                raise InputError(
-                    f"{f}: people[{i}] has {n} keypoints ({arr.size} values) but skeleton "
-                    f"{skel.name} has {k}{hint}"
-                )
-            xyc = arr.reshape(k, 3)
-            x, y, c = xyc[:, 0], xyc[:, 1], xyc[:, 2]
-            ok = np.isfinite(xyc).all(axis=1) & (c > 0) & ~((x == 0) & (y == 0))
-            n_clipped += int((ok & (c > 1)).sum())
-            coords[i, ok] = xyc[ok, :2]
-            scores[i, ok] = np.minimum(c[ok], 1.0)
-        items.append((coords, scores))
-    if n_clipped:
-        log.warning("%s: %d keypoint score(s) above 1 clipped to 1", folder, n_clipped)
-
-    name = camera if camera is not None else (folder.name or folder.resolve().name)
-    poses = Poses.from_frames(
-        skel,
-        items,
-        frames / rate,
-        f"image:{name}",
-        dim=2,
-        tracked=False,
-        meta={"source": str(folder), "format": "openpose_json"},
-    )
-    return poses, frames
+    rate = _check_reader_args(fps, max_people)
+    files, frames, people = _read_raw(folder, max_people)
+    skel, layout = _resolve_skeleton(skeleton, people, str(folder))
+    return _to_poses(folder, files, frames, people, skel, rate, camera, layout), frames
 
 
 def read_openpose_folders(
@@ -238,7 +290,9 @@ def read_openpose_folders(
     """:func:`read_openpose_folder` for several cameras, in the order given.
 
     ``cameras`` gives one name per folder (default: the folder names). With
-    ``skeleton="auto"`` every folder must come out in the same layout.
+    ``skeleton="auto"`` every folder must hold the same number of keypoints, and
+    one layout is chosen for all of them (for K = 25, from the geometry of every
+    folder's people together).
     """
     if isinstance(folders, (str, os.PathLike)):
         raise InputError("folders must be a list of folders; for one folder use "
@@ -253,16 +307,30 @@ def read_openpose_folders(
                 f"cameras must name each folder: got {len(cameras)} name(s) for "
                 f"{len(folders)} folder(s)"
             )
-    out = [
-        read_openpose_folder(
-            f, skeleton, fps=fps, camera=None if cameras is None else cameras[i],
-            max_people=max_people,
-        )
-        for i, f in enumerate(folders)
+    rate = _check_reader_args(fps, max_people)
+    raws = [_read_raw(Path(f), max_people) for f in folders]
+    auto = isinstance(skeleton, str) and skeleton.strip().lower() == "auto"
+    if auto:
+        found = {}
+        for f, (_, _, people) in zip(folders, raws, strict=True):
+            ks = sorted({a.size // 3 for p in people for a in p if a.size})
+            if len(ks) > 1:
+                raise InputError(f"{f}: files disagree on the number of keypoints ({ks}); "
+                                 "they are not one layout")
+            for k in ks:
+                name = AUTO_LAYOUTS.get(k) or "/".join(AMBIGUOUS_K.get(k, ())) or f"K={k}"
+                found.setdefault(name, []).append(Path(f).name)
+        if len(found) > 1:
+            listed = ", ".join(f"{f}: {name}" for name, fs in found.items() for f in fs)
+            raise InputError(f"the folders hold different layouts ({listed}); name the "
+                             "skeleton")
+    # one decision for all folders (the geometry test pools every camera's people)
+    everyone = [p for _, _, people in raws for p in people]
+    where = (str(folders[0]) if len(folders) == 1
+             else f"{len(folders)} folders ({', '.join(Path(f).name for f in folders)})")
+    skel, layout = _resolve_skeleton(skeleton, everyone, where)
+    return [
+        (_to_poses(Path(f), files, frames, people, skel, rate,
+                   None if cameras is None else cameras[i], layout), frames)
+        for i, (f, (files, frames, people)) in enumerate(zip(folders, raws, strict=True))
     ]
-    layouts = {p.skeleton.name for p, _ in out}
-    if len(layouts) > 1:
-        found = ", ".join(f"{Path(f).name}: {p.skeleton.name}" for f, (p, _) in zip(
-            folders, out, strict=True))
-        raise InputError(f"the folders hold different layouts ({found}); name the skeleton")
-    return out

@@ -1,12 +1,15 @@
 """From 2D keypoints in several calibrated cameras to 3D people.
 
 :func:`reconstruct` aligns the views in time (per-camera frame offsets),
-undistorts the 2D points, groups the detections of each frame into people
-(:func:`~posestack.multiview.associate.associate_frame`), links the people
-through time (:func:`~posestack.multiview.associate.link_people`) and
-triangulates every keypoint of every person and frame in one vectorised call
+undistorts the 2D points, groups the detections of each frame into people, one
+group per person (:func:`~posestack.multiview.associate.associate`), links the
+people through time and makes their left/right labels consistent
+(:func:`~posestack.multiview.link.link_people`,
+:func:`~posestack.multiview.link.orient_people`) and triangulates every keypoint
+of every person and frame in one vectorised call
 (:func:`~posestack.multiview.triangulate.triangulate`: confidence-weighted DLT
-with exclusion of outlier views).
+with exclusion of outlier views), with the left and right keypoints of the
+detections found mirrored exchanged first.
 
 Conventions: world metres, right-handed, as the calibration's world (Z up for
 the Pose2Sim/Qualisys sample); pixels are image pixels of each camera.
@@ -21,9 +24,11 @@ import numpy as np
 
 from ..errors import InputError
 from ..poses import Poses
-from .associate import associate_frames, link_people
+from ..skeletons import Skeleton
+from .associate import Landmarks, associate
 from .calibration import Calibration
-from .triangulate import dlt, triangulate
+from .link import join_rows, link_people, orient_people
+from .triangulate import triangulate
 
 _CORE_NAMES = ("left_shoulder", "right_shoulder", "left_hip", "right_hip")
 
@@ -44,6 +49,9 @@ class Reconstruction:
     ``swaps``: per camera, frames in which a left/right side group was swapped
     back before triangulation (``{camera: {group: frames}}``, see
     :func:`posestack.swaps.fix_swaps_multiview`).
+    ``mirrored``: ``(T, Q, C)`` bool, the detections whose left and right keypoints
+    were exchanged before triangulation (a detector's side swap).
+    ``merged``: groups merged into another as a second view of the same person.
     """
 
     poses: Poses
@@ -53,13 +61,30 @@ class Reconstruction:
     frames: np.ndarray
     cameras: tuple[str, ...]
     camera_use: dict[str, float]
+    mirrored: np.ndarray | None = None
+    merged: int = 0
     swaps: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-def core_keypoints(skeleton) -> list[int]:
+def core_keypoints(skeleton: Skeleton) -> list[int]:
     """Keypoints used to associate people: shoulders and hips when the layout has them."""
     names = [n for n in _CORE_NAMES if n in skeleton.keypoints]
     return [skeleton.index(n) for n in names] if len(names) >= 2 else list(range(len(skeleton)))
+
+
+def landmarks(skeleton: Skeleton) -> Landmarks:
+    """The :class:`~posestack.multiview.associate.Landmarks` of a layout.
+
+    Core: :func:`core_keypoints`. Body: the layout's ``body`` part (all keypoints when
+    it has none), without points whose mirror is outside it. Flip: the layout's
+    left/right table, None when the core has no sides.
+    """
+    core = core_keypoints(skeleton)
+    flip = tuple(skeleton.flip)
+    part = set(skeleton.parts.get("body", range(len(skeleton))))
+    body = tuple(k for k in sorted(part) if flip[k] in part)
+    sided = all(flip[k] in core for k in core) and any(flip[k] != k for k in core)
+    return Landmarks(tuple(core), body, flip if sided else None)
 
 
 def _timeline(views: Sequence[Poses], frames: Sequence[np.ndarray],
@@ -68,41 +93,13 @@ def _timeline(views: Sequence[Poses], frames: Sequence[np.ndarray],
     return np.unique(np.concatenate(allf)) if allf else np.zeros(0, np.int64)
 
 
-def _centroids(groups_t: Sequence[np.ndarray], xy_c: Sequence[np.ndarray],
-               sc_c: Sequence[np.ndarray], P: np.ndarray, core: Sequence[int],
-               min_score: float) -> list[np.ndarray]:
-    """Per frame ``(Q_t, 3)``: the mean of each group's triangulated core points (m)."""
-    c = len(xy_c)
-    sizes = [len(g) for g in groups_t]
-    total = sum(sizes)
-    cx = np.zeros((c, total, len(core), 2))
-    cw = np.zeros((c, total, len(core)))
-    row = 0
-    for ti, g in enumerate(groups_t):
-        for ci in range(c):
-            has = np.nonzero(g[:, ci] >= 0)[0]
-            if len(has):
-                pts = xy_c[ci][ti][g[has, ci]][:, core]
-                ws = sc_c[ci][ti][g[has, ci]][:, core]
-                cx[ci, row + has] = np.nan_to_num(pts)
-                cw[ci, row + has] = np.where((ws >= min_score) & np.isfinite(pts).all(-1),
-                                             ws, 0.0)
-        row += len(g)
-    X = dlt(cx, cw, P)                                                  # (total, kc, 3)
-    ok = np.isfinite(X).all(-1)
-    with np.errstate(invalid="ignore"):
-        cen = np.where(ok.any(-1)[:, None],
-                       np.nansum(np.where(ok[..., None], X, 0), 1)
-                       / np.maximum(ok.sum(-1), 1)[:, None], np.nan)
-    return np.split(cen, np.cumsum(sizes)[:-1]) if sizes else []
-
-
 def reconstruct(views: Sequence[Poses], calibration: Calibration, *,
                 frames: Sequence[np.ndarray] | None = None,
                 offsets: Mapping[str, int] | None = None, fps: float | None = None,
                 min_views: int = 2, max_error: float = 15.0, min_score: float = 0.3,
                 association_error: float = 20.0, max_distance: float = 1.0,
-                max_age: float = 1.0, fix_swaps: bool = True) -> Reconstruction:
+                max_age: float = 1.0, same_person: float = 0.15,
+                fix_swaps: bool = True) -> Reconstruction:
     """Triangulate people seen by several calibrated cameras.
 
     Args:
@@ -119,6 +116,9 @@ def reconstruct(views: Sequence[Poses], calibration: Calibration, *,
         min_views, max_error, min_score: triangulation (views, px, 2D score).
         association_error: largest reprojection error (px) of a person's group.
         max_distance, max_age: linking people through time (m, s).
+        same_person: two groups of detections whose body keypoints lie closer than this
+            (m, median), as labelled or with left and right exchanged, are one person:
+            merged in a frame, never two identities (0: never merged).
         fix_swaps: swap back left/right side groups that a minority of the cameras
             labelled the other way round (:func:`posestack.swaps.fix_swaps_multiview`).
 
@@ -165,31 +165,41 @@ def reconstruct(views: Sequence[Poses], calibration: Calibration, *,
         xy_c.append(xy)
         sc_c.append(sc)
     P = calibration.projections()
-    core = core_keypoints(skel)
-    groups_t = associate_frames(xy_c, sc_c, P, core, min_views=min_views,
-                                max_error=association_error, min_score=min_score)
-    centroids = _centroids(groups_t, xy_c, sc_c, P, core, min_score)
+    marks = landmarks(skel)
+    assoc = associate(xy_c, sc_c, P, marks, min_views=min_views,
+                      max_error=association_error, min_score=min_score,
+                      same_person=same_person)
     rate = fps
     if rate is None:
         dt = np.diff(views[0].times)
         rate = 1.0 / float(np.median(dt)) if len(dt) and np.median(dt) > 0 else 30.0
     times = common / rate
-    ids_t = link_people(centroids, times - times[0] if t_all else times,
-                        max_distance=max_distance, max_age=max_age)
+    rel = times - times[0] if t_all else times
+    twin = marks.twin("body")
+    ids_t = link_people(assoc.body, rel, max_distance=max_distance, max_age=max_age,
+                        same_person=same_person, twin=twin)
+    ids_t, groups_t, flags_t, body_t = join_rows(ids_t, assoc.groups, assoc.mirrored,
+                                                 assoc.body, twin)
+    if twin is not None:
+        flags_t = orient_people(ids_t, body_t, flags_t, groups_t, twin, rel,
+                                max_gap=max(0.1, 2.5 / rate))
     q = max([0, *(int(i.max()) + 1 for i in ids_t if len(i))])
     groups = np.full((t_all, q, c), -1, np.int64)
-    for ti, (g, ids) in enumerate(zip(groups_t, ids_t, strict=True)):
-        for row, ident in zip(g, ids, strict=True):
-            if ident >= 0:
-                groups[ti, ident] = row
+    mirrored = np.zeros((t_all, q, c), bool)
+    for ti, (g, ids, fl) in enumerate(zip(groups_t, ids_t, flags_t, strict=True)):
+        for row, ident, f in zip(g, ids, fl, strict=True):
+            groups[ti, ident] = row
+            mirrored[ti, ident] = f & (row >= 0)
     # gather (C, T, Q, K, 2) and triangulate everything at once
     gx = np.full((c, t_all, q, k, 2), np.nan)
     gs = np.zeros((c, t_all, q, k))
     for ci in range(c):
         tt, qq = np.nonzero(groups[:, :, ci] >= 0)
         det = groups[tt, qq, ci]
-        gx[ci, tt, qq] = xy_c[ci][tt, det]
-        gs[ci, tt, qq] = sc_c[ci][tt, det]
+        order = np.where(mirrored[tt, qq, ci][:, None], np.asarray(skel.flip)[None],
+                         np.arange(k)[None])                             # (n, K)
+        gx[ci, tt, qq] = np.take_along_axis(xy_c[ci][tt, det], order[..., None], axis=1)
+        gs[ci, tt, qq] = np.take_along_axis(sc_c[ci][tt, det], order, axis=1)
     swaps: dict[str, dict[str, int]] = {}
     if fix_swaps:
         from ..swaps import fix_swaps_multiview, swap_counts
@@ -210,7 +220,8 @@ def reconstruct(views: Sequence[Poses], calibration: Calibration, *,
     use = {name: float(used[ci].sum() / max(int(seen[ci].sum()), 1))
            for ci, name in enumerate(calibration.names)}
     return Reconstruction(poses, tri.error.astype(np.float32), tri.n_views.astype(np.int16),
-                          groups, common, tuple(calibration.names), use, swaps)
+                          groups, common, tuple(calibration.names), use, mirrored,
+                          assoc.merged, swaps)
 
 
 def bone_length_cv(poses: Poses) -> dict[str, float]:
@@ -242,7 +253,9 @@ def people_report(rec: Reconstruction, min_share: float = 0.8,
     the trial is reported too.
 
     Returns ``(summary, warnings)``: ``summary = {"per_frame_3d": {n: frames},
-    "cameras": {cam: share of (frame, person) pairs seen}}``.
+    "cameras": {cam: share of (frame, person) pairs seen}, "left_right_swaps": {cam:
+    detections used with left and right exchanged}, "groups_merged": n}``
+    (:class:`Reconstruction`'s ``mirrored`` and ``merged``).
     """
     present = rec.poses.present()                       # (T, Q)
     n3 = present.sum(axis=1)                            # (T,)
@@ -250,6 +263,10 @@ def people_report(rec: Reconstruction, min_share: float = 0.8,
     counts = np.bincount(n3, minlength=1) if n3.size else np.zeros(1, np.int64)
     summary: dict = {"per_frame_3d": {str(i): int(c) for i, c in enumerate(counts) if c},
                      "cameras": {}}
+    if rec.mirrored is not None:
+        summary["left_right_swaps"] = {cam: int(rec.mirrored[:, :, c].sum())
+                                       for c, cam in enumerate(rec.cameras)}
+    summary["groups_merged"] = int(rec.merged)
     warnings: list[str] = []
     total = max(int(present.sum()), 1)
     for c, cam in enumerate(rec.cameras):
