@@ -484,6 +484,8 @@ def main() -> int:
     ap.add_argument("--force", action="store_true", help="rerun every stage")
     ap.add_argument("--skip-b", action="store_true", help="stage A only (no video decoding)")
     ap.add_argument("--json-out", type=Path, help="also write every number here")
+    ap.add_argument("--b-args", default="",
+                    help="extra options for stage B's posestack run (quoted), to try a variant")
     args = ap.parse_args()
 
     from posestack import assets
@@ -511,15 +513,18 @@ def main() -> int:
     if not args.skip_b:
         b_args = [str(demo / "videos"), "--calibration", str(calib), "--layout", "halpe26",
                   "--filter", "butterworth", *common, "--ik", "--opensim", "--height", "1.75",
-                  "--mass", "70", "--no-video", "-q", "-o", str(out / "B")]
+                  "--mass", "70", "--no-video", "-q", "-o", str(out / "B"),
+                  *args.b_args.split()]
         if args.quick:
             b_args += ["--end", f"{n_frames / FPS:.6f}"]
         timings["B"] = posestack(["run", *b_args], out / "B", args.force,
                                  "stage B, videos -> 2D -> 3D + IK + OpenSim")
 
     def mot_of(folder: Path) -> Path:
+        """The OpenSim IK result: on the augmented markers when the run made them."""
         man = json.loads((folder / "manifest.json").read_text())
-        return folder / man["outputs"]["opensim"]["mot"]
+        key = "opensim_lstm" if "opensim_lstm" in man["outputs"] else "opensim"
+        return folder / man["outputs"][key]["mot"]
 
     stages = {"A": out / "A"} | ({} if args.skip_b else {"B": out / "B" / "multiview"})
     # 2D

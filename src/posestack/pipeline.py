@@ -339,8 +339,8 @@ def run(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | o
         fix_swaps: swap back left/right side groups (legs, arms…) that the 2D
             estimator labelled the other way round for some frames, found from each
             tracked person's motion (:func:`posestack.swaps.fix_swaps_temporal`;
-            the manifest's ``swaps`` counts them); multi-view runs also test each
-            camera against the others before triangulation.
+            the manifest's ``swaps`` counts them). Multi-view runs settle swaps by
+            the geometry of the other cameras instead, before triangulation.
 
     Returns:
         one :class:`Result` per input, in order.
@@ -1258,7 +1258,10 @@ def run_multiview(videos: str | os.PathLike | Iterable[str | os.PathLike],
                               if k in RunParameters.__dataclass_fields__})
     for p, info in zip(paths, infos, strict=True):  # the 3D filter too, before any 2D work
         _check_against_media(p, info, params)
-    results = run(paths, output, **kwargs)
+    # left/right swaps are settled by the geometry of the other cameras (association takes
+    # whole-body mirrored detections, fix_swaps_multiview single limbs), not per camera from
+    # the motion, which would break a camera's whole-body mirror into pieces
+    results = run(paths, output, **{**kwargs, "fix_swaps": False})
     warnings = _turned_calibration_warnings(names, infos)
     fps = next((i.fps for i in infos if i.fps), None)
     out_dir = Path(output).expanduser() / "multiview" if output is not None else None
