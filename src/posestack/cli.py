@@ -94,7 +94,7 @@ def _run_kwargs(args: argparse.Namespace) -> dict:
                 filter=args.filter, cutoff=args.cutoff, order=args.order,
                 min_cutoff=args.min_cutoff, beta=args.beta, max_gap=args.max_gap,
                 video=not args.no_video, style=args.style, device=args.device,
-                smooth=not args.no_smooth, detect_interval=args.detect_interval,
+                smooth=False if args.no_smooth else None, detect_interval=args.detect_interval,
                 fix_swaps=not args.no_swap_fix,
                 person_detector=args.person_detector, max_identities=args.max_identities,
                 num_threads=args.threads, progress=not args.quiet, force=args.force,
@@ -483,7 +483,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="overlay: skeleton over the video, or openpose (ControlNet/DWPose "
                         "pose image on black)")
     r.add_argument("--no-smooth", action="store_true",
-                   help="no BlazePose one-euro smoothing of landmarks in video mode")
+                   help="no BlazePose one-euro smoothing of landmarks in video mode (the "
+                        "default with --filter butterworth: its zero-phase filtering does "
+                        "not lag, the one-euro smoothing does)")
     r.add_argument("--no-autorotate", action="store_true",
                    help="analyse frames as stored, not turned as a phone video's rotation "
                         "(display matrix) or an image's EXIF orientation asks")

@@ -98,7 +98,7 @@ class RunParameters:
     start: float | None = None
     end: float | None = None
     device: str = "cpu"
-    smooth: bool = True
+    smooth: bool | None = None
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
     detect_interval: int = 10
@@ -125,6 +125,9 @@ class RunParameters:
 
     def __post_init__(self) -> None:
         from .estimate import ESTIMATORS, PERSON_DETECTORS
+
+        if self.smooth is None:  # BlazePose's causal smoothing lags; a zero-phase filter won't
+            object.__setattr__(self, "smooth", self.filter != "butterworth")
 
         for name in ("start", "end"):
             v = getattr(self, name)
@@ -290,7 +293,7 @@ def run(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | o
         track: bool = True, max_age: float = 1.0, filter: str = "none", cutoff: float = 6.0,
         order: int = 4, min_cutoff: float = 1.0, beta: float = 0.0, max_gap: int = 0,
         video: bool = True, style: str = "skeleton", device: str = "cpu",
-        smooth: bool = True, min_detection_confidence: float = 0.5,
+        smooth: bool | None = None, min_detection_confidence: float = 0.5,
         min_tracking_confidence: float = 0.5, detect_interval: int = 10,
         person_detector: str = "auto", max_identities: int | None = None,
         num_threads: int | None = None, progress: bool = True, force: bool = False,
@@ -320,6 +323,10 @@ def run(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | o
             ControlNet/DWPose pose image on black).
         device: ``"cpu"``.
         smooth: BlazePose's own one-euro smoothing in video mode (as MediaPipe).
+            None (default): on, except with ``filter="butterworth"``: that causal
+            filter delays the landmarks by 1–2 frames, which the zero-phase
+            Butterworth then keeps (measured on the Pose2Sim sample: without it the
+            OpenSim angles agree better with Pose2Sim's, docs/angles.md).
         min_detection_confidence, min_tracking_confidence, detect_interval:
             BlazePose detector/landmark thresholds and re-detection interval.
         person_detector: who finds people for BlazePose/Holistic and the top-down
@@ -1261,7 +1268,10 @@ def run_multiview(videos: str | os.PathLike | Iterable[str | os.PathLike],
     # left/right swaps are settled by the geometry of the other cameras (association takes
     # whole-body mirrored detections, fix_swaps_multiview single limbs), not per camera from
     # the motion, which would break a camera's whole-body mirror into pieces
-    results = run(paths, output, **{**kwargs, "fix_swaps": False})
+    smooth = kwargs.get("smooth")
+    if smooth is None:  # the 3D filter decides, as in RunParameters
+        smooth = filt.get("filter", "none") != "butterworth"
+    results = run(paths, output, **{**kwargs, "fix_swaps": False, "smooth": smooth})
     warnings = _turned_calibration_warnings(names, infos)
     fps = next((i.fps for i in infos if i.fps), None)
     out_dir = Path(output).expanduser() / "multiview" if output is not None else None
