@@ -374,3 +374,26 @@ def test_people_count_changing_over_time_is_reported():
     assert summary["per_frame_3d"] == {"1": 10, "2": 30}
     assert warnings == ["the number of people in 3D changes over the trial (1 in 10 frames, "
                         "2 in 30 frames): people entering or leaving, or lost in some frames"]
+
+
+@pytest.mark.assets
+def test_failed_opensim_is_not_claimed_in_the_manifest(demo_3d, tmp_path, p2s_videos, capsys,
+                                                       monkeypatch):
+    """OpenSim failing leaves a manifest that says so (and vouches for the 3D only)."""
+    from posestack.errors import InputError as Err
+
+    def fail(*a, **k):
+        raise Err("OpenSim scaling failed: ScaleTool: No model specified.")
+
+    monkeypatch.setattr("posestack.biomech.opensim_ik.scale_and_ik", fail)
+    calib = p2s_videos.parent / "calibration" / "Calib.qca.txt"
+    cams = [str(demo_3d / f"cam0{i}") for i in range(1, 5)]
+    assert main(["triangulate", *cams, "--calibration", str(calib), "-o",
+                 str(tmp_path / "o"), "--opensim", "--augment"]) == 2
+    assert "No model specified" in capsys.readouterr().err
+    m = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert m["parameters"]["opensim"] is False and m["parameters"]["augment"] is False
+    assert "No model specified" in m["opensim"]["error"]
+    assert any(w.startswith("OpenSim failed") for w in m["warnings"])
+    assert "opensim" not in m["outputs"] and "angles_opensim" not in m["outputs"]
+    assert (tmp_path / "o" / "keypoints3d.parquet").is_file()

@@ -900,8 +900,9 @@ def _multiview_3d(views: Sequence[Poses], frames: Sequence[np.ndarray], calib, c
             extra["angles_ik_mot"] = "angles_ik.mot"
         manifest = write_multiview(
             out_dir, rec, poses3d, calib, calib_path, name=out_dir.name,
-            parameters={**dataclasses.asdict(params), "min_views": min_views,
-                        "max_reprojection_error_px": max_error},
+            # OpenSim's steps are marked done by _opensim once their files exist
+            parameters={**dataclasses.asdict(params), "opensim": False, "augment": False,
+                        "min_views": min_views, "max_reprojection_error_px": max_error},
             offsets=offsets, sources=sources, warnings=warnings, overlays=overlays,
             extra_outputs=extra)
         manifest["people"] = people
@@ -915,14 +916,31 @@ def _multiview_3d(views: Sequence[Poses], frames: Sequence[np.ndarray], calib, c
 
 def _opensim(out_dir: Path, poses3d: Poses, params: RunParameters, manifest: dict,
              frames0: int = 0) -> dict:
-    """Scale Pose2Sim's OpenSim model and run OpenSim IK on person 0's .trc."""
-    from .biomech.opensim_ik import scale_and_ik
+    """Scale Pose2Sim's OpenSim model and run OpenSim IK on person 0's .trc.
 
+    The manifest says ``parameters.opensim`` (``.augment``) true only once that step's
+    files are written; a step that fails leaves ``opensim.error`` and a warning in the
+    manifest (the 3D results stay valid) and its error is raised again.
+    """
     trcs = manifest["outputs"].get("trc", [])
     if not trcs:
         manifest["warnings"].append("no .trc for OpenSim (fewer than 2 frames)")
+        write_json(out_dir / BUNDLE_FILES["manifest"], manifest)
         return manifest
-    res = scale_and_ik(out_dir / trcs[0], out_dir / "opensim", layout=poses3d.skeleton.name,
+    try:
+        return _opensim_steps(out_dir.absolute(), trcs[0], poses3d, params, manifest, frames0)
+    except Exception as e:
+        manifest.setdefault("opensim", {})["error"] = str(e)
+        manifest["warnings"].append(f"OpenSim failed: {e}")
+        write_json(out_dir / BUNDLE_FILES["manifest"], manifest)
+        raise
+
+
+def _opensim_steps(out_dir: Path, trc: str, poses3d: Poses, params: RunParameters,
+                   manifest: dict, frames0: int) -> dict:
+    from .biomech.opensim_ik import scale_and_ik
+
+    res = scale_and_ik(out_dir / trc, out_dir / "opensim", layout=poses3d.skeleton.name,
                        height=params.height, mass=params.mass)
     rel = res.mot.relative_to(out_dir)
     # the OpenSim coordinates back in the long angles layout (rotations only, degrees)
@@ -947,11 +965,13 @@ def _opensim(out_dir: Path, poses3d: Poses, params: RunParameters, manifest: dic
     manifest["opensim"] = {"height_m": res.height, "mass_kg": res.mass,
                            "marker_rms_m_median": float(np.nanmedian(res.marker_errors)),
                            "seconds_scale": res.seconds_scale, "seconds_ik": res.seconds_ik}
+    manifest["parameters"]["opensim"] = True
+    write_json(out_dir / BUNDLE_FILES["manifest"], manifest)
     if params.augment:
         from .biomech.augment import augment_markers, write_augmented_trc
 
         aug = augment_markers(poses3d, res.height, params.mass, missing_small_toes="use_big_toe")
-        lstm_trc = out_dir / f"{Path(trcs[0]).stem}_LSTM.trc"
+        lstm_trc = out_dir / f"{Path(trc).stem}_LSTM.trc"
         write_augmented_trc(lstm_trc, poses3d, aug)
         res2 = scale_and_ik(lstm_trc, out_dir / "opensim_lstm", layout="lstm",
                             height=res.height, mass=params.mass)
@@ -964,7 +984,8 @@ def _opensim(out_dir: Path, poses3d: Poses, params: RunParameters, manifest: dic
         manifest["warnings"].append("marker augmentation: BlazePose has no small toes; the "
                                     "big toe stands in for them (5th-metatarsal markers are "
                                     "least reliable)")
-    write_json(out_dir / BUNDLE_FILES["manifest"], manifest)
+        manifest["parameters"]["augment"] = True
+        write_json(out_dir / BUNDLE_FILES["manifest"], manifest)
     return manifest
 
 
