@@ -168,25 +168,6 @@ def _bundle_camera(bundle: Path, name: str | None, calibration: Path | None = No
     return cam, video
 
 
-def _dense(poses, index: np.ndarray):
-    """Keypoints on every frame from the first to the last row of a bundle's table
-    (frames nobody was found in come back as NaN), so the fit's smoothness and the renders
-    keep the video's timing; times of the filled frames are interpolated."""
-    from .poses import Poses
-
-    index = np.asarray(index, np.int64)
-    full = np.arange(index[0], index[-1] + 1) if len(index) else index
-    if len(full) == len(index):
-        return poses, index
-    rows = index - index[0]
-    coords = np.full((len(full), *poses.coords.shape[1:]), np.nan, np.float32)
-    scores = np.zeros((len(full), *poses.scores.shape[1:]), np.float32)
-    coords[rows], scores[rows] = poses.coords, poses.scores
-    times = np.interp(full, index, poses.times)
-    return Poses(poses.skeleton, coords, scores, times, poses.space, tracked=poses.tracked,
-                 meta=poses.meta), full
-
-
 def _cmd_body(args: argparse.Namespace) -> int:
     from .body import AnnyBody, SMPLBody, fit_body, write_body_npz, write_glb, write_obj
     from .errors import InputError
@@ -220,7 +201,8 @@ def _cmd_body(args: argparse.Namespace) -> int:
     else:
         raise InputError(f"{args.bundle} has neither keypoints3d.parquet nor keypoints2d.parquet:"
                          " make a bundle with `posestack run VIDEO(S) -o OUT` first")
-    poses, index = _dense(poses, index)
+    # read_keypoints gives every frame (NaN where nobody was found), so the fit's
+    # smoothness and the renders keep the video's timing
     out = args.output or args.bundle / "body"
     people = range(poses.n_people) if args.person is None else [args.person]
     body = AnnyBody() if args.smpl is None else SMPLBody(args.smpl, args.smpl_kind,

@@ -735,9 +735,24 @@ def _people_counts(kp2d: Poses) -> dict[str, int]:
 def read_keypoints(path: str | os.PathLike) -> tuple[Poses, np.ndarray]:
     """Read a ``keypoints2d``/``keypoints3d`` Parquet file back into :class:`Poses`.
 
-    Returns the poses and the (T,) source frame index of each time step. The
-    table holds rows only for people present, so frames in which nobody was
-    found are absent from the result.
+    The table holds rows only for the people present; the result has every frame
+    from the first to the last the run covered, on the source's regular frame grid,
+    so that filters and fits see the video's timing: frames in which nobody was found
+    have NaN coordinates and score 0, their times interpolated between those of the
+    frames around them. (A table written without the covered range in its metadata
+    spans its first to its last row's frame.)
+
+    Args:
+        path: a ``keypoints2d.parquet``, ``keypoints3d.parquet`` or
+            ``keypoints3d_body.parquet`` written by posestack.
+
+    Returns:
+        ``(poses, frames)``: :class:`Poses` ``(T, P, K, D)`` (D = 2, pixels, or 3,
+        metres; P = the highest person index + 1; times in seconds) and the ``(T,)``
+        int64 source frame index of each time step (consecutive integers).
+
+    Raises:
+        InputError: the file is missing or was not written by posestack.
     """
     import pyarrow.parquet as pq
 
@@ -753,20 +768,31 @@ def read_keypoints(path: str | os.PathLike) -> tuple[Poses, np.ndarray]:
         raise InputError(f"{path} was not written by posestack (no skeleton metadata)") from None
     tracked = md.get(b"posestack.tracked", b"false") == b"true"
     dims = ["x", "y", "z"] if "z" in table.column_names else ["x", "y"]
-    frame = table["frame"].to_numpy()
+    frame = table["frame"].to_numpy().astype(np.int64)
     person = table["person"].to_numpy().astype(np.int64)
     kp = table["keypoint"].combine_chunks().indices.to_numpy().astype(np.int64)
-    ufr, fi = np.unique(frame, return_inverse=True)
     tvals = table["time"].to_numpy()
-    times = np.zeros(len(ufr))
-    times[fi] = tvals
+    # the times known: those of the rows' frames and of the covered range's two ends
+    f_known, first = np.unique(frame, return_index=True)
+    t_known = tvals[first].astype(np.float64)
+    span = json.loads(md.get(b"posestack.frames") or b"{}")
+    if span:
+        f_known, keep = np.unique(np.r_[f_known, span["first"], span["last"]],
+                                  return_index=True)
+        t_known = np.r_[t_known, span["times"]][keep]
+    if len(f_known):
+        grid = np.arange(f_known[0], f_known[-1] + 1, dtype=np.int64)
+        times = np.interp(grid, f_known, t_known)
+    else:
+        grid, times = np.zeros(0, np.int64), np.zeros(0)
+    fi = frame - (grid[0] if len(grid) else 0)
     n_p = int(person.max()) + 1 if len(person) else 0
-    coords = np.full((len(ufr), n_p, len(skeleton), len(dims)), np.nan, np.float32)
-    scores = np.zeros((len(ufr), n_p, len(skeleton)), np.float32)
+    coords = np.full((len(grid), n_p, len(skeleton), len(dims)), np.nan, np.float32)
+    scores = np.zeros((len(grid), n_p, len(skeleton)), np.float32)
     for d, c in enumerate(dims):
         coords[fi, person, kp, d] = table[c].to_numpy()
     scores[fi, person, kp] = table["score"].to_numpy()
-    return Poses(skeleton, coords, scores, times, space, tracked=tracked), ufr
+    return Poses(skeleton, coords, scores, times, space, tracked=tracked), grid
 
 
 def _load_result(name: str, path: Path, info: MediaInfo, bundle: Path, manifest: dict) -> Result:
