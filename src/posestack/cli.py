@@ -19,18 +19,34 @@ from .errors import PosestackError
 from .estimate import ESTIMATORS
 from .pipeline import FILTERS, LAYOUTS, STYLES
 
+OFFSET_HELP = ("CAM=N: camera CAM's frame N shows the same instant as frame 0 of the "
+               "others (N > 0: CAM started N frames early; N < 0: N frames late). Pose2Sim's "
+               "convention: the number its synchronisation reports, subtracted from CAM's "
+               "frame numbers. Repeat for several cameras; names as the videos' (cam2 "
+               "finds cam02)")
+CAMERAS_HELP = ("the calibration's cameras that filmed the inputs, comma-separated (e.g. "
+                "cam01,cam02,cam03), when it has more (default: all)")
+
 
 def _offsets(items: list[str] | None) -> dict[str, int]:
     out = {}
     for item in items or []:
         cam, sep, n = item.partition("=")
         try:
-            if not sep or not cam:
+            if not sep or not cam.strip():
                 raise ValueError
-            out[cam] = int(n)
+            frames = int(n)
         except ValueError:
-            raise PosestackError(f"--offset {item!r}: write CAMERA=FRAMES, e.g. cam02=3") from None
+            raise PosestackError(f"--offset {item!r}: write CAMERA=FRAMES, a whole number of "
+                                 "frames, e.g. cam02=3 or cam02=-3") from None
+        if cam.strip() in out:
+            raise PosestackError(f"--offset gives camera {cam.strip()} twice")
+        out[cam.strip()] = frames
     return out
+def _cameras(text: str | None) -> list[str] | None:
+    return None if text is None else [c.strip() for c in text.split(",") if c.strip()]
+
+
 
 
 def _print_multiview(mv) -> None:
@@ -48,7 +64,8 @@ def _cmd_triangulate(args: argparse.Namespace) -> int:
 
     mv = triangulate_files(args.inputs, args.calibration, args.output, layout=args.layout,
                            fps=args.fps, offsets=_offsets(args.offset),
-                           min_views=args.min_views, max_error=args.max_error,
+                           cameras=_cameras(args.cameras), min_views=args.min_views,
+                           max_error=args.max_error,
                            filter=args.filter, cutoff=args.cutoff, order=args.order,
                            min_cutoff=args.min_cutoff, beta=args.beta, max_gap=args.max_gap,
                            ik=args.ik, opensim=args.opensim, augment=args.augment,
@@ -62,9 +79,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     folders = [p for p in args.inputs if p.is_dir()]
     auto = args.calibration is None and any(find_calibration(p) for p in folders)
-    if args.calibration is not None or args.offset or auto:
+    if args.calibration is not None or args.offset or args.cameras or auto:
         mv = run_multiview(args.inputs, args.calibration, args.output,
-                           offsets=_offsets(args.offset), min_views=args.min_views,
+                           offsets=_offsets(args.offset), cameras=_cameras(args.cameras),
+                           min_views=args.min_views,
                            max_error=args.max_error, ik=args.ik, opensim=args.opensim,
                            augment=args.augment, height=args.height, mass=args.mass,
                            **_run_kwargs(args))
@@ -453,9 +471,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="calibration of the cameras (.qca.txt, .toml, .yml, .json): the "
                         "inputs are one video per camera and 3D is triangulated into "
                         "OUT/multiview (found automatically in an input folder)")
-    r.add_argument("--offset", action="append", metavar="CAM=FRAMES",
-                   help="frames to subtract from a camera's frame index (synchronisation)")
-    r.add_argument("--min-views", type=int, default=2, help="cameras a 3D point needs")
+    r.add_argument("--cameras", help=CAMERAS_HELP)
+    r.add_argument("--offset", action="append", metavar="CAM=N", help=OFFSET_HELP)
+    r.add_argument("--min-views", type=int, default=2,
+                   help="cameras a 3D point needs (default 2)")
     r.add_argument("--max-error", type=float, default=15.0,
                    help="reprojection error (px) above which a view is left out")
     _add_biomech_args(r)
@@ -480,7 +499,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "coco_wholebody133"],
                     help="layout of OpenPose json (auto: from the number of points)")
     tr.add_argument("--fps", type=float, help="frame rate of json folders (default 30)")
-    tr.add_argument("--offset", action="append", metavar="CAM=FRAMES")
+    tr.add_argument("--cameras", help=CAMERAS_HELP)
+    tr.add_argument("--offset", action="append", metavar="CAM=N", help=OFFSET_HELP)
     tr.add_argument("--min-views", type=int, default=2)
     tr.add_argument("--max-error", type=float, default=15.0)
     tr.add_argument("--filter", default="none", choices=list(FILTERS))

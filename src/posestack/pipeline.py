@@ -864,6 +864,46 @@ def _camera_warnings(rec, names: Sequence[str]) -> list[str]:
     return out
 
 
+def _camera_offsets(offsets: dict[str, int] | None, names: Sequence[str]) -> dict[str, int]:
+    """``offsets`` keyed by the cameras' names (a name is matched like a video: ``cam2`` ~
+    ``cam02``), checked before any work."""
+    from .multiview.calibration import find_camera
+
+    out: dict[str, int] = {}
+    for given, n in (offsets or {}).items():
+        if isinstance(n, bool) or not isinstance(n, int | np.integer):
+            raise InputError(f"--offset {given}={n!r}: an offset is a whole number of frames")
+        cam = find_camera(str(given), names, "--offset")
+        if cam in out:
+            raise InputError(f"--offset gives camera {cam} twice")
+        out[cam] = int(n)
+    return out
+
+
+def _frame_offsets(offsets: dict[str, int], names: Sequence[str]) -> dict[str, int]:
+    """The offsets that number the 3D frames from the camera that started first: each
+    camera's frame index minus its offset (Pose2Sim's convention), shifted so that no 3D
+    frame is negative. Returns the nonzero ones; camera frame = 3D frame + offset."""
+    shift = max(offsets.get(n, 0) for n in names) if names else 0
+    return {n: offsets.get(n, 0) - shift for n in names if offsets.get(n, 0) != shift}
+
+
+def _select_cameras(calib, cameras: Sequence[str] | None):
+    """The calibration reduced to ``cameras`` (names matched like videos), in that order."""
+    if cameras is None:
+        return calib
+    from .multiview.calibration import find_camera
+
+    if isinstance(cameras, str):
+        cameras = [c for c in cameras.split(",") if c.strip()]
+    picked = [find_camera(c.strip(), calib.names, "--cameras") for c in cameras]
+    if len(set(picked)) != len(picked):
+        raise InputError(f"--cameras names a camera twice: {', '.join(cameras)}")
+    if len(picked) < 2:
+        raise InputError("--cameras: 3D needs at least 2 cameras")
+    return calib.select(picked)
+
+
 def _multiview_3d(views: Sequence[Poses], frames: Sequence[np.ndarray], calib, calib_path,
                   out_dir: Path | None, params: RunParameters, offsets: dict[str, int],
                   fps: float | None, sources: Sequence[str], min_views: int, max_error: float,
@@ -873,12 +913,14 @@ def _multiview_3d(views: Sequence[Poses], frames: Sequence[np.ndarray], calib, c
     from .multiview.job import accuracy, render_reprojections, write_multiview
     from .multiview.reconstruct import reconstruct
 
+    given = dict(offsets)
+    offsets = _frame_offsets(given, calib.names)
     lengths = {n: len(f) for n, f in zip(calib.names, frames, strict=True)}
     if len(set(lengths.values())) > 1:
         warnings = [*warnings, "the cameras have different numbers of frames ("
                     + ", ".join(f"{k}: {v}" for k, v in lengths.items())
                     + "); frames are matched by index"
-                    + (" after the given offsets" if offsets else
+                    + (" after the given offsets" if given else
                        " (pass --offset CAM=N if they do not start together)")]
     rec = reconstruct(views, calib, frames=frames, offsets=offsets, fps=fps,
                       min_views=min_views, max_error=max_error, max_age=params.max_age)
@@ -928,7 +970,8 @@ def _multiview_3d(views: Sequence[Poses], frames: Sequence[np.ndarray], calib, c
             out_dir, rec, poses3d, calib, calib_path, name=out_dir.name,
             # OpenSim's steps are marked done by _opensim once their files exist
             parameters={**dataclasses.asdict(params), "opensim": False, "augment": False,
-                        "min_views": min_views, "max_reprojection_error_px": max_error},
+                        "min_views": min_views, "max_reprojection_error_px": max_error,
+                        "offsets": given},
             offsets=offsets, sources=sources, warnings=warnings, overlays=overlays,
             extra_outputs=extra)
         manifest["people"] = people
@@ -1017,7 +1060,8 @@ def _opensim_steps(out_dir: Path, trc: str, poses3d: Poses, params: RunParameter
 
 def run_multiview(videos: str | os.PathLike | Iterable[str | os.PathLike],
                   calibration: str | os.PathLike | None, output: str | os.PathLike | None,
-                  *, offsets: dict[str, int] | None = None, min_views: int = 2,
+                  *, offsets: dict[str, int] | None = None,
+                  cameras: Sequence[str] | None = None, min_views: int = 2,
                   max_error: float = 15.0, **kwargs: Any) -> MultiviewResult:
     """2D on every camera's video, then 3D: association, triangulation, filtering.
 
@@ -1027,16 +1071,24 @@ def run_multiview(videos: str | os.PathLike | Iterable[str | os.PathLike],
         calibration: Qualisys ``.qca.txt``, Pose2Sim/Anipose ``.toml``, or OpenCV
             ``.yml``/``.json`` (None: look next to the videos).
         output: bundles go to ``output/<camera>/`` (2D) and ``output/multiview/`` (3D).
-        offsets: ``{camera: frames}`` to subtract from a camera's frame index so
-            that equal indices are simultaneous.
+        offsets: ``{camera: N}`` frames to subtract from a camera's frame index so
+            that equal indices are simultaneous, Pose2Sim's convention: ``{"cam02": 3}``
+            means cam02's frame 3 shows the instant of the other cameras' frame 0 (it
+            started 3 frames early; ``-3``: 3 frames late). Cameras are named like the
+            videos (``cam2`` finds ``cam02``). The 3D frames are numbered from the
+            camera that started first (the manifest's ``offsets``: camera frame = 3D
+            frame + offset).
+        cameras: the calibration's cameras that filmed these videos (names matched
+            like videos), when it has more than were used; None: all.
         min_views: cameras a 3D point needs.
         max_error: reprojection error (px) above which views are left out.
         kwargs: the 2D options of :func:`run` (estimator, layout, filter…; the
             filter is applied to the 3D tracks, not to the 2D).
 
     Raises:
-        InputError: no or unreadable calibration, or one that does not match the
-            videos (count, names, image sizes) — before any 2D work.
+        InputError: no or unreadable calibration, one that does not match the
+            videos (count, names, image sizes), an offset or camera name that is
+            not a camera — all before any 2D work.
     """
     from .multiview.calibration import load_calibration, match_videos
 
@@ -1058,8 +1110,9 @@ def run_multiview(videos: str | os.PathLike | Iterable[str | os.PathLike],
                                                           ".yaml")]
     infos = [probe(p) for p in paths]
     names = _bundle_names(paths)
-    calib = match_videos(load_calibration(calib_path), names)
+    calib = match_videos(_select_cameras(load_calibration(calib_path), cameras), names)
     calib.check_sizes({n: (i.width, i.height) for n, i in zip(names, infos, strict=True)})
+    offsets = _camera_offsets(offsets, calib.names)
     filt = {k: kwargs.pop(k) for k in ("filter", "cutoff", "order", "min_cutoff", "beta",
                                        "max_gap", "ik", "opensim", "augment", "height",
                                        "mass")
@@ -1072,7 +1125,7 @@ def run_multiview(videos: str | os.PathLike | Iterable[str | os.PathLike],
     fps = next((i.fps for i in infos if i.fps), None)
     out_dir = Path(output).expanduser() / "multiview" if output is not None else None
     mv = _multiview_3d([r.keypoints2d for r in results], [r.frames for r in results], calib,
-                       calib_path, out_dir, params, dict(offsets or {}), fps,
+                       calib_path, out_dir, params, offsets, fps,
                        [str(p) for p in paths], min_views, max_error,
                        {n: i for n, i in zip(names, infos, strict=True)},
                        kwargs.get("progress", True), warnings)
@@ -1082,22 +1135,24 @@ def run_multiview(videos: str | os.PathLike | Iterable[str | os.PathLike],
 def triangulate_files(inputs: Iterable[str | os.PathLike], calibration: str | os.PathLike,
                       output: str | os.PathLike | None, *, layout: str = "auto",
                       fps: float | None = None, offsets: dict[str, int] | None = None,
-                      min_views: int = 2, max_error: float = 15.0, filter: str = "none",
-                      cutoff: float = 6.0, order: int = 4, min_cutoff: float = 1.0,
-                      beta: float = 0.0, max_gap: int = 0, max_age: float = 1.0,
+                      cameras: Sequence[str] | None = None, min_views: int = 2,
+                      max_error: float = 15.0, filter: str = "none", cutoff: float = 6.0,
+                      order: int = 4, min_cutoff: float = 1.0, beta: float = 0.0,
+                      max_gap: int = 0, max_age: float = 1.0,
                       ik: bool = False, opensim: bool = False, augment: bool = False,
                       height: float | None = None, mass: float = 70.0) -> MultiviewResult:
     """Triangulate 2D keypoints computed elsewhere: posestack bundles or OpenPose json folders.
 
     Args:
         inputs: per camera, a posestack bundle folder (with ``keypoints2d.parquet``)
-            or a folder of OpenPose per-frame json files (``<cam>_json``).
+            or a folder of OpenPose per-frame json files (``<cam>_json``, or a bundle's
+            ``openpose/``, named by its bundle).
         calibration: the cameras' calibration file.
         layout: keypoint layout of the json files (``auto`` guesses it from the
             number of points: 17 coco17, 25 body25, 26 halpe26, 33 blazepose33,
             133 wholebody133; give ``body25b`` explicitly).
         fps: frame rate of the json files (default 30; bundles know theirs).
-        offsets, min_views, max_error: as in :func:`run_multiview`.
+        offsets, cameras, min_views, max_error: as in :func:`run_multiview`.
         filter, cutoff, order, min_cutoff, beta, max_gap, max_age: 3D filtering and
             identity linking, as in :func:`run`.
     """
@@ -1115,16 +1170,18 @@ def triangulate_files(inputs: Iterable[str | os.PathLike], calibration: str | os
             name = poses.space.split(":", 1)[-1] if poses.space.startswith("image:") else f.name
         else:
             name = f.name[:-5] if f.name.lower().endswith("_json") else f.name
+            if f.name == BUNDLE_FILES["openpose"] and (f.parent / "keypoints2d.parquet").is_file():
+                name = f.absolute().parent.name  # a bundle's own json: the bundle's camera
             poses, fr = read_openpose_folder(f, layout, fps=fps or 30.0, camera=name)
         views.append(poses)
         frames.append(fr)
         names.append(name)
     calib_path = Path(calibration).expanduser()
-    calib = match_videos(load_calibration(calib_path), names)
+    calib = match_videos(_select_cameras(load_calibration(calib_path), cameras), names)
+    offsets = _camera_offsets(offsets, calib.names)
     params = RunParameters(filter=filter, cutoff=cutoff, order=order, min_cutoff=min_cutoff,
                            beta=beta, max_gap=max_gap, max_age=max_age, video=False, ik=ik,
                            opensim=opensim, augment=augment, height=height, mass=mass)
     out_dir = Path(output).expanduser() if output is not None else None
-    return _multiview_3d(views, frames, calib, calib_path, out_dir, params,
-                         dict(offsets or {}), fps, [str(f) for f in folders], min_views,
-                         max_error, None, False, [])
+    return _multiview_3d(views, frames, calib, calib_path, out_dir, params, offsets, fps,
+                         [str(f) for f in folders], min_views, max_error, None, False, [])
