@@ -174,6 +174,12 @@ def test_image_and_folder_inputs(tmp_path, cam01_frames):
     assert {p.name for p in out.iterdir()} == {"person", "nobody"}
     person, _ = posestack.read_keypoints(out / "person" / "keypoints2d.parquet")
     assert person.coords.shape == (1, 2, 33, 2)  # the subject and the person by the door
+    # an image's overlay is an image
+    overlay = cv2.imread(str(out / "person" / "overlay.png"))
+    assert overlay is not None and overlay.shape == cam01_frames[40].shape
+    assert not (out / "person" / "overlay.mp4").exists()
+    manifest = json.loads((out / "person" / "manifest.json").read_text())
+    assert manifest["outputs"]["overlay"] == "overlay.png"
     # nobody: an empty but valid result
     m = json.loads((out / "nobody" / "manifest.json").read_text())
     assert m["frames"]["processed"] == 1 and m["frames"]["with_people"] == 0

@@ -262,7 +262,7 @@ def run(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | o
         filter: ``"none"``, ``"oneeuro"`` (``min_cutoff`` Hz, ``beta``) or
             ``"butterworth"`` (zero-phase, ``cutoff`` Hz, ``order``).
         max_gap: fill gaps of at most this many frames before filtering.
-        video: write ``overlay.mp4`` (H.264).
+        video: write ``overlay.mp4`` (H.264; ``overlay.png`` for an image).
         style: ``"skeleton"`` (drawn over the video) or ``"openpose"`` (the
             ControlNet/DWPose pose image on black).
         device: ``"cpu"``.
@@ -570,9 +570,15 @@ def _postprocess(est: _Estimates, native: Skeleton, params: RunParameters, camer
     return kp2d, kp3d
 
 
+def _overlay_name(info: MediaInfo) -> str:
+    """``overlay.mp4`` for a video, ``overlay.png`` for an image."""
+    return "overlay.png" if info.kind == "image" else BUNDLE_FILES["overlay"]
+
+
 def _render(path_out: Path, info: MediaInfo, params: RunParameters, kp2d: Poses,
             frames: np.ndarray, name: str, progress: bool) -> None:
-    """Read the video again and draw the final keypoints into an H.264 file."""
+    """Read the video (or image) again and draw the final keypoints into an H.264 file
+    (a PNG for an image)."""
     from .render.draw import draw_skeleton
     from .render.openpose import draw_openpose
 
@@ -581,8 +587,26 @@ def _render(path_out: Path, info: MediaInfo, params: RunParameters, kp2d: Poses,
     if params.style == "openpose" and kp2d.skeleton.name != "coco_wholebody133":
         wb = kp2d.to_skeleton("coco_wholebody133")
     present = kp2d.present()
-    fps = info.fps if info.kind == "video" and info.fps else 1.0
+
+    def draw(ti: int, rgb: np.ndarray) -> np.ndarray:
+        who = np.nonzero(present[ti])[0]
+        if params.style == "openpose":
+            return draw_openpose(rgb.shape[:2], wb.coords[ti, who], wb.scores[ti, who])
+        return draw_skeleton(rgb, kp2d.coords[ti, who], kp2d.scores[ti, who],
+                             kp2d.skeleton, labels=[f"#{p}" for p in who])
+
     reader = FrameReader(info, start=params.start, end=params.end)
+    if info.kind == "image":
+        import cv2
+
+        for index, _, rgb in reader:
+            ok, png = cv2.imencode(".png", cv2.cvtColor(draw(row_of[int(index)], rgb),
+                                                        cv2.COLOR_RGB2BGR))
+            if not ok:  # pragma: no cover - PNG encoding of a uint8 image does not fail
+                raise OutputError(f"cannot encode {path_out} as PNG")
+            path_out.write_bytes(png.tobytes())
+        return
+    fps = info.fps if info.fps else 1.0
     bar = _bar(len(frames), f"{name} overlay", progress)
     try:
         with VideoWriter(path_out, info.width, info.height, fps) as writer:
@@ -590,13 +614,7 @@ def _render(path_out: Path, info: MediaInfo, params: RunParameters, kp2d: Poses,
                 ti = row_of.get(int(index))
                 if ti is None:
                     continue
-                who = np.nonzero(present[ti])[0]
-                if params.style == "openpose":
-                    img = draw_openpose(rgb.shape[:2], wb.coords[ti, who], wb.scores[ti, who])
-                else:
-                    img = draw_skeleton(rgb, kp2d.coords[ti, who], kp2d.scores[ti, who],
-                                        kp2d.skeleton, labels=[f"#{p}" for p in who])
-                writer.write(img)
+                writer.write(draw(ti, rgb))
                 bar.update(1)
     finally:
         bar.close()
@@ -626,7 +644,7 @@ def _run_one(est, path: Path, info: MediaInfo, name: str, bundle: Path | None,
         t_render = time.perf_counter()
         if bundle is not None and params.video:
             bundle.mkdir(parents=True, exist_ok=True)
-            with atomic_path(bundle / BUNDLE_FILES["overlay"]) as tmp:
+            with atomic_path(bundle / _overlay_name(info)) as tmp:
                 _render(tmp, info, params, kp2d, raw.frames, name, progress)
         render_s = time.perf_counter() - t_render
     except BaseException:
@@ -719,8 +737,10 @@ def _run_one(est, path: Path, info: MediaInfo, name: str, bundle: Path | None,
         if params.video:
             outputs.append("overlay")
         else:
-            (bundle / BUNDLE_FILES["overlay"]).unlink(missing_ok=True)
+            (bundle / _overlay_name(info)).unlink(missing_ok=True)
         manifest["outputs"] = {o: BUNDLE_FILES[o] for o in outputs}
+        if params.video:
+            manifest["outputs"]["overlay"] = _overlay_name(info)
         write_json(bundle / BUNDLE_FILES["manifest"], manifest)
     return Result(name, path, info, kp2d, kp3d, raw.frames, bundle, manifest, tuple(warnings),
                   angles=angles)
