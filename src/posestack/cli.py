@@ -122,20 +122,31 @@ def _report(results) -> None:
             print(f"  warning: {w}", file=sys.stderr)
 
 
+def _angle_names(path: Path) -> set[str]:
+    """The angle names of an angles table (.parquet) or OpenSim file (.mot/.sto); empty
+    when the file cannot be read (compare_files then says why)."""
+    try:
+        if path.suffix.lower() == ".parquet":
+            import pyarrow.parquet as pq
+
+            return set(pq.read_table(path, columns=["angle"]).column("angle").to_pylist())
+        from .biomech.mot import read_mot
+
+        return set(read_mot(path).names)
+    except Exception:  # any unreadable file: no names to map
+        return set()
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
     from .evaluate.agreement import compare_files
 
     names = None
-    if args.b.suffix.lower() in (".mot", ".sto") and args.a.suffix.lower() == ".parquet":
-        import pyarrow.parquet as pq
-
-        from .biomech.mot import read_mot
+    if args.a.suffix.lower() == ".parquet" and args.a.is_file() and args.b.is_file():
         from .kinematics.ik import OPENSIM_NAMES  # our angle names -> Pose2Sim model's
 
-        have_a = set(pq.read_table(args.a, columns=["angle"]).column("angle").to_pylist())
-        have_b = set(read_mot(args.b).names)
+        have_a, have_b = _angle_names(args.a), _angle_names(args.b)
         names = {ours: (theirs, int(sign)) for ours, (theirs, sign) in OPENSIM_NAMES.items()
-                 if ours in have_a and theirs in have_b}
+                 if ours in have_a and theirs in have_b and ours not in have_b}
     report = compare_files(args.a, args.b, person=args.person, names=names, out=args.output)
     print(report.format())
     return 0
