@@ -354,8 +354,9 @@ def _cmd_render(args: argparse.Namespace) -> int:
             w, h = camera.size if box is None else box[2:]
             k = args.size / max(w, h)
             size = (max(1, round(w * k)), max(1, round(h * k)))
+        # each framing and shape has its own folder: a crop never overwrites the full frame
         tag = (f"p{args.person}_" if args.person is not None else "") + key + (
-            "_transfer" if shape is not None else "")
+            "_transfer" if shape is not None else "") + ("_crop" if args.crop else "")
         offset = int(manifest.get("offsets", {}).get(camera.name, 0))
         written = render_body(verts, people[0][2].faces, camera, out / tag, maps=maps,
                               frames=frames, keypoints=kps, keypoint_names=names,
@@ -571,7 +572,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Render a bundle's fitted bodies (posestack body) through one "
                        "camera: depth, normal and body-part semantic maps, DWPose-style skeleton"
                        " images and the mesh over the video, as PNG sequences and mp4s in "
-                       "BUNDLE/render/<camera>/ (p<N>_<camera>/ with --person). --shape-from/"
+                       "BUNDLE/render/<camera>/ (p<N>_<camera>/ with --person, "
+                       "<camera>_transfer/ with another shape, <camera>_crop/ with --crop). "
+                       "--shape-from/"
                        "--phenotype put the motion on another body shape (motion transfer). "
                        "A person is drawn in the frames where they were seen, and across gaps "
                        "of up to --max-gap frames.")
