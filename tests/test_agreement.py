@@ -290,6 +290,25 @@ def test_compare_parquet_with_mot_sign_mapping(files, tmp_path):
     assert doc["overall"]["n"] == 120
 
 
+def test_compare_leaves_translations_out_of_the_overall_row(tmp_path):
+    """Two OpenSim .mot files share pelvis_tx (metres): it is left out, and ``overall``
+    pools the angles (degrees) only."""
+    times = np.arange(50) / 50
+    knee = 30 * np.sin(2 * np.pi * times) + 30
+    write_mot(tmp_path / "a.mot", times, {"knee_angle_r": knee + 2,
+                                          "pelvis_tx": np.full_like(times, 0.5)})
+    write_mot(tmp_path / "b.mot", times, {"knee_angle_r": knee,
+                                          "pelvis_tx": np.full_like(times, 0.4)})
+    rep = compare_files(tmp_path / "a.mot", tmp_path / "b.mot", n_boot=0,
+                        out=tmp_path / "r.json")
+    assert rep.names == ("knee_angle_r",)
+    assert rep[OVERALL].n == 50 and rep[OVERALL].bias == pytest.approx(2.0)
+    assert json.loads((tmp_path / "r.json").read_text())["left_out"] == ["pelvis_tx"]
+    write_mot(tmp_path / "t.mot", times, {"pelvis_tx": np.zeros_like(times)})
+    with pytest.raises(InputError, match="only translations"):
+        compare_files(tmp_path / "t.mot", tmp_path / "b.mot", n_boot=0)
+
+
 def test_compare_without_sign_is_anticorrelated(files):
     ours, mot = files
     rep = compare_files(ours, mot, names={"left_knee_flexion": "knee_angle_l"},

@@ -400,6 +400,23 @@ def test_scale_and_ik_outputs(opensim_run, sample3d):
 
 
 @pytest.mark.assets
+def test_scale_and_ik_with_relative_paths(sample3d, tmp_path, monkeypatch):
+    """Relative paths, as a user types them: OpenSim resolves a relative path in a setup
+    file against the setup file's folder, which doubled it ("ScaleTool: No model
+    specified") before every path given to OpenSim was made absolute."""
+    pytest.importorskip("opensim")
+    import shutil
+
+    _, trc = sample3d
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in").mkdir()
+    shutil.copy(trc, tmp_path / "in" / "walk.trc")
+    res = scale_and_ik("in/walk.trc", "out/opensim", height=1.72)
+    assert res.mot == tmp_path / "out" / "opensim" / "walk.mot" and res.mot.is_file()
+    assert res.scaled_model.is_file() and np.isfinite(res.angles).all()
+
+
+@pytest.mark.assets
 def test_scale_and_ik_plausible_angles(opensim_run):
     res, _ = opensim_run
     for s in "rl":

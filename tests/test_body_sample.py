@@ -83,12 +83,15 @@ def test_render_cli_writes_every_map(mv_bundle, capsys):
     assert (skel.max(-1) > 0).sum() > 500
     ov = cv2.imread(str(folder / "overlay" / "000010.png"))
     assert ov.mean() > 20                         # the video shows through
-    # a fixed square crop around the person (animation datasets' framing)
-    assert main(["render", str(mv_bundle), "--maps", "semantic,overlay", "--camera", "cam03",
+    # a fixed square crop around the person (animation datasets' framing), in a folder of
+    # its own: the whole-frame render of the same camera stays
+    assert main(["render", str(mv_bundle), "--maps", "semantic,overlay", "--camera", "cam02",
                  "--size", "256", "--crop", "-q"]) == 0
-    crop = cv2.imread(str(mv_bundle / "render" / "cam03" / "semantic" / "000010.png"))
+    crop = cv2.imread(str(mv_bundle / "render" / "cam02_crop" / "semantic" / "000010.png"))
     assert crop.shape == (256, 256, 3)
     assert (crop.max(-1) > 0).mean() > 0.08          # the person fills the crop
+    whole = cv2.imread(str(folder / "semantic" / "000010.png"))
+    assert max(whole.shape[:2]) == 480 and whole.shape[0] != whole.shape[1]
     assert main(["render", str(mv_bundle), "--maps", "depth,colour"]) != 0
     assert "unknown ['colour']" in capsys.readouterr().err
     assert main(["render", str(mv_bundle), "--camera", "cam09", "--maps", "depth"]) != 0

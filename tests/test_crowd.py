@@ -75,29 +75,6 @@ def test_max_identities_caps_the_count(tmp_path, sports2d_video):
         posestack.run(sports2d_video, None, max_identities=0)
 
 
-def test_readme_several_people_commands(tmp_path):
-    """The README's 'Several people' commands, as a user types them (in a fresh folder)."""
-    import os
-    import re
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    block = readme.split("### Several people", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
-    lines = [ln.split("#", 1)[0].strip() for ln in block.strip().splitlines()]
-    assert len(lines) == 3 and all(ln.startswith("posestack run ") for ln in lines)
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    for ln in lines:
-        proc = subprocess.run(["bash", "-c", ln + " -q"], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=600)
-        assert proc.returncode == 0, (ln, proc.stderr[-2000:])
-    people = {d: json.loads((tmp_path / d / "demo" / "manifest.json").read_text())["people"]
-              for d in ("out", "out2", "out3")}
-    assert people["out"] == 2 and people["out2"] == 2
-    assert re.search(r"\bdemo\b", (tmp_path / "out3" / "demo" / "manifest.json").read_text())
-
-
 def test_four_cameras_with_a_second_person(tmp_path):
     """A clone of the subject (a third of a second later, 0.9 m to the side) pasted
     into all four cameras through the calibration: in cam02 the two overlap almost

@@ -176,6 +176,22 @@ def test_zero_pose_gives_zero_angles():
     assert res.angles.meta["kind"] == "ik"
 
 
+def test_pelvis_rotation_past_half_a_turn_is_wrapped():
+    """A person turning from 150° to 240° (past facing backwards): the fit follows the
+    turn, and every angle out is in (−180°, 180°] (angles_ik once read 211°)."""
+    m = ik.default_model("halpe26")
+    q = standing(30)
+    q[:, DOF["pelvis_rotation"]] = np.linspace(150, 240, 30)
+    res = ik.fit(make_poses(m, q))
+    deg = res.angles.degrees
+    assert np.nanmax(deg) <= 180 and np.nanmin(deg) > -180
+    got = res.angles.get("pelvis_rotation")[:, 0]
+    err = ik.wrap_degrees(got - q[:, DOF["pelvis_rotation"]])
+    assert np.abs(err).max() < 0.1
+    assert got[0] == pytest.approx(150, abs=0.1) and got[-1] == pytest.approx(-120, abs=0.1)
+    np.testing.assert_allclose(ik.wrap_degrees([180, -180, 540, -181, 0]), [180, 180, 180, 179, 0])
+
+
 def test_single_joint_recovered():
     m = ik.default_model("coco17")
     res = ik.fit(make_poses(m, standing(6, right_knee_flexion=30, left_elbow_flexion=70)))

@@ -634,3 +634,117 @@ def test_triangulate_detects_body25b_and_body25_json(two_people_json, tmp_path, 
     assert main(["triangulate", *junk, "--calibration", calib, "-o", str(tmp_path / "c")]) == 2
     err = capsys.readouterr().err
     assert "does not decide" in err and "--layout body25 or --layout body25b" in err
+
+
+# --- camera names, offsets, --cameras (checked before any work) -----------------------------
+
+
+def _bundles(tmp_path, calib: Calibration, views: list[Poses], frames: list[np.ndarray]):
+    """One posestack 2D bundle per camera (keypoints2d.parquet) and the Calib.toml."""
+    from posestack.io.tables import poses_to_table, write_parquet
+    from posestack.multiview.calibration import save_toml
+
+    folders = []
+    for cam, v, f in zip(calib.cameras, views, frames, strict=True):
+        (tmp_path / cam.name).mkdir()
+        write_parquet(tmp_path / cam.name / "keypoints2d.parquet", poses_to_table(v, f, cam.name))
+        folders.append(str(tmp_path / cam.name))
+    save_toml(calib, tmp_path / "Calib.toml")
+    return folders, str(tmp_path / "Calib.toml")
+
+
+def test_positive_and_negative_offsets_pose2sim_convention(tmp_path):
+    """``--offset cam02=4`` (Pose2Sim's convention: subtracted from cam02's frame numbers):
+    cam02 started 4 frames before the others, so its frame 4 is their frame 0. The 3D
+    frames are numbered from the camera that started first, never negative (the .trc
+    writer refused the negative first frame before); ``cam2`` finds cam02."""
+    calib = _rig(3)
+    instants = np.arange(-4, 30)                     # cam02 films from instant -4
+    truth = [_person(instants / 30.0, -0.5, 1.0)]
+    full = _views(calib, truth, instants / 30.0, shuffle=False)
+    views = [Poses(COCO, v.coords[s:], v.scores[s:], v.times[s:] - v.times[s], v.space)
+             for v, s in zip(full, (4, 0, 4), strict=True)]
+    frames = [np.arange(30), np.arange(34), np.arange(30)]
+    folders, toml = _bundles(tmp_path, calib, views, frames)
+    for spelling in ("cam02=4", "cam2=4"):
+        out = tmp_path / f"o_{spelling[:5]}"
+        assert main(["triangulate", *folders, "--calibration", toml, "-o", str(out),
+                     "--offset", spelling]) == 0
+        m = json.loads((out / "manifest.json").read_text())
+        assert m["frames"]["first"] == 0 and m["frames"]["count"] == 34
+        # camera frame = 3D frame + offset: cam01 and cam03 started 4 frames after cam02
+        assert m["offsets"] == {"cam01": -4, "cam03": -4}
+        assert m["parameters"]["offsets"] == {"cam02": 4}
+        assert m["accuracy"]["reprojection_error_px"]["median"] < 1.5
+        assert m["outputs"]["trc"] == [f"{out.name}_p0.trc"]
+    # the same alignment from the late cameras' side: cam01 and cam03 started 4 frames late
+    out = tmp_path / "late"
+    assert main(["triangulate", *folders, "--calibration", toml, "-o", str(out),
+                 "--offset", "cam01=-4", "--offset", "cam03=-4"]) == 0
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["offsets"] == {"cam01": -4, "cam03": -4} and m["frames"]["first"] == 0
+    assert m["accuracy"]["reprojection_error_px"]["median"] < 1.5
+
+
+def test_offset_and_camera_names_checked_before_any_work(tmp_path, capsys):
+    calib = _rig(3)
+    times = np.arange(5) / 30.0
+    views = _views(calib, [_person(times, 0, 0)], times, shuffle=False)
+    folders, toml = _bundles(tmp_path, calib, views, [np.arange(5)] * 3)
+    for args, expect in ((["--offset", "cam09=1"], "'cam09' is not a camera here"),
+                         (["--offset", "cam=1"], "is not a camera here (did you mean cam0"),
+                         (["--offset", "left=1"], "the cameras are cam01, cam02, cam03"),
+                         (["--offset", "cam02=1.5"], "whole number of frames"),
+                         (["--offset", "cam02=1", "--offset", "cam2=2"], "camera cam02 twice"),
+                         (["--cameras", "cam01,cam07"], "--cameras 'cam07'")):
+        assert main(["triangulate", *folders, "--calibration", toml, "-o",
+                     str(tmp_path / "o"), *args]) == 2, args
+        err = capsys.readouterr().err
+        assert err.count("error:") == 1 and expect in err, (args, err)
+        assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.assets
+def test_run_checks_offsets_and_picks_cameras_before_2d(tmp_path, p2s_videos, capsys,
+                                                         monkeypatch):
+    """A wrong --offset camera is refused before any 2D work; three videos with a
+    four-camera calibration are refused with the --cameras option that fixes it, and
+    run with it."""
+    calib = p2s_videos.parent / "calibration" / "Calib.qca.txt"
+
+    def no_estimator(*a, **k):
+        raise AssertionError("2D started")
+
+    monkeypatch.setattr("posestack.estimate.make_estimator", no_estimator)
+    assert main(["run", str(p2s_videos), "-o", str(tmp_path), "--offset", "cam9=3",
+                 "-q"]) == 2
+    assert "'cam9' is not a camera here" in capsys.readouterr().err
+    three = [str(p2s_videos / f"cam0{i}.mp4") for i in (1, 2, 3)]
+    assert main(["run", *three, "--calibration", str(calib), "-o", str(tmp_path), "-q"]) == 2
+    assert "--cameras cam01,cam02,cam03" in capsys.readouterr().err
+    with pytest.raises(AssertionError, match="2D started"):  # every check passed
+        main(["run", *three, "--calibration", str(calib), "--cameras", "cam1,cam2,cam3",
+              "--offset", "cam2=3", "-o", str(tmp_path), "-q"])
+
+
+@pytest.mark.assets
+def test_failed_opensim_is_not_claimed_in_the_manifest(demo_3d, tmp_path, p2s_videos, capsys,
+                                                       monkeypatch):
+    """OpenSim failing leaves a manifest that says so (and vouches for the 3D only)."""
+    from posestack.errors import InputError as Err
+
+    def fail(*a, **k):
+        raise Err("OpenSim scaling failed: ScaleTool: No model specified.")
+
+    monkeypatch.setattr("posestack.biomech.opensim_ik.scale_and_ik", fail)
+    calib = p2s_videos.parent / "calibration" / "Calib.qca.txt"
+    cams = [str(demo_3d / f"cam0{i}") for i in range(1, 5)]
+    assert main(["triangulate", *cams, "--calibration", str(calib), "-o",
+                 str(tmp_path / "o"), "--opensim", "--augment"]) == 2
+    assert "No model specified" in capsys.readouterr().err
+    m = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert m["parameters"]["opensim"] is False and m["parameters"]["augment"] is False
+    assert "No model specified" in m["opensim"]["error"]
+    assert any(w.startswith("OpenSim failed") for w in m["warnings"])
+    assert "opensim" not in m["outputs"] and "angles_opensim" not in m["outputs"]
+    assert (tmp_path / "o" / "keypoints3d.parquet").is_file()

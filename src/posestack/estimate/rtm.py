@@ -136,13 +136,15 @@ SKELETON_BY_KEYPOINTS: Mapping[int, str] = MappingProxyType({
 ScoreMode = Literal["mean", "min"]
 SCORE_MODES = ("mean", "min")
 
-ModelKind = Literal["simcc", "rtmo", "yolox_end2end", "yolox_raw", "unknown"]
+ModelKind = Literal["simcc", "rtmo", "yolox_end2end", "yolox_raw", "sequence", "unknown"]
 
 _KIND_TEXT = {
     "simcc": "a top-down SimCC pose model (RTMPose / RTMW / DWPose)",
     "rtmo": "an RTMO one-stage pose model",
     "yolox_end2end": "a YOLOX person detector with NMS in the graph (mmdeploy end2end)",
     "yolox_raw": "a raw YOLOX detector (Megvii export)",
+    "sequence": "a sequence model, not an image model (input (N, T, F); e.g. OpenCap's "
+                "marker-augmenter LSTM)",
     "unknown": "an ONNX model of a kind posestack does not know",
 }
 _KIND_FIX = {
@@ -153,6 +155,9 @@ _KIND_FIX = {
                      "and give an RTMPose / RTMW / DWPose / RTMO .onnx as the pose model.",
     "yolox_raw": "Pass it as the person detector (--detector; RTMEstimator's detector) and "
                  "give an RTMPose / RTMW / DWPose / RTMO .onnx as the pose model.",
+    "sequence": "posestack runs OpenCap's marker augmenter itself (`posestack run VIDEOS "
+                "--calibration FILE --opensim --augment`, or posestack.biomech.augment); "
+                "--model takes an RTMPose / RTMW / DWPose / RTMO .onnx.",
     "unknown": "posestack runs RTMPose / RTMW / DWPose (SimCC), RTMO and YOLOX ONNX exports; "
                "the docstring of posestack.estimate.rtm lists where to get them.",
 }
@@ -458,9 +463,12 @@ def _dims(shape) -> tuple[int | str, ...]:
     return tuple(d if isinstance(d, int) and d > 0 else str(d or "?") for d in shape)
 
 
-def model_kind(outputs: Sequence[TensorInfo]) -> ModelKind:
-    """Recognise a model by its outputs.
+def model_kind(outputs: Sequence[TensorInfo],
+               inputs: Sequence[TensorInfo] | None = None) -> ModelKind:
+    """Recognise a model by its outputs (and, when given, its inputs).
 
+    * ``"sequence"``: inputs given, and one of them has rank 3 ``(N, T, F)`` while
+      none is an image ``(N, C, H, W)`` (OpenCap's marker-augmenter LSTM);
     * ``"rtmo"``: a rank-4 output ending in 3 (keypoints) and a rank-3 output ending in 5;
     * ``"yolox_end2end"``: a rank-3 output ending in 5 (``dets``), no keypoints;
     * ``"yolox_raw"``: one rank-3 output ending in more than 5 (``(1, A, 5 + C)``);
@@ -469,6 +477,9 @@ def model_kind(outputs: Sequence[TensorInfo]) -> ModelKind:
     """
     def ends(o: TensorInfo, rank: int, last: int) -> bool:
         return len(o.shape) == rank and o.shape[-1] == last
+
+    if inputs is not None and not any(len(i.shape) == 4 for i in inputs):
+        return "sequence" if any(len(i.shape) == 3 for i in inputs) else "unknown"
 
     has_dets = any(ends(o, 3, 5) for o in outputs)
     if has_dets and any(ends(o, 4, 3) for o in outputs):
@@ -521,7 +532,7 @@ class OnnxModel:
         self.inputs = tuple(TensorInfo(i.name, _dims(i.shape)) for i in self.session.get_inputs())
         self.outputs = tuple(TensorInfo(o.name, _dims(o.shape))
                              for o in self.session.get_outputs())
-        self.kind: ModelKind = model_kind(self.outputs)
+        self.kind: ModelKind = model_kind(self.outputs, self.inputs)
 
     def signature(self) -> str:
         """Inputs and outputs as text: ``input (N, 3, 256, 192) -> simcc_x (N, 17, 384), …``."""

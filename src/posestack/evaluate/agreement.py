@@ -570,7 +570,9 @@ def compare_files(a: str | os.PathLike, b: str | os.PathLike, *, person: int = 0
     the rest, by equal names. ``names`` maps a's names to b's, with an optional
     sign applied to b, e.g. ``{"left_knee_flexion": ("knee_angle_l", -1)}``
     compares a's left knee flexion with minus b's ``knee_angle_l``. The report
-    uses a's names.
+    uses a's names. Translations (names ending ``_tx``, ``_ty``, ``_tz``: metres,
+    such as a ``.mot``'s ``pelvis_tx``) are left out, so that the ``overall`` row
+    pools degrees only.
 
     Args:
         n_boot, seed, ci, block: as in :func:`agreement`.
@@ -591,6 +593,16 @@ def compare_files(a: str | os.PathLike, b: str | os.PathLike, *, person: int = 0
                          f"{sb.times[0]:.3f}–{sb.times[-1]:.3f} s; check the time bases or "
                          "raise time_tolerance")
     pairs = _pair_names(sa.names, sb.names, names)
+    # angles only: coordinates in metres (pelvis_tx, ...) would be pooled with degrees
+    moved = [p for p in pairs if _TRANSLATION.search(p[0]) or _TRANSLATION.search(p[1])]
+    pairs = [p for p in pairs if p not in moved]
+    if moved:
+        log.info("compare: translations left out (metres, not angles): %s",
+                 ", ".join(p[0] for p in moved))
+    if not pairs:
+        only = ", ".join(p[0] for p in moved)
+        raise InputError(f"no angles in common, only translations ({only}); compare those "
+                         "with posestack.evaluate.agreement.agreement")
     col_a = [sa.names.index(p[0]) for p in pairs]
     col_b = [sb.names.index(p[1]) for p in pairs]
     sign = np.array([p[2] for p in pairs], dtype=float)
@@ -607,6 +619,7 @@ def compare_files(a: str | os.PathLike, b: str | os.PathLike, *, person: int = 0
         doc["files"] = {"a": str(a), "b": str(b)}
         doc["person"] = int(person)
         doc["pairs"] = [{"a": x, "b": y, "sign": s} for x, y, s in pairs]
+        doc["left_out"] = [x for x, _, _ in moved]
         doc["paired_samples"] = {"paired": len(ia), "a": len(sa.times), "b": len(sb.times),
                                  "time_tolerance_s": time_tolerance}
         write_json(out, doc)

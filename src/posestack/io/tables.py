@@ -5,10 +5,17 @@ source), time (float64, s), person (int16), keypoint (string, dictionary
 encoded), x, y (float32, pixels), score (float32 in [0, 1]). 3D tables add z
 and use metres. Rows exist for each person present in a frame; a keypoint the
 model could not place has NaN coordinates and score 0.
+
+The schema metadata names the skeleton, the space, whether ``person`` is a tracked
+identity, the units and the frames the table covers (``posestack.frames``: JSON
+``{"first", "last", "times": [first, last]}``, source frame indices and seconds),
+so that frames in which nobody was found are known too
+(:func:`posestack.pipeline.read_keypoints` gives them back as NaN).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -62,6 +69,10 @@ def poses_to_table(poses: Poses, frames: np.ndarray, camera: str = "",
                              f"{(t, poses.n_people, k)}; got {values.shape}")
         cols[name] = pa.array(values[ti, pi].reshape(n))
     meta = {b"posestack.skeleton": poses.skeleton.name.encode(),
+            b"posestack.frames": json.dumps(
+                {"first": int(frames[0]), "last": int(frames[-1]),
+                 "times": [float(poses.times[0]), float(poses.times[-1])]} if t else {}
+            ).encode(),
             b"posestack.space": poses.space.encode(),
             b"posestack.tracked": b"true" if poses.tracked else b"false",
             b"posestack.units": (b"pixels" if d == 2 else b"metres")}

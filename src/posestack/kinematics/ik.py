@@ -58,9 +58,10 @@ Convention:
       sides): flexion, adduction, internal rotation, dorsiflexion, inversion,
       abduction (shoulder), pronation, ulnar deviation are positive; pelvis_tilt
       > 0 is anterior tilt, pelvis_obliquity > 0 raises the left side,
-      pelvis_rotation > 0 turns to the left (about +Z, unwrapped: it may leave
-      ±180°); lumbar/neck bending > 0 bends to the right, lumbar/neck rotation
-      > 0 turns to the left.
+      pelvis_rotation > 0 turns to the left (about +Z); lumbar/neck bending > 0
+      bends to the right, lumbar/neck rotation > 0 turns to the left. Every angle
+      out is in (−180°, 180°] (the fit itself follows a turn continuously; a
+      person turning past 180° jumps by 360° in the output, as in Sports2D).
     * Observability: the hips lie on the pelvis's tilt axis, so keypoints
       cannot tell pelvis tilt from lumbar flexion. By default (``lean="pelvis"``)
       the pelvis takes the sagittal lean of the trunk and lumbar flexion is held
@@ -1172,6 +1173,12 @@ def _initial(st: _Structure, model: BodyModel, coords: np.ndarray, limits: bool)
     return x
 
 
+def wrap_degrees(deg: np.ndarray) -> np.ndarray:
+    """Angles ``(...)`` in degrees brought into (−180°, 180°]; NaN stays NaN."""
+    deg = np.asarray(deg, dtype=float)
+    return 180.0 - np.mod(180.0 - deg, 360.0)
+
+
 def _fill(q: np.ndarray) -> np.ndarray:
     """Fill NaN over time by linear interpolation (nearest at the ends; 0 if none)."""
     q = q.copy()
@@ -1422,7 +1429,7 @@ def fit(poses: Poses, *, smooth: float = 1.0, limits: bool = True, symmetric: bo
         models.append(model)
         iters.append(it)
     rot = ~st.trans
-    degrees = np.degrees(x_all[..., rot])
+    degrees = wrap_degrees(np.degrees(x_all[..., rot]))
     trans = np.full((T, P, 3), np.nan)
     for k, name in enumerate(names):
         if st.trans[k]:

@@ -40,6 +40,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -434,6 +435,40 @@ def _stem(name: str) -> str:
     return p.stem if p.suffix.lower() in VIDEO_SUFFIXES else p.name
 
 
+def find_camera(name: str, cameras: Sequence[str], what: str = "camera") -> str:
+    """The one of ``cameras`` that ``name`` means, by the rules of :func:`match_videos`.
+
+    The same name, else the same name ignoring case, else the same number (the
+    last number in the name: ``cam2`` ~ ``cam02`` ~ ``cam_02``).
+
+    Args:
+        name: a camera name as a user wrote it.
+        cameras: the camera names to choose from.
+        what: how the name is called in the error (e.g. ``"--offset"``).
+
+    Raises:
+        InputError: no camera or several cameras match; the message lists the
+            cameras and the closest names.
+    """
+    import difflib
+
+    cams = list(cameras)
+    for rule in (lambda s: s, str.casefold, _number):
+        key = rule(name)
+        if key is None:
+            continue
+        hits = [c for c in cams if rule(c) == key]
+        if len(hits) == 1:
+            return hits[0]
+        if len(hits) > 1:
+            raise InputError(f"{what} {name!r} matches several cameras ({', '.join(hits)}); "
+                             "write the full name")
+    close = difflib.get_close_matches(name, cams, n=3, cutoff=0.5)
+    hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+    raise InputError(f"{what} {name!r} is not a camera here{hint}; the cameras are "
+                     f"{', '.join(cams) or '(none)'}")
+
+
 def match_videos(calib: Calibration, video_names: Sequence[str]) -> Calibration:
     """The calibration's cameras for these videos, in the videos' order and names.
 
@@ -451,9 +486,16 @@ def match_videos(calib: Calibration, video_names: Sequence[str]) -> Calibration:
     cams = list(calib.names)
     sides = f"videos: {', '.join(videos) or '(none)'}; cameras: {', '.join(cams)}"
     if len(videos) != len(cams):
+        hint = "--cameras NAME,NAME,..."
+        if len(videos) < len(cams):
+            with contextlib.suppress(InputError):
+                picked = [find_camera(v, cams) for v in videos]
+                if len(set(picked)) == len(picked):
+                    hint = f"--cameras {','.join(picked)}"
         raise InputError(f"{len(videos)} video(s) for a calibration of {len(cams)} camera(s) "
-                         f"({sides}); give exactly one video per calibrated camera, or "
-                         "calibration.select(...) the cameras you filmed with")
+                         f"({sides}); give exactly one video per calibrated camera, or choose "
+                         f"the cameras you filmed with ({hint}; in Python, "
+                         "calibration.select([...]))")
     if len(set(videos)) != len(videos):
         raise InputError(f"video names repeat ({sides}); give each video a distinct name")
     rules = (lambda s: s, str.casefold, _number)
