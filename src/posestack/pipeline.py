@@ -455,6 +455,31 @@ def _track_part(skeleton: Skeleton) -> tuple[Skeleton, np.ndarray]:
             return skeleton, np.arange(len(skeleton))
 
 
+def _decode_threads(info: MediaInfo) -> int | None:
+    """Decoder threads: one for frames up to 1920×1088, FFmpeg's choice above.
+
+    One thread decodes H.264 at 1080p faster than the estimators take the frames, and
+    FFmpeg's frame threads (one per core, plus one) spend about 40% more CPU on it.
+    """
+    return 1 if info.width * info.height <= 1920 * 1088 else None
+
+
+def _opencv_threads(n: int) -> int:
+    """Set OpenCV's number of threads (process-wide); returns the previous number.
+
+    The estimate pass runs OpenCV on one thread. Its crops (``warpAffine`` to 256 px
+    or less) are too small for its thread pool, whose workers spin between calls; and
+    ``warpAffine`` gives some pixels ±1 apart depending on how many threads share the
+    image, so with a pool that concurrent callers (Holistic's hands and face) take in
+    turn, Holistic's results changed from run to run and from machine to machine.
+    """
+    import cv2
+
+    previous = cv2.getNumThreads()
+    cv2.setNumThreads(n)
+    return previous
+
+
 def _estimate(est, reader: FrameReader, params: RunParameters, name: str, total: int | None,
               progress: bool, static: bool) -> _Estimates:
     from .reid import appearance
@@ -483,6 +508,7 @@ def _estimate(est, reader: FrameReader, params: RunParameters, name: str, total:
     # An estimator with a `stream` method overlaps work across frames (Holistic).
     results = est.stream(frames_in()) if hasattr(est, "stream") else (
         est(rgb, t) for rgb, t in frames_in())
+    cv_threads = _opencv_threads(1)
     t0 = time.perf_counter()
     try:
         for people in results:
@@ -504,6 +530,7 @@ def _estimate(est, reader: FrameReader, params: RunParameters, name: str, total:
             bar.update(1)
     finally:
         bar.close()
+        _opencv_threads(cv_threads)
     seconds = time.perf_counter() - t0  # decoding runs alongside in its own thread
     n = len(frames)
     coords = np.full((n, n_ids, k, 2), np.nan, np.float32)
@@ -582,7 +609,8 @@ def _render(path_out: Path, info: MediaInfo, params: RunParameters, kp2d: Poses,
         wb = kp2d.to_skeleton("coco_wholebody133")
     present = kp2d.present()
     fps = info.fps if info.kind == "video" and info.fps else 1.0
-    reader = FrameReader(info, start=params.start, end=params.end)
+    reader = FrameReader(info, start=params.start, end=params.end,
+                         threads=_decode_threads(info))
     bar = _bar(len(frames), f"{name} overlay", progress)
     try:
         with VideoWriter(path_out, info.width, info.height, fps) as writer:
@@ -606,7 +634,8 @@ def _run_one(est, path: Path, info: MediaInfo, name: str, bundle: Path | None,
              params: RunParameters, digest: str, key: str, progress: bool) -> Result:
     native = get_skeleton(est.skeleton_name)
     static = info.kind == "image"
-    reader = FrameReader(info, start=params.start, end=params.end)
+    reader = FrameReader(info, start=params.start, end=params.end,
+                         threads=_decode_threads(info))
     t_start = time.perf_counter()
     made_bundle = bundle is not None and not bundle.exists()
     if bundle is not None:

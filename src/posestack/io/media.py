@@ -140,12 +140,14 @@ class FrameReader:
     ``round(time · fps)`` (exact for constant-frame-rate video).
     A decoding error after some frames were read ends the iteration with a
     warning in ``warnings`` (``truncated`` is set) instead of an exception.
+    ``threads``: decoder threads (None: FFmpeg's choice, one per core and one more).
     """
 
     info: MediaInfo
     start: float | None = None
     end: float | None = None
     seek_after: float = 5.0
+    threads: int | None = None
     warnings: list[str] = field(default_factory=list)
     truncated: bool = False
     seeked: bool = False
@@ -161,6 +163,11 @@ class FrameReader:
             return
         yield from self._video()
 
+    def _threads(self, stream) -> None:
+        stream.thread_type = "AUTO"
+        if self.threads is not None:
+            stream.codec_context.thread_count = max(1, int(self.threads))
+
     def _video(self) -> Iterator[tuple[int, float, np.ndarray]]:
         import av
 
@@ -168,7 +175,7 @@ class FrameReader:
         container = av.open(str(path))
         try:
             stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
+            self._threads(stream)
             tb = stream.time_base or Fraction(1, 1)
             fps = self.info.fps or 30.0
             origin = stream.start_time
@@ -183,7 +190,7 @@ class FrameReader:
                     container.close()
                     container = av.open(str(path))
                     stream = container.streams.video[0]
-                    stream.thread_type = "AUTO"
+                    self._threads(stream)
             t0: float | None = float(origin * tb) if seeked else None
             index = -1
             decoded = 0

@@ -1,0 +1,52 @@
+"""The threads a run uses around its models: OpenCV's pool and the video decoder."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+import posestack
+from posestack import pipeline
+from posestack.io.media import FrameReader, MediaInfo, probe
+
+pytestmark = pytest.mark.assets
+
+
+def test_estimate_pass_runs_opencv_on_one_thread_and_restores_it(p2s_videos, monkeypatch):
+    from posestack.estimate import blazepose
+
+    seen = []
+    original = blazepose.BlazePose.__call__
+
+    def spy(self, image, time=None):
+        seen.append(cv2.getNumThreads())
+        return original(self, image, time)
+
+    monkeypatch.setattr(blazepose.BlazePose, "__call__", spy)
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(2)
+    try:
+        posestack.run(p2s_videos / "cam01.mp4", None, end=0.1, video=False, progress=False)
+        assert cv2.getNumThreads() == 2  # the caller's setting is back
+    finally:
+        cv2.setNumThreads(before)
+    assert seen and set(seen) == {1}
+
+
+def test_decoder_threads_by_frame_size():
+    def info(w, h):
+        return MediaInfo(None, "video", w, h, 30.0, 10, 1 / 3, "h264")
+
+    assert pipeline._decode_threads(info(1768, 994)) == 1
+    assert pipeline._decode_threads(info(1080, 1920)) == 1
+    assert pipeline._decode_threads(info(3840, 2160)) is None  # FFmpeg's own choice
+
+
+def test_one_decoder_thread_gives_the_same_frames(p2s_videos):
+    info = probe(p2s_videos / "cam01.mp4")
+    one = list(FrameReader(info, end=0.2, threads=1))
+    auto = list(FrameReader(info, end=0.2))
+    assert len(one) == len(auto) == 12
+    for (i, t, a), (j, u, b) in zip(one, auto, strict=True):
+        assert (i, t) == (j, u) and np.array_equal(a, b)
