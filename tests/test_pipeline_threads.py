@@ -50,3 +50,25 @@ def test_one_decoder_thread_gives_the_same_frames(p2s_videos):
     assert len(one) == len(auto) == 12
     for (i, t, a), (j, u, b) in zip(one, auto, strict=True):
         assert (i, t) == (j, u) and np.array_equal(a, b)
+
+
+def test_holistic_body_leaves_the_cores_to_the_parts_pool(p2s_videos, monkeypatch):
+    from posestack.estimate import blazepose, holistic
+
+    threads = []
+    original = blazepose.BlazePose.__init__
+
+    def spy(self, **kwargs):
+        threads.append(kwargs["num_threads"])
+        original(self, **kwargs)
+
+    monkeypatch.setattr(holistic.BlazePose, "__init__", spy)
+    runs = [posestack.run(p2s_videos / "cam01.mp4", None, estimator="holistic", end=0.1,
+                          video=False, progress=False, num_threads=n)[0] for n in (1, 2, 4)]
+    # one thread: no pool; two: the pool and a one-thread body; four: two for the body
+    assert threads == [1, 1, 2]
+    a = runs[0].keypoints2d
+    for r in runs[1:]:  # the same results whatever the threads
+        b = r.keypoints2d
+        assert np.array_equal(a.coords, b.coords, equal_nan=True)
+        assert np.array_equal(a.scores, b.scores)
