@@ -19,16 +19,19 @@ of the child to its exit. Two cases, each a pair of child processes:
 * ``holistic``: the same with ``--estimator holistic`` on Pose2Sim's ``videos/cam01.mp4``
   (1080×1920, 100 frames) against ``--solution holistic``.
 
-``--posestack-args`` adds options to every ``posestack run`` (e.g. ``"--no-openpose"``).
-The pairs are interleaved (posestack, MediaPipe, posestack, …; the order alternates at each
-repeat) so that load from other processes on the machine hits both alike, and both are measured
-``--repeat`` times (default 5). For each child, wall seconds (``time.perf_counter`` around
-``Popen``…``wait4``) and CPU seconds (user + system from ``os.wait4``'s rusage, which counts
-all of the child's threads) are recorded. The table gives the medians and the ratios
-MediaPipe/posestack: wall > 1 means posestack finishes sooner; CPU < 1 means posestack spends
-less CPU time (the figure that matters when every core is busy, as in a batch). The ratio of the
-medians and the median of the per-pair ratios are both printed; the second is less sensitive to
-a burst of load hitting one repeat. ``--json-out PATH`` also writes every measurement.
+``--posestack-args`` adds options to every ``posestack run`` (e.g. ``"--threads 1"``).
+``--baseline-src OTHER/src`` times a second posestack checkout as a third arm (before and
+after a change, measured in the same run). The arms are interleaved (posestack, MediaPipe,
+posestack, …; each goes first in turn) so that load from other processes on the machine hits
+all alike, and each is measured ``--repeat`` times (default 5). For each child, wall seconds
+(``time.perf_counter`` around ``Popen``…``wait4``) and CPU seconds (user + system from
+``os.wait4``'s rusage, which counts all of the child's threads) are recorded. The table gives
+the medians and the ratios MediaPipe/posestack: wall > 1 means posestack finishes sooner;
+CPU < 1 means posestack spends less CPU time (the figure that matters when every core is
+busy, as in a batch). The ratio of the medians and the median of the per-repeat ratios are
+both printed; the second is less sensitive to a burst of load hitting one repeat. On a shared
+machine the wall figures move with the other processes' load (printed with the table); the
+CPU figures much less. ``--json-out PATH`` also writes every measurement.
 """
 
 from __future__ import annotations
@@ -96,42 +99,59 @@ def mediapipe_cmd(python: str, video: Path, out: Path, solution: str) -> list[st
             "--solution", solution]
 
 
-def run_case(name: str, mp_python: str | None, repeat: int, extra: list[str],
-             tmp: Path) -> dict[str, Any]:
+def _env(src: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(src), *filter(None, [os.environ.get("PYTHONPATH")])])}
+
+
+def run_case(name: str, mp_python: str | None, repeat: int, extra: list[str], tmp: Path,
+             baseline: Path | None = None) -> dict[str, Any]:
+    """Time every arm ``repeat`` times, interleaved; medians and ratios to MediaPipe."""
     asset, member, options, solution = CASES[name]
     video = clip_path(asset, member)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(ROOT / "src"), *filter(None, [os.environ.get("PYTHONPATH")])])}
-    ours: list[dict] = []
-    theirs: list[dict] = []
+    arms: dict[str, list[dict]] = {"posestack": []}
+    if baseline is not None:
+        arms["baseline"] = []
+    if mp_python:
+        arms["mediapipe"] = []
     for r in range(repeat):
         # a fresh output folder each time: a first run, not the replacement of a bundle
-        out = tmp / f"{name}_{r}"
-        jobs = [("posestack", posestack_cmd(video, out, options, extra), env)]
-        if mp_python:
-            jobs.append(("mediapipe", mediapipe_cmd(mp_python, video, tmp / f"{name}_{r}.npz",
-                                                    solution), None))
-        if r % 2:
-            jobs.reverse()
-        for who, cmd, job_env in jobs:
-            m = timed(cmd, job_env)
-            (ours if who == "posestack" else theirs).append(m)
+        jobs = {"posestack": (posestack_cmd(video, tmp / f"{name}_{r}", options, extra),
+                              _env(ROOT / "src")),
+                "baseline": (posestack_cmd(video, tmp / f"{name}_{r}_base", options, extra),
+                             _env(baseline) if baseline is not None else None),
+                "mediapipe": (mediapipe_cmd(mp_python or "", video, tmp / f"{name}_{r}.npz",
+                                            solution), None)}
+        order = list(arms)
+        order = order[r % len(order):] + order[:r % len(order)]  # each goes first in turn
+        for who in order:
+            cmd, env = jobs[who]
+            m = timed(cmd, env)
+            arms[who].append(m)
             log(f"{name} #{r + 1} {who}: {m['wall_s']:.2f} s wall, {m['cpu_s']:.2f} s CPU "
                 f"({m['user_s']:.2f} user + {m['sys_s']:.2f} sys), {m['peak_rss_mb']:.0f} MiB")
     res: dict[str, Any] = {"video": str(video), "posestack_args": [*options, *extra],
-                           "mediapipe_solution": solution, "posestack": ours,
-                           "mediapipe": theirs}
-    med = {who: {k: statistics.median(m[k] for m in runs) for k in ("wall_s", "cpu_s",
-                                                                    "peak_rss_mb")}
-           for who, runs in (("posestack", ours), ("mediapipe", theirs)) if runs}
-    res["median"] = med
-    if theirs:
-        res["wall_ratio"] = med["mediapipe"]["wall_s"] / med["posestack"]["wall_s"]
-        res["cpu_ratio"] = med["posestack"]["cpu_s"] / med["mediapipe"]["cpu_s"]
-        res["wall_ratio_paired"] = statistics.median(
-            t["wall_s"] / o["wall_s"] for o, t in zip(ours, theirs, strict=True))
-        res["cpu_ratio_paired"] = statistics.median(
-            o["cpu_s"] / t["cpu_s"] for o, t in zip(ours, theirs, strict=True))
+                           "mediapipe_solution": solution, "baseline_src": str(baseline)
+                           if baseline is not None else None, "runs": arms}
+    res["median"] = {who: {k: statistics.median(m[k] for m in runs)
+                           for k in ("wall_s", "cpu_s", "peak_rss_mb")}
+                     for who, runs in arms.items()}
+    if mp_python:
+        theirs = arms["mediapipe"]
+        mp_med = res["median"]["mediapipe"]
+        res["ratios"] = {}
+        for who in ("posestack", "baseline"):
+            if who not in arms:
+                continue
+            ours = arms[who]
+            med = res["median"][who]
+            res["ratios"][who] = {
+                "wall": mp_med["wall_s"] / med["wall_s"],
+                "cpu": med["cpu_s"] / mp_med["cpu_s"],
+                "wall_paired": statistics.median(
+                    t["wall_s"] / o["wall_s"] for o, t in zip(ours, theirs, strict=True)),
+                "cpu_paired": statistics.median(
+                    o["cpu_s"] / t["cpu_s"] for o, t in zip(ours, theirs, strict=True))}
     return res
 
 
@@ -141,9 +161,13 @@ def main(argv: list[str] | None = None) -> int:
                         "posestack only)")
     parser.add_argument("--cases", default="body,holistic",
                         help=f"comma-separated, of: {', '.join(CASES)}")
-    parser.add_argument("--repeat", type=int, default=5, help="pairs per case (default 5)")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per arm and case "
+                        "(default 5)")
     parser.add_argument("--posestack-args", default="",
                         help="extra options for every posestack run (quoted)")
+    parser.add_argument("--baseline-src", type=Path,
+                        help="the src/ folder of another posestack checkout, timed as a third "
+                        "arm (before/after a change, in the same run)")
     parser.add_argument("--json-out", type=Path, help="also write every number here")
     args = parser.parse_args(argv)
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
@@ -151,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     if bad or args.repeat < 1:
         parser.error(f"unknown case(s) {bad}; valid: {', '.join(CASES)}" if bad
                      else "--repeat must be ≥ 1")
+    if args.baseline_src is not None and not (args.baseline_src / "posestack").is_dir():
+        parser.error(f"--baseline-src {args.baseline_src} has no posestack package")
     extra = shlex.split(args.posestack_args)
     results: dict[str, Any] = {"machine": {"cpus": os.cpu_count(),
                                            "python": platform.python_version(),
@@ -159,26 +185,30 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench_process_") as tmp:
         for name in cases:
             results["cases"][name] = run_case(name, args.mediapipe_python, args.repeat, extra,
-                                              Path(tmp))
+                                              Path(tmp), args.baseline_src)
     results["machine"]["load_avg_after"] = os.getloadavg()
 
     load = results["machine"]
     print(f"\nWhole process, median of {args.repeat} interleaved runs ({os.cpu_count()} CPUs; "
           f"load average before {load['load_avg_before'][0]:.1f}, "
           f"after {load['load_avg_after'][0]:.1f})")
-    print("| case | posestack wall / CPU s | MediaPipe wall / CPU s | speed-up (wall) "
+    print("| case | run | wall s | CPU s | MediaPipe wall / CPU s | speed-up (wall) "
           "| CPU, posestack/MediaPipe |")
-    print("|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for name, res in results["cases"].items():
-        o = res["median"]["posestack"]
-        t = res["median"].get("mediapipe")
-        if t is None:
-            print(f"| {name} | {o['wall_s']:.2f} / {o['cpu_s']:.2f} | – | – | – |")
-            continue
-        print(f"| {name} | {o['wall_s']:.2f} / {o['cpu_s']:.2f} | {t['wall_s']:.2f} / "
-              f"{t['cpu_s']:.2f} | {res['wall_ratio']:.2f}× "
-              f"(paired {res['wall_ratio_paired']:.2f}×) | {res['cpu_ratio']:.2f}× "
-              f"(paired {res['cpu_ratio_paired']:.2f}×) |")
+        mp_med = res["median"].get("mediapipe")
+        for who in ("posestack", "baseline"):
+            if who not in res["median"]:
+                continue
+            o = res["median"][who]
+            row = f"| {name} | {who} | {o['wall_s']:.2f} | {o['cpu_s']:.2f} |"
+            if mp_med is None:
+                print(row + " – | – | – |")
+                continue
+            q = res["ratios"][who]
+            print(row + f" {mp_med['wall_s']:.2f} / {mp_med['cpu_s']:.2f} | {q['wall']:.2f}× "
+                  f"(paired {q['wall_paired']:.2f}×) | {q['cpu']:.2f}× "
+                  f"(paired {q['cpu_paired']:.2f}×) |")
     if args.json_out:
         args.json_out.write_text(json.dumps(results, indent=2))
     return 0
