@@ -51,6 +51,7 @@ bench: $(VENV)/.installed .mpref-venv/.installed
 	$(PS) assets fetch $(TEST_ASSETS)
 	$(PY) benchmarks/bench_estimate.py --mediapipe-python .mpref-venv/bin/python
 	$(PY) benchmarks/bench_holistic.py --mediapipe-python .mpref-venv/bin/python
+	$(PY) benchmarks/bench_process.py --mediapipe-python .mpref-venv/bin/python
 	$(PY) benchmarks/bench_rtm_batching.py
 	$(PY) benchmarks/bench_triangulation.py --pose2sim-python "$$(bash benchmarks/pose2sim_env.sh | tail -n 1)"
 	$(PY) benchmarks/bench_triangulate_synthetic.py

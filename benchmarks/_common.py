@@ -30,7 +30,8 @@ def log(msg: str) -> None:
 
 
 def default_threads() -> int:
-    """The number of inference threads ``posestack.run`` uses when none is given."""
+    """The number of inference threads ``posestack.run`` uses when none is given and a core
+    is free (on a busy machine it takes one: ``posestack.pipeline.default_threads``)."""
     return min(2, os.cpu_count() or 1)
 
 

@@ -144,6 +144,50 @@ def test_model_of_the_wrong_kind(tmp_path):
         BlazePose(detector_path=det, landmark_path=junk)
 
 
+@pytest.mark.assets
+def test_landmark_model_without_its_segmentation_is_bit_identical():
+    from ai_edge_litert.interpreter import Interpreter
+
+    from posestack import assets
+    from posestack.estimate._tflite import prune_outputs
+
+    data = assets.path("blazepose_landmark_full").read_bytes()
+    pruned = prune_outputs(data, lambda _, shape: shape != (1, 256, 256, 1))
+    full = Interpreter(model_content=data, num_threads=1)
+    lean = Interpreter(model_content=pruned, num_threads=1)
+    outs = {}
+    for name, it in (("full", full), ("lean", lean)):
+        it.allocate_tensors()
+        x = np.random.default_rng(3).random((1, 256, 256, 3)).astype(np.float32)
+        it.set_tensor(it.get_input_details()[0]["index"], x)
+        it.invoke()
+        outs[name] = {d["name"]: it.get_tensor(d["index"]).copy()
+                      for d in it.get_output_details()}
+    assert sorted(outs["full"]) == ["Identity", "Identity_1", "Identity_2", "Identity_3",
+                                    "Identity_4"]
+    assert sorted(outs["lean"]) == ["Identity", "Identity_1", "Identity_3", "Identity_4"]
+    for k, v in outs["lean"].items():
+        assert np.array_equal(v, outs["full"][k]), k
+    assert len(lean._get_ops_details()) < len(full._get_ops_details()) - 40
+    # what BlazePose loads is the lean model: no 256x256 mask among its outputs
+    shapes = [tuple(d["shape"]) for d in
+              bpm.PoseLandmarker(assets.path("blazepose_landmark_full")).interp
+              .get_output_details()]
+    assert (1, 256, 256, 1) not in shapes and len(shapes) == 4
+
+
+@pytest.mark.assets
+def test_prune_outputs_keeps_the_model_when_nothing_or_everything_goes():
+    from posestack import assets
+    from posestack.estimate._tflite import prune_outputs
+
+    data = assets.path("blazepose_landmark_full").read_bytes()
+    assert prune_outputs(data, lambda _, __: True) is data
+    assert prune_outputs(data, lambda _, __: False) is data
+    with pytest.raises(ValueError, match="not a TFLite model"):
+        prune_outputs(b"this is not a flatbuffer" * 10, lambda _, __: True)
+
+
 def test_ssd_anchors_match_mediapipe_layout():
     a = bpm.ssd_anchors()
     assert a.shape == (2254, 2)

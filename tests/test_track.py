@@ -626,3 +626,47 @@ def test_stitch_merges_a_fragment_and_drops_a_ghost():
     coords[11:15, 1] += [2000.0, 0.0]
     out, mapping = stitch(Poses("coco17", coords, scores, times, "image:cam", tracked=True))
     assert out.n_people == 2 and mapping.tolist() == [0, 1, -1]
+
+
+# --- the assignment without scipy for one track or one detection ---------------------
+
+
+def test_linear_assignment_matches_scipy_on_rows_and_columns_with_ties():
+    from scipy.optimize import linear_sum_assignment
+
+    from posestack.track import _REFUSED, _linear_assignment
+
+    rng = np.random.default_rng(0)
+    for _ in range(2000):
+        m = int(rng.integers(1, 7))
+        cost = rng.integers(0, 3, size=m).astype(np.float64)  # many ties
+        cost[rng.random(m) < 0.3] = _REFUSED
+        for mat in (cost[None], cost[:, None]):
+            want = linear_sum_assignment(mat)
+            got = _linear_assignment(mat)
+            assert [a.tolist() for a in got] == [a.tolist() for a in want]
+    for shape in ((3, 4), (4, 2), (1, 0), (0, 1)):
+        mat = rng.random(shape)
+        want = linear_sum_assignment(mat)
+        got = _linear_assignment(mat)
+        assert [a.tolist() for a in got] == [a.tolist() for a in want]
+
+
+def test_run_path_modules_do_not_import_scipy():
+    # scipy costs ~0.8 s of CPU to import; a video run (estimate, track, write) needs none.
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import posestack
+
+    src = str(Path(posestack.__file__).resolve().parents[1])  # the posestack under test
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    code = ("import sys, posestack.pipeline, posestack.filters, posestack.track, "
+            "posestack.estimate.blazepose, posestack.estimate.holistic, posestack.reid, "
+            "posestack.kinematics.angles, posestack.io.tables, posestack.io.formats, "
+            "posestack.cli; print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env=env).stdout.strip()
+    assert out == "[]"

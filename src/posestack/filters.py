@@ -26,7 +26,6 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy import interpolate, signal
 
 from posestack.errors import InputError
 from posestack.poses import Poses
@@ -312,6 +311,8 @@ def _butter_sos(fs: Any, cutoff: Any, order: Any) -> tuple[np.ndarray, int]:
             f"order must be an even integer >= 2: the order of the zero-phase (forward + "
             f"backward) filter, which runs a Butterworth of order/2 twice; got {order!r}"
         )
+    from scipy import signal  # here, not at import: scipy.signal costs ~0.8 s to import
+
     sos = signal.butter(int(order) // 2, cutoff, btype="low", output="sos", fs=fs)
     # scipy.signal.sosfiltfilt's default padlen, stated here so the rule is ours.
     n_zeros = min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum()))
@@ -358,6 +359,8 @@ def butterworth(values: Any, fs: float, cutoff: float, order: int = 4) -> np.nda
         >>> bool(np.allclose(y, 2.0))
         True
     """
+    from scipy import signal
+
     x = _values(values)
     sos, padlen = _butter_sos(fs, cutoff, order)
     flat = _flat(x)
@@ -450,7 +453,9 @@ def fill_gaps(
             where = np.concatenate(
                 [np.arange(s, e) for s, e in zip(gap_s[in_seg], gap_e[in_seg], strict=True)]
             )
-            spline = interpolate.CubicSpline(t[known], flat[np.ix_(known, cols)], axis=0)
+            from scipy.interpolate import CubicSpline
+
+            spline = CubicSpline(t[known], flat[np.ix_(known, cols)], axis=0)
             flat[np.ix_(where, cols)] = spline(t[where])
     return flat.reshape(x.shape)
 

@@ -336,7 +336,7 @@ def run(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | o
         max_identities: most identities a video may have (the number of people
             in it): once reached, a new detection takes back the most similar
             lost identity. None: no cap.
-        num_threads: inference threads (default: 2 when the machine has ≥ 2 cores).
+        num_threads: inference threads (default: :func:`default_threads`, 2 or 1).
         progress: show progress bars (frames/s, ETA) on stderr.
         force: redo inputs whose bundle is already complete.
         autorotate: turn frames as the file asks (a phone video's display matrix,
@@ -418,7 +418,7 @@ def _one_input(est, path: Path, info: MediaInfo, name: str, bundle: Path | None,
     from .estimate import make_estimator
 
     if est is None:
-        threads = num_threads if num_threads is not None else min(2, os.cpu_count() or 1)
+        threads = num_threads if num_threads is not None else default_threads()
         est = make_estimator(params.estimator, device=params.device,
                              max_people=params.max_people, smooth=params.smooth,
                              min_detection_confidence=params.min_detection_confidence,
@@ -549,6 +549,54 @@ def _track_part(skeleton: Skeleton) -> tuple[Skeleton, np.ndarray]:
             return skeleton, np.arange(len(skeleton))
 
 
+def default_threads() -> int:
+    """Inference threads when none are asked for: two where a core is free, else one.
+
+    A second thread makes BlazePose about 1.7× faster on an idle core but costs
+    10-30% more CPU time (XNNPACK's workers spin and wait for each other); on a
+    machine whose cores are already busy (1-minute load average ≥ cores − 1, as in a
+    batch) it buys no speed, only that cost. (OpenMP's dynamic threads use the load
+    average the same way.) Results do not depend on the number of threads.
+    """
+    cores = os.cpu_count() or 1
+    if cores < 2:
+        return 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # no load average (Windows)
+        return 2
+    if load < cores - 1:
+        return 2
+    log.info("the cores are busy (load average %.1f on %d cores): one inference thread "
+             "(--threads 2 for two)", load, cores)
+    return 1
+
+
+def _decode_threads(info: MediaInfo) -> int | None:
+    """Decoder threads: one for frames up to 1920×1088, FFmpeg's choice above.
+
+    One thread decodes H.264 at 1080p faster than the estimators take the frames, and
+    FFmpeg's frame threads (one per core, plus one) spend about 40% more CPU on it.
+    """
+    return 1 if info.width * info.height <= 1920 * 1088 else None
+
+
+def _opencv_threads(n: int) -> int:
+    """Set OpenCV's number of threads (process-wide); returns the previous number.
+
+    The estimate pass runs OpenCV on one thread. Its crops (``warpAffine`` to 256 px
+    or less) are too small for its thread pool, whose workers spin between calls; and
+    ``warpAffine`` gives some pixels ±1 apart depending on how many threads share the
+    image, so with a pool that concurrent callers (Holistic's hands and face) take in
+    turn, Holistic's results changed from run to run and from machine to machine.
+    """
+    import cv2
+
+    previous = cv2.getNumThreads()
+    cv2.setNumThreads(n)
+    return previous
+
+
 def _estimate(est, reader: FrameReader, params: RunParameters, name: str, total: int | None,
               progress: bool, static: bool) -> _Estimates:
     from .reid import appearance
@@ -577,6 +625,7 @@ def _estimate(est, reader: FrameReader, params: RunParameters, name: str, total:
     # An estimator with a `stream` method overlaps work across frames (Holistic).
     results = est.stream(frames_in()) if hasattr(est, "stream") else (
         est(rgb, t) for rgb, t in frames_in())
+    cv_threads = _opencv_threads(1)
     t0 = time.perf_counter()
     try:
         for people in results:
@@ -598,6 +647,7 @@ def _estimate(est, reader: FrameReader, params: RunParameters, name: str, total:
             bar.update(1)
     finally:
         bar.close()
+        _opencv_threads(cv_threads)
     seconds = time.perf_counter() - t0  # decoding runs alongside in its own thread
     n = len(frames)
     coords = np.full((n, n_ids, k, 2), np.nan, np.float32)
@@ -711,7 +761,8 @@ def _render(path_out: Path, info: MediaInfo, params: RunParameters, kp2d: Poses,
         return draw_skeleton(rgb, kp2d.coords[ti, who], kp2d.scores[ti, who],
                              kp2d.skeleton, labels=[f"#{p}" for p in who])
 
-    reader = FrameReader(info, start=params.start, end=params.end)
+    reader = FrameReader(info, start=params.start, end=params.end,
+                         threads=_decode_threads(info))
     if info.kind == "image":
         import cv2
 
@@ -740,7 +791,8 @@ def _run_one(est, path: Path, info: MediaInfo, name: str, bundle: Path | None,
              params: RunParameters, digest: str, key: str, progress: bool) -> Result:
     native = get_skeleton(est.skeleton_name)
     static = info.kind == "image"
-    reader = FrameReader(info, start=params.start, end=params.end)
+    reader = FrameReader(info, start=params.start, end=params.end,
+                         threads=_decode_threads(info))
     t_start = time.perf_counter()
     with staged(bundle) if bundle is not None else contextlib.nullcontext() as stage:
         return _run_staged(est, path, info, name, bundle, stage, params, digest, key, progress,
@@ -964,7 +1016,7 @@ def _load_result(name: str, path: Path, info: MediaInfo, bundle: Path, manifest:
 
 
 __all__ = ["BUNDLE_FILES", "FILTERS", "LAYOUTS", "STYLES", "Result", "RunParameters",
-           "read_keypoints", "run"]
+           "default_threads", "read_keypoints", "run"]
 
 
 # --- several calibrated cameras ---------------------------------------------------------------

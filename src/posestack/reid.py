@@ -27,6 +27,18 @@ _REGIONS = (("left_shoulder", "right_shoulder", "right_hip", "left_hip"),
             ("left_hip", "right_hip", "right_knee", "left_knee"))
 
 
+# Each 8-bit HSV value (OpenCV's: hue 0-179, saturation and value 0-255) coded so that one
+# histogram over the codes gives the descriptor: hue bin; saturation 0 below 40, else 1 + its
+# bin; value 0 below 40, 1 for 40-42 (value bin 0 but chromatic), else 1 + its value bin. A
+# chromatic pixel (saturation and value ≥ 40) counts in hue × saturation, a grey one in value.
+_CODES = np.zeros((1, 256, 3), np.uint8)
+_CODES[0, :, 0] = np.minimum(np.arange(256) * H_BINS // 180, H_BINS - 1)
+_CODES[0, 40:, 1] = 1 + np.minimum((np.arange(40, 256) - 40) * S_BINS // 216, S_BINS - 1)
+_CODES[0, 40:, 2] = 1 + np.minimum(np.arange(40, 256) * V_BINS // 256, V_BINS - 1)
+_CODES[0, 40:43, 2] = 1
+_N_CODES = (H_BINS, S_BINS + 1, V_BINS + 1)
+
+
 def _region_hist(hsv: np.ndarray, quad: np.ndarray) -> np.ndarray:
     x0, y0 = np.floor(quad.min(axis=0)).astype(int)
     x1, y1 = np.ceil(quad.max(axis=0)).astype(int)
@@ -38,17 +50,18 @@ def _region_hist(hsv: np.ndarray, quad: np.ndarray) -> np.ndarray:
     patch = hsv[y0:y1, x0:x1]
     mask = np.zeros(patch.shape[:2], np.uint8)
     cv2.fillConvexPoly(mask, np.round(quad - [x0, y0]).astype(np.int32), 1)
-    px = patch[mask.astype(bool)].astype(np.int64)
-    if len(px) < 8:
+    codes = cv2.LUT(np.ascontiguousarray(patch), _CODES)
+    hist = cv2.calcHist([codes], [0, 1, 2], mask, list(_N_CODES),
+                        [0, _N_CODES[0], 0, _N_CODES[1], 0, _N_CODES[2]]).astype(np.float64)
+    n = hist.sum()  # the pixels inside the quad (exact: counts in float32 below 2**24)
+    if n < 8:
         return out
-    hue, sat, val = px[:, 0], px[:, 1], px[:, 2]
-    chroma = (sat >= 40) & (val >= 40)
-    hb = np.minimum(hue * H_BINS // 180, H_BINS - 1)
-    sb = np.minimum((sat - 40) * S_BINS // 216, S_BINS - 1)
-    np.add.at(out, hb[chroma] * S_BINS + sb[chroma], 1.0)
-    vb = np.minimum(val[~chroma] * V_BINS // 256, V_BINS - 1)
-    np.add.at(out, H_BINS * S_BINS + vb, 1.0)
-    return out / len(px)
+    out[:H_BINS * S_BINS] = hist[:, 1:, 1:].sum(axis=2).ravel()  # chromatic: hue × sat
+    grey = hist[:, 0, :].sum(axis=0)  # per value code: unsaturated pixels
+    grey[0] += hist[:, 1:, 0].sum()  # and dark ones
+    out[H_BINS * S_BINS:] = grey[1:]  # codes 1..V_BINS are value bins 0..V_BINS-1
+    out[H_BINS * S_BINS] += grey[0]  # code 0 (value < 40) is value bin 0 too
+    return out / n
 
 
 def appearance(image: np.ndarray, coords: np.ndarray, scores: np.ndarray,

@@ -30,8 +30,11 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -302,8 +305,13 @@ def _native_stderr_silenced():
 
 
 def _load_interpreter(model_path: Path, num_threads: int, input_size: int, what: str,
-                      asset: str):
+                      asset: str, keep_outputs: Callable[[str, tuple[int, ...]], bool] | None
+                      = None):
     """A LiteRT interpreter for a model whose one input is ``(1, size, size, 3)``.
+
+    ``keep_outputs(name, shape)``: the outputs the caller reads; the others, and the
+    operators that compute only them, are left out (:func:`._tflite.prune_outputs`;
+    the outputs kept are unchanged). None keeps the whole model.
 
     A file that is not a TFLite model, or a model with another input, raises
     :class:`AssetError` naming the asset that should be used.
@@ -312,9 +320,21 @@ def _load_interpreter(model_path: Path, num_threads: int, input_size: int, what:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError as e:  # pragma: no cover - core dependency
         raise AssetError("ai-edge-litert is not installed: pip install ai-edge-litert") from e
+    source: dict[str, Any] = {"model_path": str(model_path)}
+    if keep_outputs is not None:
+        from ._tflite import prune_outputs
+
+        try:
+            data = Path(model_path).read_bytes()
+        except OSError as e:
+            raise AssetError(f"cannot read {model_path}: {e.strerror or e}") from None
+        try:
+            source = {"model_content": prune_outputs(data, keep_outputs)}
+        except (ValueError, IndexError, struct.error, UnicodeDecodeError):
+            source = {"model_content": data}  # not a model we can edit: LiteRT will say why
     try:
         with _native_stderr_silenced():  # LiteRT prints an INFO line per interpreter
-            interp = Interpreter(model_path=str(model_path), num_threads=num_threads)
+            interp = Interpreter(**source, num_threads=num_threads)
             interp.allocate_tensors()
     except (ValueError, RuntimeError) as e:
         raise AssetError(
@@ -407,11 +427,13 @@ class PoseLandmarker:
     """BlazePose landmark model (``pose_landmark_full.tflite``)."""
 
     def __init__(self, model_path: Path, num_threads: int = 1) -> None:
-        self.interp = _load_interpreter(model_path, num_threads, LM_SIZE,
-                                        "a BlazePose landmark model", "blazepose_landmark_full")
-        by_shape = {tuple(d["shape"]): d["index"] for d in self.interp.get_output_details()}
         want = {"landmarks": (1, _N_RAW * 5), "flag": (1, 1), "heatmap": (1, 64, 64, _N_RAW),
                 "world": (1, _N_RAW * 3)}
+        # Without the segmentation mask (256x256, unused here): a third less CPU per call.
+        self.interp = _load_interpreter(model_path, num_threads, LM_SIZE,
+                                        "a BlazePose landmark model", "blazepose_landmark_full",
+                                        keep_outputs=lambda _, shape: shape in want.values())
+        by_shape = {tuple(d["shape"]): d["index"] for d in self.interp.get_output_details()}
         missing = [k for k, s in want.items() if s not in by_shape]
         if missing:
             raise AssetError(f"{model_path}: landmark model outputs {sorted(by_shape)} lack "

@@ -258,13 +258,17 @@ class Holistic:
                  face_path: Path | str | None = None, person_detector: str = "auto") -> None:
         from .. import assets
 
+        threads = num_threads if num_threads is not None else 1
+        # With more than one thread the hands and face run in a pool beside the body
+        # (about two cores' worth of work); the body model gets the threads beyond two.
+        # Its own threads would otherwise compete with the pool's, and wait on them.
         self.body = BlazePose(max_people=max_people, static=static, smooth=smooth,
                               min_detection_confidence=min_detection_confidence,
                               min_tracking_confidence=min_tracking_confidence,
-                              detect_interval=detect_interval, num_threads=num_threads,
+                              detect_interval=detect_interval,
+                              num_threads=max(1, threads - 2),
                               person_detector=person_detector)
 
-        threads = num_threads if num_threads is not None else 1
         paths = {
             "hand_landmark_full": hand_path, "hand_recrop": hand_recrop_path,
             "face_detection_short_range": face_detector_path, "face_landmark": face_path,

@@ -286,12 +286,14 @@ class FrameReader:
     :func:`probe`), so their size is ``(info.height, info.width)``.
     A decoding error after some frames were read ends the iteration with a
     warning in ``warnings`` (``truncated`` is set) instead of an exception.
+    ``threads``: decoder threads (None: FFmpeg's choice, one per core and one more).
     """
 
     info: MediaInfo
     start: float | None = None
     end: float | None = None
     seek_after: float = 5.0
+    threads: int | None = None
     warnings: list[str] = field(default_factory=list)
     truncated: bool = False
     seeked: bool = False
@@ -307,6 +309,11 @@ class FrameReader:
             return
         yield from self._video()
 
+    def _threads(self, stream) -> None:
+        stream.thread_type = "AUTO"
+        if self.threads is not None:
+            stream.codec_context.thread_count = max(1, int(self.threads))
+
     def _video(self) -> Iterator[tuple[int, float, np.ndarray]]:
         import av
 
@@ -314,7 +321,7 @@ class FrameReader:
         container = av.open(str(path))
         try:
             stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
+            self._threads(stream)
             tb = stream.time_base or Fraction(1, 1)
             fps = self.info.fps or 30.0
             origin = stream.start_time
@@ -329,7 +336,7 @@ class FrameReader:
                     container.close()
                     container = av.open(str(path))
                     stream = container.streams.video[0]
-                    stream.thread_type = "AUTO"
+                    self._threads(stream)
             t0: float | None = float(origin * tb) if seeked else None
             turn = self.info.applied_rotation
             index = -1

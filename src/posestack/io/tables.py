@@ -51,7 +51,10 @@ def poses_to_table(poses: Poses, frames: np.ndarray, camera: str = "",
     names = pa.array(np.tile(np.arange(k, dtype=np.int32), len(ti)))
     keypoint = pa.DictionaryArray.from_arrays(names, pa.array(list(poses.skeleton.keypoints)))
     cols = {
-        "camera": pa.array([camera] * n, pa.string()).dictionary_encode(),
+        # dictionary-encoded by hand: Array.dictionary_encode would import
+        # pyarrow.compute (~0.1 s) for a column that holds one value
+        "camera": pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)),
+                                                 pa.array([camera] if n else [], pa.string())),
         "frame": pa.array(np.repeat(frames[ti], k).astype(np.int32)),
         "time": pa.array(np.repeat(poses.times[ti], k).astype(np.float64)),
         "person": pa.array(np.repeat(pi, k).astype(np.int16)),
