@@ -79,6 +79,8 @@ def test_default_threads_follow_the_load(monkeypatch):
     monkeypatch.setattr(pipeline.os, "getloadavg", lambda: (0.3, 0.5, 0.5))
     assert pipeline.default_threads() == 2  # a core is free
     monkeypatch.setattr(pipeline.os, "getloadavg", lambda: (1.5, 1.0, 1.0))
+    assert pipeline.default_threads() == 2  # what a run that just ended leaves behind
+    monkeypatch.setattr(pipeline.os, "getloadavg", lambda: (2.2, 2.0, 1.5))
     assert pipeline.default_threads() == 1  # both busy: a second thread only costs CPU
     monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 8)
     assert pipeline.default_threads() == 2

@@ -554,9 +554,11 @@ def default_threads() -> int:
 
     A second thread makes BlazePose about 1.7× faster on an idle core but costs
     10-30% more CPU time (XNNPACK's workers spin and wait for each other); on a
-    machine whose cores are already busy (1-minute load average ≥ cores − 1, as in a
-    batch) it buys no speed, only that cost. (OpenMP's dynamic threads use the load
-    average the same way.) Results do not depend on the number of threads.
+    machine whose cores are all busy (1-minute load average ≥ cores, as in a batch
+    with a worker per core) it buys no speed, only that cost. A lower bar would take
+    the load a run that just ended leaves behind (the average decays over a minute)
+    for a busy machine: on 2 cores at load 1.4, Holistic on one thread ran 1.01× as
+    fast as MediaPipe, on two 1.34×. Results do not depend on the number of threads.
     """
     cores = os.cpu_count() or 1
     if cores < 2:
@@ -565,7 +567,7 @@ def default_threads() -> int:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):  # no load average (Windows)
         return 2
-    if load < cores - 1:
+    if load < cores:
         return 2
     log.info("the cores are busy (load average %.1f on %d cores): one inference thread "
              "(--threads 2 for two)", load, cores)
