@@ -256,7 +256,7 @@ def test_calibration_that_does_not_match_is_refused_before_work(tmp_path, p2s_vi
 def test_a_camera_that_sees_nothing_and_the_sync_warning():
     from types import SimpleNamespace
 
-    from posestack.pipeline import _camera_warnings
+    from posestack.pipeline_multiview import _camera_warnings
 
     calib = _rig(3)
     times = np.arange(8) / 30.0

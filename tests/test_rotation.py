@@ -368,7 +368,7 @@ def test_multiview_calibration_sizes_follow_the_rotation(rotated_rig, p2s_videos
 
 
 def test_half_turn_calibration_warning(upright_frames, tmp_path):
-    from posestack.pipeline import _turned_calibration_warnings
+    from posestack.pipeline_multiview import _turned_calibration_warnings
 
     write_phone_video(tmp_path / "cam01.mp4", upright_frames[:2], 180)
     infos = [probe(tmp_path / "cam01.mp4"), probe(tmp_path / "cam01.mp4", autorotate=False)]
