@@ -694,6 +694,10 @@ def test_offset_and_camera_names_checked_before_any_work(tmp_path, capsys):
     for args, expect in ((["--offset", "cam09=1"], "'cam09' is not a camera here"),
                          (["--offset", "cam=1"], "is not a camera here (did you mean cam0"),
                          (["--offset", "left=1"], "the cameras are cam01, cam02, cam03"),
+                         (["--offset", "camm02=1"], "'camm02' is not a camera here"),
+                         (["--offset", "c2=1"], "'c2' is not a camera here"),
+                         (["--offset", "2=1"], "'2' is not a camera here"),
+                         (["--cameras", "cam01,kam02"], "--cameras 'kam02'"),
                          (["--offset", "cam02=1.5"], "whole number of frames"),
                          (["--offset", "cam02=1", "--offset", "cam2=2"], "camera cam02 twice"),
                          (["--cameras", "cam01,cam07"], "--cameras 'cam07'")):
@@ -748,3 +752,49 @@ def test_failed_opensim_is_not_claimed_in_the_manifest(demo_3d, tmp_path, p2s_vi
     assert any(w.startswith("OpenSim failed") for w in m["warnings"])
     assert "opensim" not in m["outputs"] and "angles_opensim" not in m["outputs"]
     assert (tmp_path / "o" / "keypoints3d.parquet").is_file()
+
+
+@pytest.mark.assets
+def test_multiview_rerun_with_other_options_says_what_it_replaces(demo_3d, tmp_path,
+                                                                  p2s_videos, capsys):
+    """A multi-view rerun with another option (here the 3D filter) warns, like a 2D
+    bundle, which parameters differ from the results it replaces; a later rerun that skips
+    does not repeat it."""
+    import shutil
+
+    out = tmp_path / "mv"
+    shutil.copytree(demo_3d, out)
+    args = ["run", str(p2s_videos), "-o", str(out), "--layout", "halpe26", "--end", "0.5",
+            "--filter", "oneeuro"]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "replaced the finished results" in err and "filter=butterworth" in err, err
+    m = json.loads((out / "multiview" / "manifest.json").read_text())
+    assert any("replaced the finished results" in w for w in m["warnings"])
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    assert "skipped" in captured.out and "replaced" not in captured.err
+
+
+@pytest.mark.assets
+def test_triangulate_a_bundles_json_takes_its_frame_rate(demo_3d, tmp_path, p2s_videos,
+                                                         caplog):
+    """A bundle's openpose/ folder without --fps is read at its video's rate (60 here), and
+    the manifest says the rate used; json from elsewhere without --fps warns of 30."""
+    from posestack.io.trc import read_trc
+
+    calib = str(p2s_videos.parent / "calibration" / "Calib.qca.txt")
+    jsons = [str(demo_3d / f"cam0{i}" / "openpose") for i in range(1, 5)]
+    assert main(["triangulate", *jsons, "--calibration", calib, "-o", str(tmp_path / "a")]) == 0
+    m = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    assert m["parameters"]["fps"] == pytest.approx(60.0, rel=1e-3)
+    _, times, _, _ = read_trc(tmp_path / "a" / m["outputs"]["trc"][0])
+    assert np.median(np.diff(times)) == pytest.approx(1 / 60, rel=1e-3)
+    import shutil
+
+    for i in range(1, 5):
+        shutil.copytree(demo_3d / f"cam0{i}" / "openpose", tmp_path / f"cam0{i}_json")
+    with caplog.at_level("WARNING", logger="posestack"):
+        assert main(["triangulate", *[str(tmp_path / f"cam0{i}_json") for i in range(1, 5)],
+                     "--calibration", calib, "-o", str(tmp_path / "b")]) == 0
+    assert "taken as 30 frames/s" in caplog.text

@@ -819,8 +819,10 @@ def _run_one(est, path: Path, info: MediaInfo, name: str, bundle: Path | None,
                            reader, native, static, t_start)
 
 
-def _replacing(bundle: Path | None, params: RunParameters) -> list[str]:
-    """Warnings about what a new run replaces in an existing bundle."""
+def _replacing(bundle: Path | None, now: dict[str, Any],
+               own: Iterable[str] | None = None) -> list[str]:
+    """Warnings about what a new run (parameters ``now``) replaces in an existing bundle;
+    ``own``: the names that run writes (default: a 2D bundle's), the others are kept."""
     if bundle is None or not bundle.is_dir():
         return []
     try:
@@ -829,14 +831,13 @@ def _replacing(bundle: Path | None, params: RunParameters) -> list[str]:
         return []
     out = []
     before = old.get("parameters") or {}
-    now = dataclasses.asdict(params)
     changed = [k for k in now if k in before and before[k] != now[k]]
     if changed:
         out.append(f"replaced the finished results in {bundle}, made with "
                    + ", ".join(f"{k}={before[k]}" for k in changed) + " (now "
                    + ", ".join(f"{k}={now[k]}" for k in changed) + "); write to another "
                    "folder with -o to keep both")
-    own = set(BUNDLE_FILES.values())
+    own = set(BUNDLE_FILES.values()) | {"overlay.png"} if own is None else set(own)
     kept = sorted(e.name for e in bundle.iterdir() if e.name not in own)
     if kept:
         out.append("kept " + ", ".join(kept) + f" in {bundle}: made from the previous "
@@ -865,8 +866,8 @@ def _run_staged(est, path: Path, info: MediaInfo, name: str, bundle: Path | None
             _render(tmp, info, params, kp2d, raw.frames, name, progress)
     render_s = time.perf_counter() - t_render
     wall = time.perf_counter() - t_start
-    warnings = [*reader.warnings, *_rotation_warnings(path, info), *_replacing(bundle, params),
-                *filter_warnings(kp2d, params)]
+    warnings = [*reader.warnings, *_rotation_warnings(path, info),
+                *_replacing(bundle, dataclasses.asdict(params)), *filter_warnings(kp2d, params)]
     if raw.stats.get("dropped_frames") and params.max_identities is not None:
         warnings.append(
             f"{raw.stats['dropped_people']} people in {raw.stats['dropped_frames']} frames were "
@@ -1032,7 +1033,12 @@ def _load_result(name: str, path: Path, info: MediaInfo, bundle: Path, manifest:
     if "keypoints3d_body" in manifest.get("outputs", {}):
         kp3d, _ = read_keypoints(bundle / BUNDLE_FILES["keypoints3d_body"])
     return Result(name, path, info, kp2d, kp3d, frames, bundle, manifest,
-                  tuple(manifest.get("warnings", ())), skipped=True)
+                  tuple(w for w in manifest.get("warnings", ()) if not w.startswith(_RERUN)),
+                  skipped=True)
+
+
+# warnings about what a run replaced: said by that run, not again when a rerun skips it
+_RERUN = ("replaced the finished results", "kept ")
 
 
 __all__ = ["BUNDLE_FILES", "FILTERS", "LAYOUTS", "STYLES", "Result", "RunParameters",

@@ -26,6 +26,7 @@ from .io.bundle import bundle_lock, check_bundle_folder, commit, record_files, r
 from .io.media import MediaInfo, collect_inputs, probe
 from .io.tables import write_parquet
 from .pipeline import (
+    _RERUN,
     BUNDLE_FILES,
     Result,
     RunParameters,
@@ -33,6 +34,7 @@ from .pipeline import (
     _check_against_media,
     _files_of,
     _finished,
+    _replacing,
     filter_warnings,
     read_keypoints,
     run,
@@ -121,7 +123,7 @@ def _camera_offsets(offsets: dict[str, int] | None, names: Sequence[str]) -> dic
     for given, n in (offsets or {}).items():
         if isinstance(n, bool) or not isinstance(n, int | np.integer):
             raise InputError(f"--offset {given}={n!r}: an offset is a whole number of frames")
-        cam = find_camera(str(given), names, "--offset")
+        cam = find_camera(str(given), names, "--offset", by_number=False)
         if cam in out:
             raise InputError(f"--offset gives camera {cam} twice")
         out[cam] = int(n)
@@ -144,7 +146,8 @@ def _select_cameras(calib, cameras: Sequence[str] | None):
 
     if isinstance(cameras, str):
         cameras = [c for c in cameras.split(",") if c.strip()]
-    picked = [find_camera(c.strip(), calib.names, "--cameras") for c in cameras]
+    picked = [find_camera(c.strip(), calib.names, "--cameras", by_number=False)
+              for c in cameras]
     if len(set(picked)) != len(picked):
         raise InputError(f"--cameras names a camera twice: {', '.join(cameras)}")
     if len(picked) < 2:
@@ -180,10 +183,19 @@ def _multiview_3d(views: Sequence[Poses], frames: Sequence[np.ndarray], calib, c
             if done is not None:
                 log.info("%s is complete for these inputs and parameters; skipping", out_dir)
                 poses3d, _ = read_keypoints(out_dir / "keypoints3d.parquet")
-                return MultiviewResult(None, None, poses3d, out_dir, done,
-                                       tuple(done.get("warnings", ())), skipped=True)
+                return MultiviewResult(None, None, poses3d, out_dir, done, tuple(
+                    w for w in done.get("warnings", ()) if not w.startswith(_RERUN)),
+                    skipped=True)
         with staged(out_dir) as stage:
             own = _output_names(_old_manifest(out_dir)) | {BUNDLE_FILES["manifest"]}
+            now = {**dataclasses.asdict(params), "min_views": min_views,
+                   "max_reprojection_error_px": max_error, "offsets": dict(offsets)}
+            for k in ("opensim", "augment"):  # the manifest says them only once done
+                now.pop(k)
+            replaced = _replacing(out_dir, now, own)
+            for w in replaced:
+                log.warning(w)
+            args = (*args[:12], [*warnings, *replaced], *args[13:])
             try:
                 mv = _multiview_compute(*args, stage, key, out_dir.name)
             except _OpenSimFailed as e:
@@ -284,7 +296,7 @@ def _multiview_compute(views: Sequence[Poses], frames: Sequence[np.ndarray], cal
             # OpenSim's steps are marked done by _opensim once their files exist
             parameters={**dataclasses.asdict(params), "opensim": False, "augment": False,
                         "min_views": min_views, "max_reprojection_error_px": max_error,
-                        "offsets": given},
+                        "offsets": given, "fps": fps},
             offsets=offsets, sources=sources, warnings=warnings, overlays=overlays,
             extra_outputs=extra)
         manifest["people"] = people
@@ -476,6 +488,17 @@ def run_multiview(videos: str | os.PathLike | Iterable[str | os.PathLike],
     return dataclasses.replace(mv, views=tuple(results))
 
 
+def _bundle_fps(folder: Path) -> float | None:
+    """The frame rate of the video behind a bundle's ``openpose/`` folder, if known."""
+    if folder.name != BUNDLE_FILES["openpose"]:
+        return None
+    try:
+        fps = json.loads((folder.parent / BUNDLE_FILES["manifest"]).read_text())["input"]["fps"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return float(fps) if fps else None
+
+
 def triangulate_files(inputs: Iterable[str | os.PathLike], calibration: str | os.PathLike,
                       output: str | os.PathLike | None, *, layout: str = "auto",
                       fps: float | None = None, offsets: dict[str, int] | None = None,
@@ -499,7 +522,8 @@ def triangulate_files(inputs: Iterable[str | os.PathLike], calibration: str | os
             every camera's people, or stops with an error asking for the layout when
             that does not decide. The manifest's ``layout`` says what was used and how
             it was chosen.
-        fps: frame rate of the json files (default 30; bundles know theirs).
+        fps: frame rate of the json files (default: a bundle's ``openpose/`` takes its
+            video's; other json folders 30, with a warning; bundles know theirs).
         offsets, cameras, min_views, max_error: as in :func:`run_multiview`.
         filter, cutoff, order, min_cutoff, beta, max_gap, max_age: 3D filtering and
             identity linking, as in :func:`run`.
@@ -529,6 +553,13 @@ def triangulate_files(inputs: Iterable[str | os.PathLike], calibration: str | os
                 names[i] = f.absolute().parent.name  # a bundle's own json: the bundle's camera
             jsons.append(i)
     layout_info = None
+    if jsons and fps is None:  # a bundle's own json: its video's rate; else say what is assumed
+        rates = {_bundle_fps(folders[i]) for i in jsons}
+        if len(rates) == 1 and None not in rates:
+            fps = rates.pop()
+        else:
+            log.warning("no --fps: the OpenPose json folders are taken as 30 frames/s (give "
+                        "--fps for their real rate; times in the .trc and angles follow it)")
     if jsons:   # read together: one layout for every camera (BODY_25/25B from all of them)
         read = read_openpose_folders([folders[i] for i in jsons], layout, fps=fps or 30.0,
                                      cameras=[names[i] for i in jsons])

@@ -238,6 +238,7 @@ def damaged(folder: Path, records: dict[str, dict[str, Any]]) -> list[str]:
 def damaged_file_error(path: Path, error: BaseException, what: str = "file") -> InputError:
     """One clear error for a table or array file that cannot be read."""
     reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return InputError(f"{path} is damaged or incomplete and cannot be read as a {what} "
+    article = "an" if what[:1].lower() in "aeiou" else "a"
+    return InputError(f"{path} is damaged or incomplete and cannot be read as {article} {what} "
                       f"({reason}); rerun the command that wrote it with --force to "
                       "rewrite it")

@@ -435,16 +435,27 @@ def _stem(name: str) -> str:
     return p.stem if p.suffix.lower() in VIDEO_SUFFIXES else p.name
 
 
-def find_camera(name: str, cameras: Sequence[str], what: str = "camera") -> str:
+def _canonical(name: str) -> str:
+    """Lower case, letters and digits only, numbers without leading zeros:
+    ``Cam_02`` → ``cam2``."""
+    return re.sub(r"\d+", lambda m: str(int(m.group())), re.sub(r"[^0-9a-z]", "",
+                                                              name.casefold()))
+
+
+def find_camera(name: str, cameras: Sequence[str], what: str = "camera",
+                by_number: bool = True) -> str:
     """The one of ``cameras`` that ``name`` means, by the rules of :func:`match_videos`.
 
-    The same name, else the same name ignoring case, else the same number (the
-    last number in the name: ``cam2`` ~ ``cam02`` ~ ``cam_02``).
+    The same name, else the same name ignoring case, else the same letters and
+    number (``cam2`` ~ ``cam02`` ~ ``Cam_02``), else (``by_number``) the same last
+    number in the name (a video ``GoPro_2.mp4`` for camera ``cam02``).
 
     Args:
         name: a camera name as a user wrote it.
         cameras: the camera names to choose from.
         what: how the name is called in the error (e.g. ``"--offset"``).
+        by_number: allow the last, loosest rule (for video file names; an option
+            that names a camera is held to the first three).
 
     Raises:
         InputError: no camera or several cameras match; the message lists the
@@ -453,7 +464,8 @@ def find_camera(name: str, cameras: Sequence[str], what: str = "camera") -> str:
     import difflib
 
     cams = list(cameras)
-    for rule in (lambda s: s, str.casefold, _number):
+    rules = [lambda s: s, str.casefold, _canonical] + ([_number] if by_number else [])
+    for rule in rules:
         key = rule(name)
         if key is None:
             continue
