@@ -100,13 +100,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
                            augment=args.augment, height=args.height, mass=args.mass,
                            **_run_kwargs(args))
         for r in mv.views:
+            done = " (already complete: skipped)" if r.skipped else ""
             print(f"{r.name}: 2D {r.manifest.get('frames', {}).get('processed')} frames -> "
-                  f"{r.bundle}")
+                  f"{r.bundle}{done}")
         _print_multiview(mv)
         return 0
-    if args.ik or args.opensim or args.augment or args.height is not None or args.mass != 70.0:
-        raise PosestackError("--ik, --opensim, --augment, --height and --mass need 3D from "
-                             "several cameras: add --calibration FILE (one video per camera)")
+    if (args.ik or args.opensim or args.augment or args.height is not None
+            or args.mass != 70.0 or args.min_views != 2 or args.max_error != 15.0):
+        raise PosestackError("--ik, --opensim, --augment, --height, --mass, --min-views and "
+                             "--max-error are for 3D from several cameras: add --calibration "
+                             "FILE (one video per camera)")
+    if args.no_video and args.style != "skeleton":
+        raise PosestackError(f"--style {args.style} draws the overlay video, and --no-video "
+                             "writes none: drop one of them")
     results = run(args.inputs, args.output, **_run_kwargs(args))
     _report(results)
     return 0
