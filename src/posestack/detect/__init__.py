@@ -8,7 +8,7 @@
 * ``auto`` (the default of :class:`~posestack.estimate.blazepose.BlazePose`): both.
 """
 
-from ..estimate.rtm import nms
+from ._nms import nms
 from .ssdlite import SSDLitePersonDetector
 from .tiled import TiledPersonDetector, square_tiles
 

@@ -40,7 +40,7 @@ import cv2
 import numpy as np
 
 from ..errors import AssetError, InputError
-from ..estimate.rtm import nms
+from ._nms import nms
 
 INPUT_SIZE = 300
 FEATURE_MAPS = (19, 10, 5, 3, 2, 1)
@@ -397,6 +397,7 @@ class SSDLitePersonDetector:
                  nms_iou: float = NMS_IOU, num_threads: int | None = 1) -> None:
         if not 0.0 <= min_score <= 1.0:
             raise InputError(f"min_score must be in [0, 1]; got {min_score}")
+        given = model_path is not None
         if model_path is None:
             from .. import assets
 
@@ -406,31 +407,46 @@ class SSDLitePersonDetector:
             raise AssetError(f"person detector file {path} does not exist; fetch it with "
                              "`posestack assets fetch ssdlite_person_detector`")
         self.path = path
-        onnx_path = path if path.suffix.lower() == ".onnx" else converted_model(path)
+        self._onnx_path = path if path.suffix.lower() == ".onnx" else converted_model(path)
+        self._threads = num_threads
+        self._session = None
+        self._lock = threading.Lock()
+        self.anchors = ssd_anchors()
+        self.min_score = float(min_score)
+        self.nms_iou = float(nms_iou)
+        if given:  # a file of the user's: checked now; the hash-checked asset on first use
+            self._load()
+
+    @property
+    def session(self):
+        """The ONNX Runtime session, made on first use (a run that never needs the person
+        detector does not pay for ONNX Runtime)."""
+        if self._session is None:
+            self._load()
+        return self._session
+
+    def _load(self) -> None:
         import onnxruntime as ort
 
         so = ort.SessionOptions()
-        if num_threads:
-            so.intra_op_num_threads = int(num_threads)
+        if self._threads:
+            so.intra_op_num_threads = int(self._threads)
             so.inter_op_num_threads = 1
         so.log_severity_level = 3
         # no arena: the activations of a 300x300 SSD would otherwise stay reserved
         so.enable_cpu_mem_arena = False
         try:
-            self.session = ort.InferenceSession(str(onnx_path), so,
-                                                providers=["CPUExecutionProvider"])
+            session = ort.InferenceSession(str(self._onnx_path), so,
+                                           providers=["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime raises its own exception types
-            raise AssetError(f"{onnx_path} is not a loadable ONNX model ({e})") from None
-        names = [o.name for o in self.session.get_outputs()]
+            raise AssetError(f"{self._onnx_path} is not a loadable ONNX model ({e})") from None
+        names = [o.name for o in session.get_outputs()]
         n_layers = len([n for n in names if n.startswith("box_")])
         if n_layers != len(FEATURE_MAPS) or len(names) != 2 * n_layers:
-            raise AssetError(f"{path} is not the SSDLite person detector (outputs {names}); "
-                             "use the asset ssdlite_person_detector")
+            raise AssetError(f"{self.path} is not the SSDLite person detector (outputs "
+                             f"{names}); use the asset ssdlite_person_detector")
         self._outputs = [f"{t}_{i}" for i in range(n_layers) for t in ("box", "cls")]
-        self.anchors = ssd_anchors()
-        self.min_score = float(min_score)
-        self.nms_iou = float(nms_iou)
-        self._lock = threading.Lock()
+        self._session = session
 
     def raw(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """All 1917 anchors: boxes ``(N, 4)`` xyxy fractions and person scores ``(N,)``."""

@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from ..estimate.rtm import nms
+from ._nms import nms
 from .ssdlite import NMS_IOU, SSDLitePersonDetector
 
 

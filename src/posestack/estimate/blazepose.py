@@ -578,12 +578,13 @@ class BlazePose:
         used = {t.slot for t in self._tracks} | {t.slot for t, _ in new or []}
         return next(i for i in range(self.max_people) if i not in used)
 
-    def _candidates(self, image: np.ndarray, full: bool = True,
+    def _candidates(self, image: np.ndarray, full: bool = True, own_only: bool = False,
                     ) -> tuple[list[list[Roi]], np.ndarray]:
         """Person ROIs from the chosen detector(s), best first, and the boxes ``(N, 4)``.
 
         ``full``: also search the square tiles (a light search looks at the whole
-        frame only).
+        frame only). ``own_only``: BlazePose's detections on the whole frame alone (no
+        SSDLite, no tiles): the first, cheap look when one more person is wanted.
 
         Each candidate person is a list of ROIs to try in turn (a box may hold
         several people's BlazePose detections: the one nearest its centre first).
@@ -596,7 +597,8 @@ class BlazePose:
         """
         rois: list[list[Roi]] = []
         boxes = np.zeros((0, 4))
-        if self.boxes is not None:
+        use_boxes = self.boxes is not None and not own_only
+        if use_boxes:
             boxes, scores = self.boxes(image) if full else self.boxes.detector(image)
             # the most prominent people first (score × √area): with max_people=1 the
             # main subject, not a confident small figure in the background
@@ -610,7 +612,7 @@ class BlazePose:
             squares = [_square(b) for b in boxes]
             extra = []
             dets = list(self.detector(image))
-            if self.person_detector == "auto" and full:
+            if self.person_detector == "auto" and full and not own_only:
                 # and on the square tiles: a person a third of the frame tall is too small
                 # for the detector's 224-pixel view of a whole wide (or tall) frame
                 from ..detect import square_tiles
@@ -632,7 +634,7 @@ class BlazePose:
                     extra.append(roi.box())
             if extra:
                 boxes = np.vstack([boxes, extra])
-        if self.boxes is not None:
+        if use_boxes:
             # a box that is the landmark box of someone followed needs no new ROI
             followed = [_landmark_box(t.last_xy) for t in self._tracks if t.last_xy is not None]
             rois += [self._rois_in_box(image, b) for b in boxes[:len(order)]
@@ -684,8 +686,21 @@ class BlazePose:
         # are full.
         full = not self._tracks or self._hunt > 0 or self._searches % 2 == 0
         self._searches += 1
-        rois, boxes = self._candidates(image, full)
         self._since_detect = 0
+        if self.person_detector == "auto" and self.max_people - len(self._tracks) == 1:
+            # one more person wanted: BlazePose's own detection of the whole frame comes
+            # first in the candidates anyway; where it finds someone new, the person
+            # detector and the tiles (most of a search's cost) are not needed
+            rois, boxes = self._candidates(image, full, own_only=True)
+            new = self._follow_new(image, rois)
+            if new:
+                return boxes, new
+        rois, boxes = self._candidates(image, full)
+        return boxes, self._follow_new(image, rois)
+
+    def _follow_new(self, image: np.ndarray, rois: list[list[Roi]],
+                    ) -> list[tuple[_Track, LandmarkResult]]:
+        """Tracks for the candidate ROIs (best first) whose landmarks find someone new."""
         followed = [(t.last_xy, t.last_vis) for t in self._tracks if t.last_xy is not None]
         rois_followed = [t.roi.box() for t in self._tracks]
         new: list[tuple[_Track, LandmarkResult]] = []
@@ -708,7 +723,7 @@ class BlazePose:
                 followed.append((res.xy, res.visibility))
                 rois_followed.append(roi.box())
                 break
-        return boxes, new
+        return new
 
     def __call__(self, image: np.ndarray, time: float | None = None) -> list[PersonPose]:
         """Landmarks of every person in one RGB uint8 frame.
