@@ -402,6 +402,7 @@ def test_multiview_rerun_skips_what_is_complete(demo_3d, tmp_path, p2s_videos, c
     calib = p2s_videos.parent / "calibration" / "Calib.qca.txt"
     tri = ["triangulate", *[str(out / f"cam0{i}") for i in range(1, 5)], "--calibration",
            str(calib), "-o", str(tmp_path / "tri")]
+    capsys.readouterr()
     assert main(tri) == 0 and "skipped" not in capsys.readouterr().out
     assert main(tri) == 0 and "skipped" in capsys.readouterr().out
     assert main([*tri, "--force"]) == 0 and "skipped" not in capsys.readouterr().out
