@@ -440,6 +440,22 @@ def _cmd_assets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_filter_args(p: argparse.ArgumentParser, what: str) -> None:
+    """The track filter's options, shared by ``run`` and ``triangulate``."""
+    p.add_argument("--filter", default="none", choices=list(FILTERS),
+                   help=f"smooth the {what}: oneeuro (causal) or butterworth (zero-phase); "
+                        "default none")
+    p.add_argument("--cutoff", type=float, default=6.0,
+                   help="Butterworth cut-off, Hz (default 6)")
+    p.add_argument("--order", type=int, default=4, help="Butterworth order (default 4)")
+    p.add_argument("--min-cutoff", type=float, default=1.0,
+                   help="one-euro minimum cut-off, Hz (default 1)")
+    p.add_argument("--beta", type=float, default=0.0,
+                   help="one-euro speed coefficient (default 0)")
+    p.add_argument("--max-gap", type=int, default=0,
+                   help="fill gaps of at most this many frames before filtering (default 0)")
+
+
 def _add_biomech_args(p: argparse.ArgumentParser) -> None:
     """The 3D-only options shared by ``run --calibration`` and ``triangulate``."""
     p.add_argument("--ik", action="store_true",
@@ -494,17 +510,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="no identities across frames (person = detection slot)")
     r.add_argument("--max-age", type=float, default=1.0,
                    help="seconds a lost person keeps their identity (default 1)")
-    r.add_argument("--filter", default="none", choices=list(FILTERS),
-                   help="smooth the tracks: oneeuro (causal) or butterworth (zero-phase); "
-                        "default none")
-    r.add_argument("--cutoff", type=float, default=6.0,
-                   help="Butterworth cut-off, Hz (default 6)")
-    r.add_argument("--order", type=int, default=4, help="Butterworth order (default 4)")
-    r.add_argument("--min-cutoff", type=float, default=1.0,
-                   help="one-euro minimum cut-off, Hz (default 1)")
-    r.add_argument("--beta", type=float, default=0.0, help="one-euro speed coefficient")
-    r.add_argument("--max-gap", type=int, default=0,
-                   help="fill gaps of at most this many frames before filtering (default 0)")
+    _add_filter_args(r, "tracks")
     r.add_argument("--no-video", action="store_true", help="do not write overlay.mp4")
     r.add_argument("--style", default="skeleton", choices=list(STYLES),
                    help="overlay: skeleton over the video (default), or openpose "
@@ -559,25 +565,15 @@ def build_parser() -> argparse.ArgumentParser:
                          "points; 25 points: BODY_25 or BODY_25B from the geometry, else an "
                          "error asking for --layout)")
     tr.add_argument("--fps", type=float,
-                    help="frame rate of json folders (default 30; bundles know theirs)")
+                    help="frame rate of json folders (default: a bundle's openpose/ takes its "
+                         "video's, other json 30; bundles know theirs)")
     tr.add_argument("--cameras", help=CAMERAS_HELP)
     tr.add_argument("--offset", action="append", metavar="CAM=N", help=OFFSET_HELP)
     tr.add_argument("--min-views", type=int, default=2,
                     help="cameras a 3D point needs (default 2)")
     tr.add_argument("--max-error", type=float, default=15.0,
                     help="reprojection error (px) above which a view is left out (default 15)")
-    tr.add_argument("--filter", default="none", choices=list(FILTERS),
-                    help="smooth the 3D tracks: oneeuro (causal) or butterworth (zero-phase); "
-                         "default none")
-    tr.add_argument("--cutoff", type=float, default=6.0,
-                    help="Butterworth cut-off, Hz (default 6)")
-    tr.add_argument("--order", type=int, default=4, help="Butterworth order (default 4)")
-    tr.add_argument("--min-cutoff", type=float, default=1.0,
-                    help="one-euro minimum cut-off, Hz (default 1)")
-    tr.add_argument("--beta", type=float, default=0.0,
-                    help="one-euro speed coefficient (default 0)")
-    tr.add_argument("--max-gap", type=int, default=0,
-                    help="fill gaps of at most this many frames before filtering (default 0)")
+    _add_filter_args(tr, "3D tracks")
     _add_biomech_args(tr)
     tr.add_argument("--no-swap-fix", action="store_true",
                     help="keep each camera's left/right labels (default: a side group that a "

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .errors import InputError
+from .filters import _runs
 from .poses import Poses
 from .skeletons import Skeleton, get_skeleton
 
@@ -214,7 +215,7 @@ def fix_swaps_temporal(poses: Poses, *, min_score: float = 0.3, switch_cost: flo
             x = coords[:, p, both] / size[p]                       # (T, 2n, D)
             v = ok[:, p, both]
             present = v[:, :n].any(1) & v[:, n:].any(1)
-            starts, ends = _segments(present)
+            starts, ends = _runs(present)
             for a, b in zip(starts, ends, strict=True):
                 if b - a >= 3:
                     swapped[group][a:b, p] = _viterbi(x[a:b], v[a:b], exch, switch_cost,
@@ -228,11 +229,6 @@ def fix_swaps_temporal(poses: Poses, *, min_score: float = 0.3, switch_cost: flo
                               scores=scores.astype(np.float32),
                               meta={**poses.meta, "swaps": counts})
     return out, swapped
-
-
-def _segments(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
-    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
 
 
 def _viterbi(x: np.ndarray, v: np.ndarray, exch: np.ndarray, switch: float,

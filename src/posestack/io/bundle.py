@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ..assets import sha256_file
 from ..errors import InputError, OutputError
 
 try:  # POSIX
@@ -186,14 +187,6 @@ def staged(bundle: Path) -> Iterator[Path]:
 
 # --- what a finished bundle holds ----------------------------------------------------------
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def file_record(path: str | os.PathLike) -> dict[str, Any]:
     """Size (bytes) and SHA-256 of a file, or of a folder's files (``files``: their count;
     the hash covers each file's relative name and hash, in sorted order)."""
@@ -203,11 +196,11 @@ def file_record(path: str | os.PathLike) -> dict[str, Any]:
         size = n = 0
         for f in sorted(p for p in path.rglob("*") if p.is_file()):
             rel = f.relative_to(path).as_posix()
-            h.update(f"{rel}\0{_sha256(f)}\n".encode())
+            h.update(f"{rel}\0{sha256_file(f)}\n".encode())
             size += f.stat().st_size
             n += 1
         return {"size": size, "files": n, "sha256": h.hexdigest()}
-    return {"size": path.stat().st_size, "sha256": _sha256(path)}
+    return {"size": path.stat().st_size, "sha256": sha256_file(path)}
 
 
 def record_files(folder: Path, names: Iterable[str]) -> dict[str, dict[str, Any]]:
