@@ -77,22 +77,26 @@ def test_holistic_body_leaves_the_cores_to_the_parts_pool(p2s_videos, monkeypatc
 def test_default_threads_follow_the_load(monkeypatch):
     monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 2)
     monkeypatch.setattr(pipeline.os, "getloadavg", lambda: (0.3, 0.5, 0.5))
-    assert pipeline.default_threads() == 2  # a core is free
-    monkeypatch.setattr(pipeline.os, "getloadavg", lambda: (1.5, 1.0, 1.0))
-    assert pipeline.default_threads() == 2  # what a run that just ended leaves behind
-    monkeypatch.setattr(pipeline.os, "getloadavg", lambda: (2.2, 2.0, 1.5))
-    assert pipeline.default_threads() == 1  # both busy: a second thread only costs CPU
-    monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 8)
-    assert pipeline.default_threads() == 2
-    monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 1)
+    assert pipeline.default_threads("holistic") == 2  # a core is free
+    # the body alone on two cores: the decoder has the other core
+    assert pipeline.default_threads("blazepose") == 1
     assert pipeline.default_threads() == 1
+    monkeypatch.setattr(pipeline.os, "getloadavg", lambda: (1.5, 1.0, 1.0))
+    assert pipeline.default_threads("holistic") == 2  # what a run that just ended leaves
+    monkeypatch.setattr(pipeline.os, "getloadavg", lambda: (2.2, 2.0, 1.5))
+    assert pipeline.default_threads("holistic") == 1  # both busy: a thread only costs CPU
+    monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 8)
+    assert pipeline.default_threads("holistic") == 2
+    assert pipeline.default_threads("blazepose") == 2
+    monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 1)
+    assert pipeline.default_threads("holistic") == 1
 
     def no_load():
         raise OSError("no load average")
 
     monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 4)
     monkeypatch.setattr(pipeline.os, "getloadavg", no_load)
-    assert pipeline.default_threads() == 2
+    assert pipeline.default_threads("rtmpose") == 2
 
 
 def test_run_uses_the_default_threads(p2s_videos, monkeypatch):
@@ -106,7 +110,7 @@ def test_run_uses_the_default_threads(p2s_videos, monkeypatch):
         return original(name, **kwargs)
 
     monkeypatch.setattr(estimate, "make_estimator", spy)
-    monkeypatch.setattr(pipeline, "default_threads", lambda: 1)
+    monkeypatch.setattr(pipeline, "default_threads", lambda estimator="blazepose": 1)
     posestack.run(p2s_videos / "cam01.mp4", None, end=0.05, video=False, progress=False)
     posestack.run(p2s_videos / "cam01.mp4", None, end=0.05, video=False, progress=False,
                   num_threads=2)

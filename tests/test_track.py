@@ -653,7 +653,8 @@ def test_linear_assignment_matches_scipy_on_rows_and_columns_with_ties():
 
 
 def test_run_path_modules_do_not_import_scipy():
-    # scipy costs ~0.8 s of CPU to import; a video run (estimate, track, write) needs none.
+    # scipy costs ~0.8 s of CPU to import; a video run (estimate, track, write) needs none,
+    # nor does looking for a calibration beside the video (every run does).
     import os
     import subprocess
     import sys
@@ -666,7 +667,9 @@ def test_run_path_modules_do_not_import_scipy():
     code = ("import sys, posestack.pipeline, posestack.filters, posestack.track, "
             "posestack.estimate.blazepose, posestack.estimate.holistic, posestack.reid, "
             "posestack.kinematics.angles, posestack.io.tables, posestack.io.formats, "
-            "posestack.cli; print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'))")
+            "posestack.cli, posestack.multiview.calibration, posestack.pipeline_multiview; "
+            "from pathlib import Path; posestack.pipeline_multiview.find_calibration(Path('.')); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env=env).stdout.strip()
     assert out == "[]"

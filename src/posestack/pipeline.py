@@ -418,7 +418,8 @@ def _one_input(est, path: Path, info: MediaInfo, name: str, bundle: Path | None,
     from .estimate import make_estimator
 
     if est is None:
-        threads = num_threads if num_threads is not None else default_threads()
+        threads = (num_threads if num_threads is not None
+                   else default_threads(params.estimator))
         est = make_estimator(params.estimator, device=params.device,
                              max_people=params.max_people, smooth=params.smooth,
                              min_detection_confidence=params.min_detection_confidence,
@@ -567,20 +568,38 @@ def _track_part(skeleton: Skeleton) -> tuple[Skeleton, np.ndarray]:
             return skeleton, np.arange(len(skeleton))
 
 
-def default_threads() -> int:
+def default_threads(estimator: str = "blazepose") -> int:
     """Inference threads when none are asked for: two where a core is free, else one.
 
-    A second thread makes BlazePose about 1.7× faster on an idle core but costs
-    10-30% more CPU time (XNNPACK's workers spin and wait for each other); on a
+    A second thread makes BlazePose's models about 1.7× faster on an idle core but
+    costs 10-30% more CPU time (XNNPACK's workers spin and wait for each other); on a
     machine whose cores are all busy (1-minute load average ≥ cores, as in a batch
     with a worker per core) it buys no speed, only that cost. A lower bar would take
     the load a run that just ended leaves behind (the average decays over a minute)
     for a busy machine: on 2 cores at load 1.4, Holistic on one thread ran 1.01× as
-    fast as MediaPipe, on two 1.34×. Results do not depend on the number of threads.
+    fast as MediaPipe, on two 1.34×.
+
+    The body alone (``estimator="blazepose"``) takes one thread on a machine of two
+    cores: the decoder keeps the second core busy, and a second inference thread
+    bought 1-3% of wall time for 10-15% more CPU there (whole process, Sports2D demo:
+    1.64× MediaPipe's speed at 0.72× its CPU on one thread, 1.62× at 0.80× on two).
+    Holistic runs its hands and face beside the body in a pool when given two.
+    Results do not depend on the number of threads.
     """
     cores = os.cpu_count() or 1
     if cores < 2:
         return 1
+    if estimator == "blazepose" and cores <= 2:
+        return 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # no load average (Windows)
+        return 2
+    if load < cores:
+        return 2
+    log.info("the cores are busy (load average %.1f on %d cores): one inference thread "
+             "(--threads 2 for two)", load, cores)
+    return 1
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):  # no load average (Windows)

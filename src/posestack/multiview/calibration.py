@@ -54,7 +54,6 @@ from typing import Any
 
 import cv2
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from ..errors import InputError
 from ..io.atomic import atomic_path
@@ -688,6 +687,8 @@ def _rotation(value: Any, cam: str, what: str) -> np.ndarray:
     if a.size == 9:
         return a.reshape(3, 3)
     if a.size == 3:
+        from scipy.spatial.transform import Rotation  # lazy: 0.3 s that a 2D run never needs
+
         return Rotation.from_rotvec(a.ravel()).as_matrix()
     raise InputError(f"camera {cam!r}: {what} must be a Rodrigues 3-vector or a 3×3 matrix, "
                      f"got shape {a.shape}")
@@ -839,6 +840,8 @@ def _toml_key(name: str) -> str:
 
 def rodrigues(R: np.ndarray) -> np.ndarray:
     """(3,) rotation vector of a rotation matrix (accurate near π, unlike a naive formula)."""
+    from scipy.spatial.transform import Rotation
+
     return Rotation.from_matrix(np.asarray(R, dtype=np.float64)).as_rotvec()
 
 
