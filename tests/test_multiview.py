@@ -220,6 +220,15 @@ def test_triangulate_command_on_bundles_and_openpose_json(demo_3d, tmp_path, p2s
     b, _ = posestack.read_keypoints(tmp_path / "b" / "keypoints3d.parquet")
     assert a.coords.shape == b.coords.shape
     np.testing.assert_allclose(a.coords, b.coords, atol=2e-3)  # json rounds to 1/1000 px
+    # whose hips these are (issue 13, item 2): BlazePose's, from the bundles' manifests, also
+    # through a bundle's own json in the Halpe-26 layout; the user's word overrides it
+    for out in ("a", "b"):
+        m = json.loads((tmp_path / out / "manifest.json").read_text())
+        assert m["parameters"]["keypoints_from"] == "blazepose", out
+    assert main(["triangulate", *jsons, "--calibration", str(calib), "--layout", "halpe26",
+                 "--fps", "60", "--keypoints-from", "coco", "-o", str(tmp_path / "c")]) == 0
+    m = json.loads((tmp_path / "c" / "manifest.json").read_text())
+    assert m["parameters"]["keypoints_from"] == "coco"
 
 
 @pytest.mark.assets
@@ -610,6 +619,7 @@ def test_triangulate_detects_body25b_and_body25_json(two_people_json, tmp_path, 
     m = json.loads((tmp_path / "b" / "manifest.json").read_text())
     assert m["skeleton"] == "body25b" and m["layout"]["name"] == "body25b"
     assert m["layout"]["votes"]["body25"] == 0 and m["layout"]["votes"]["body25b"] > 500
+    assert m["parameters"]["keypoints_from"] == "coco"  # OpenPose's hips: COCO's definition
     b, frames = posestack.read_keypoints(tmp_path / "b" / "keypoints3d.parquet")
     _check_identities(_identities(b.coords, frames, scene.truth))
 

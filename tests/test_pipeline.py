@@ -382,6 +382,7 @@ def test_options_checked_against_the_input_before_work(tmp_path, p2s_videos, kwa
     (["--height", "1.8"], "are for 3D from several cameras"),
     (["--mass", "80"], "are for 3D from several cameras"),
     (["--min-views", "1"], "are for 3D from several cameras"),
+    (["--keypoints-from", "coco"], "are for 3D from several cameras"),
     (["--style", "openpose", "--no-video"], "--no-video writes none"),
     (["--calibration", "{calib}", "--height", "1.8"], "use them with --opensim"),
     (["--calibration", "{calib}", "--augment"], "--augment adds markers for OpenSim"),

@@ -83,7 +83,7 @@ def _cmd_triangulate(args: argparse.Namespace) -> int:
                            min_cutoff=args.min_cutoff, beta=args.beta, max_gap=args.max_gap,
                            ik=args.ik, opensim=args.opensim, augment=args.augment,
                            height=args.height, mass=args.mass, force=args.force,
-                           fix_swaps=not args.no_swap_fix)
+                           fix_swaps=not args.no_swap_fix, keypoints_from=args.keypoints_from)
     _print_multiview(mv)
     return 0
 
@@ -99,7 +99,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                            min_views=args.min_views,
                            max_error=args.max_error, ik=args.ik, opensim=args.opensim,
                            augment=args.augment, height=args.height, mass=args.mass,
-                           **_run_kwargs(args))
+                           keypoints_from=args.keypoints_from, **_run_kwargs(args))
         for r in mv.views:
             done = " (already complete: skipped)" if r.skipped else ""
             print(f"{r.name}: 2D {r.manifest.get('frames', {}).get('processed')} frames -> "
@@ -107,10 +107,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         _print_multiview(mv)
         return 0
     if (args.ik or args.opensim or args.augment or args.height is not None
-            or args.mass != 70.0 or args.min_views != 2 or args.max_error != 15.0):
-        raise PosestackError("--ik, --opensim, --augment, --height, --mass, --min-views and "
-                             "--max-error are for 3D from several cameras: add --calibration "
-                             "FILE (one video per camera)")
+            or args.mass != 70.0 or args.min_views != 2 or args.max_error != 15.0
+            or args.keypoints_from != "auto"):
+        raise PosestackError("--ik, --opensim, --augment, --height, --mass, --keypoints-from, "
+                             "--min-views and --max-error are for 3D from several cameras: "
+                             "add --calibration FILE (one video per camera)")
     if args.no_video and args.style != "skeleton":
         raise PosestackError(f"--style {args.style} draws the overlay video, and --no-video "
                              "writes none: drop one of them")
@@ -469,6 +470,11 @@ def _add_biomech_args(p: argparse.ArgumentParser) -> None:
                         "the 43 anatomical markers")
     p.add_argument("--height", type=float, help="subject height, m (default: estimated)")
     p.add_argument("--mass", type=float, default=70.0, help="subject mass, kg (default 70)")
+    p.add_argument("--keypoints-from", choices=("auto", "coco", "blazepose"), default="auto",
+                   help="whose hip definition the keypoints follow, for --ik/--opensim/"
+                        "--augment: coco (OpenPose, RTMPose/RTMW/DWPose/RTMO) or blazepose "
+                        "(BlazePose's hips are 4 cm lower; the model's hip markers move); "
+                        "default auto: from the estimator, else the layout")
 
 
 def build_parser() -> argparse.ArgumentParser:

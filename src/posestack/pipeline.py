@@ -88,7 +88,9 @@ class RunParameters:
     parameters: ``cutoff`` Hz and ``order`` (Butterworth), ``min_cutoff`` Hz and
     ``beta`` (one-euro), ``max_gap`` frames filled before filtering.
     ``autorotate``: analyse frames as displayed (turned as a phone video's display
-    matrix or an image's EXIF orientation asks), else as stored.
+    matrix or an image's EXIF orientation asks), else as stored. ``keypoints_from``:
+    the 2D model whose hip definition the keypoints follow (``"coco"``,
+    ``"blazepose"``; None: from ``estimator``), see :mod:`posestack.biomech.anatomy`.
     """
 
     estimator: str = "blazepose"
@@ -122,10 +124,15 @@ class RunParameters:
     mass: float = 70.0
     autorotate: bool = True
     fix_swaps: bool = True
+    keypoints_from: str | None = None
 
     def __post_init__(self) -> None:
+        from .biomech.anatomy import keypoint_source
         from .estimate import ESTIMATORS, PERSON_DETECTORS
 
+        # whose definition of the hip the keypoints follow (for --ik, --opensim, --augment)
+        object.__setattr__(self, "keypoints_from",
+                           keypoint_source(self.keypoints_from, estimator=self.estimator))
         if self.smooth is None:  # BlazePose's causal smoothing lags; a zero-phase filter won't
             object.__setattr__(self, "smooth", self.filter != "butterworth")
 

@@ -263,9 +263,11 @@ def _multiview_compute(views: Sequence[Poses], frames: Sequence[np.ndarray], cal
     angles = joint_angles(poses3d, min_score=0.0)
     ik = None
     if params.ik and poses3d.n_frames > 1:
+        from .biomech.anatomy import to_reference_hips
         from .kinematics.ik import fit
 
-        ik = fit(poses3d)
+        # the IK's hip joints are the keypoints: COCO-defined hips whatever the 2D model
+        ik = fit(to_reference_hips(poses3d, params.keypoints_from))
     for w in warnings:
         log.warning(w)
     manifest: dict[str, Any] = {"accuracy": accuracy(rec, poses3d), "warnings": warnings,
@@ -343,7 +345,8 @@ def _opensim_steps(out_dir: Path, trc: str, poses3d: Poses, params: RunParameter
     from .biomech.opensim_ik import scale_and_ik
 
     res = scale_and_ik(out_dir / trc, out_dir / "opensim", layout=poses3d.skeleton.name,
-                       height=params.height, mass=params.mass)
+                       height=params.height, mass=params.mass,
+                       keypoints=params.keypoints_from)
     rel = res.mot.relative_to(out_dir)
     # the OpenSim coordinates back in the long angles layout (rotations only, degrees)
     import pyarrow as pa
@@ -366,13 +369,17 @@ def _opensim_steps(out_dir: Path, trc: str, poses3d: Poses, params: RunParameter
                                       "mot": str(rel)}
     manifest["opensim"] = {"height_m": res.height, "mass_kg": res.mass,
                            "marker_rms_m_median": float(np.nanmedian(res.marker_errors)),
-                           "seconds_scale": res.seconds_scale, "seconds_ik": res.seconds_ik}
+                           "seconds_scale": res.seconds_scale, "seconds_ik": res.seconds_ik,
+                           "keypoints_from": res.keypoints}
     manifest["parameters"]["opensim"] = True
     write_json(out_dir / BUNDLE_FILES["manifest"], manifest)
     if params.augment:
+        from .biomech.anatomy import to_reference_hips
         from .biomech.augment import augment_markers, write_augmented_trc
 
-        aug = augment_markers(poses3d, res.height, params.mass, missing_small_toes="use_big_toe")
+        # OpenCap's augmenter was trained on OpenPose keypoints: COCO-defined hips
+        aug = augment_markers(to_reference_hips(poses3d, params.keypoints_from), res.height,
+                              params.mass, missing_small_toes="use_big_toe")
         lstm_trc = out_dir / f"{Path(trc).stem}_LSTM.trc"
         write_augmented_trc(lstm_trc, poses3d, aug)
         res2 = scale_and_ik(lstm_trc, out_dir / "opensim_lstm", layout="lstm",
@@ -460,7 +467,7 @@ def run_multiview(videos: str | os.PathLike | Iterable[str | os.PathLike],
     offsets = _camera_offsets(offsets, calib.names)
     filt = {k: kwargs.pop(k) for k in ("filter", "cutoff", "order", "min_cutoff", "beta",
                                        "max_gap", "ik", "opensim", "augment", "height",
-                                       "mass")
+                                       "mass", "keypoints_from")
             if k in kwargs}
     params = RunParameters(**{k: str(v) if isinstance(v, os.PathLike) else v
                               for k, v in {**kwargs, **filt}.items()
@@ -499,6 +506,18 @@ def _bundle_fps(folder: Path) -> float | None:
     return float(fps) if fps else None
 
 
+def _estimator_of(folder: Path) -> str | None:
+    """The estimator named by the manifest of a bundle folder (or of the bundle whose
+    ``openpose/`` this is), if any."""
+    for d in (folder, folder.resolve().parent):
+        try:
+            man = json.loads((d / BUNDLE_FILES["manifest"]).read_text(encoding="utf-8"))
+            return str(man["parameters"]["estimator"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return None
+
+
 def triangulate_files(inputs: Iterable[str | os.PathLike], calibration: str | os.PathLike,
                       output: str | os.PathLike | None, *, layout: str = "auto",
                       fps: float | None = None, offsets: dict[str, int] | None = None,
@@ -508,7 +527,8 @@ def triangulate_files(inputs: Iterable[str | os.PathLike], calibration: str | os
                       max_gap: int = 0, max_age: float = 1.0,
                       ik: bool = False, opensim: bool = False, augment: bool = False,
                       height: float | None = None, mass: float = 70.0,
-                      force: bool = False, fix_swaps: bool = True) -> MultiviewResult:
+                      force: bool = False, fix_swaps: bool = True,
+                      keypoints_from: str = "auto") -> MultiviewResult:
     """Triangulate 2D keypoints computed elsewhere: posestack bundles or OpenPose json folders.
 
     Args:
@@ -531,7 +551,13 @@ def triangulate_files(inputs: Iterable[str | os.PathLike], calibration: str | os
             inputs and parameters.
         fix_swaps: swap back left/right side groups that a minority of the cameras
             labels the other way round, before triangulation.
+        keypoints_from: the 2D model whose hip definition the keypoints follow
+            (``"coco"``: OpenPose, RTM models; ``"blazepose"``); ``"auto"``: from the
+            bundles' estimator, else from the layout (``blazepose33`` is BlazePose's,
+            any other COCO's). Used by ``ik``, ``opensim`` and ``augment`` (see
+            :mod:`posestack.biomech.anatomy`).
     """
+    from .biomech.anatomy import keypoint_source
     from .io.bundle import file_record
     from .io.openpose_reader import read_openpose_folders
     from .multiview.calibration import load_calibration, match_videos
@@ -569,10 +595,15 @@ def triangulate_files(inputs: Iterable[str | os.PathLike], calibration: str | os
     calib_path = Path(calibration).expanduser()
     calib = match_videos(_select_cameras(load_calibration(calib_path), cameras), names)
     offsets = _camera_offsets(offsets, calib.names)
+    source = keypoint_source(keypoints_from) if keypoints_from != "auto" else None
+    if source is None:
+        made_by = {_estimator_of(f) for f in folders} - {None}
+        source = (keypoint_source(estimator=made_by.pop()) if len(made_by) == 1 else
+                  keypoint_source(layout=views[0].skeleton.name))
     params = RunParameters(filter=filter, cutoff=cutoff, order=order, min_cutoff=min_cutoff,
                            beta=beta, max_gap=max_gap, max_age=max_age, video=False, ik=ik,
                            opensim=opensim, augment=augment, height=height, mass=mass,
-                           fix_swaps=fix_swaps)
+                           fix_swaps=fix_swaps, keypoints_from=source)
     out_dir = Path(output).expanduser() if output is not None else None
     inputs_key = [file_record(f / "keypoints2d.parquet" if (f / "keypoints2d.parquet")
                               .is_file() else f)["sha256"] for f in folders]

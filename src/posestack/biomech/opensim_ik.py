@@ -138,6 +138,8 @@ class OpenSimResult:
         scaling_times: the times of the frames used for scaling.
         markers: the ``.trc`` OpenSim read (Pose2Sim marker names).
         log: OpenSim's log.
+        keypoints: the keypoint source whose hips were mapped to COCO's
+            (:data:`~posestack.biomech.anatomy.HIP_OFFSETS`).
     """
 
     scaled_model: Path
@@ -155,6 +157,7 @@ class OpenSimResult:
     scaling_times: np.ndarray
     markers: Path
     log: Path
+    keypoints: str = "coco"
 
     def angle(self, name: str) -> np.ndarray:
         """``(T,)`` values of one coordinate (InputError lists the valid names)."""
@@ -484,6 +487,24 @@ def _load_markers(trc_path: Path, lay: _Layout, known: Sequence[str]
     return markers, data.times
 
 
+def _map_hips(markers: dict[str, np.ndarray], keypoints: str, trc_path: Path,
+              ) -> dict[str, np.ndarray]:
+    """The markers with ``keypoints``' hips moved to the COCO definition
+    (:func:`~posestack.biomech.anatomy.reference_hips`; a mid ``Hip`` moves with them)."""
+    from .anatomy import reference_hips
+
+    need = ("LHip", "RHip", "LShoulder", "RShoulder")
+    if not all(n in markers for n in need):
+        raise InputError(f"{trc_path.name}: keypoints={keypoints!r} needs the hips and "
+                         f"shoulders ({', '.join(need)}) to place the hips; the file has "
+                         f"{', '.join(list(markers)[:8])}, ...")
+    lh, rh, shift = reference_hips(*(markers[n] for n in need), keypoints)
+    out = {**markers, "LHip": lh, "RHip": rh}
+    if "Hip" in markers:
+        out["Hip"] = markers["Hip"] + shift
+    return out
+
+
 def _write_markers(path: Path, markers: Mapping[str, np.ndarray], times: np.ndarray,
                    all_times: np.ndarray) -> None:
     names = tuple(markers)
@@ -509,6 +530,7 @@ def scale_and_ik(
     large_hip_knee_angles: float = 90.0,
     trimmed_extrema_percent: float = 50.0,
     setup_dir: str | os.PathLike | None = None,
+    keypoints: str = "coco",
 ) -> OpenSimResult:
     """Scale Pose2Sim's OpenSim model to a ``.trc`` and run OpenSim's inverse kinematics.
 
@@ -532,6 +554,12 @@ def scale_and_ik(
             before averaging (half at each end).
         setup_dir: Pose2Sim's ``OpenSim_Setup`` folder; default the
             ``opensim_setup`` asset.
+        keypoints: which 2D model's definition of the hip the markers follow:
+            ``"coco"`` (OpenPose, RTMPose/RTMW/DWPose/RTMO: the markers as they
+            are, which Pose2Sim's marker sets were made for) or ``"blazepose"``
+            (BlazePose/Holistic: each frame's hips are moved 4.2 cm up and 1.3 cm
+            apart in the pelvis frame, see :mod:`posestack.biomech.anatomy`), so
+            that the model's hip joint centre does not depend on the 2D model.
 
     Returns:
         :class:`OpenSimResult`.
@@ -548,6 +576,11 @@ def scale_and_ik(
     if not trc_path.is_file():
         raise InputError(f"no such TRC file: {trc_path}")
     key, lay = _resolve_layout(layout)
+    from .anatomy import keypoint_source
+
+    keypoints = keypoint_source(keypoints)
+    if key == "lstm":
+        keypoints = "coco"  # augmented markers are anatomical: no keypoint hips to place
     mass = _check_number(mass, "mass", "kg")
     if height is not None:
         height = _check_number(height, "height", "metres")
@@ -576,6 +609,8 @@ def scale_and_ik(
     ik_tree = _xml(files["ik"])
     known = _marker_names(files["markers"])
     markers, times = _load_markers(trc_path, lay, known)
+    if keypoints != "coco":
+        markers = _map_hips(markers, keypoints, trc_path)
     tasks = _ik_tasks(ik_tree.getroot())
     present = [n for n in tasks if n in markers and np.isfinite(markers[n]).all(-1).any()]
     if len(present) < max(3, len(tasks) // 2):
@@ -654,7 +689,7 @@ def scale_and_ik(
     return OpenSimResult(
         scaled_model=final["scaled"], mot=final["mot"], markers=final["markers"],
         log=final["log"], scaling_times=times[frames], height=float(height), mass=mass,
-        **result,
+        keypoints=keypoints, **result,
     )
 
 
