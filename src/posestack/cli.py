@@ -218,6 +218,22 @@ def _cmd_find(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_actions_dataset(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from .actions.data import dataset_from_labels, write_pyskl
+
+    data = dataset_from_labels(args.labels, layout=args.layout, dim=args.dim,
+                               val_fraction=args.val_fraction, seed=args.seed)
+    out = write_pyskl(args.output, data)
+    counts = Counter(a["label"] for a in data.annotations)
+    per = ", ".join(f"{data.label_names[k]}: {counts[k]}" for k in sorted(counts))
+    sizes = ", ".join(f"{k} {len(v)}" for k, v in sorted(data.split.items()))
+    print(f"{len(data.annotations)} clips ({per}); splits: {sizes}; layout {args.layout}, "
+          f"{args.dim}D -> {out}")
+    return 0
+
+
 def _cmd_plot(args: argparse.Namespace) -> int:
     from .render.plots import plot_bundle
 
@@ -688,6 +704,29 @@ def build_parser() -> argparse.ArgumentParser:
     fi.add_argument("--limit", type=int, default=10, help="at most N moments (default 10)")
     fi.add_argument("--sql", action="store_true", help="print the SQL that ran")
     fi.set_defaults(func=_cmd_find)
+
+    ac = sub.add_parser("actions", help="skeleton action data (PYSKL pickles) from labelled "
+                                        "bundles",
+                        description="Skeleton action recognition. So far: build a PYSKL "
+                        "annotation pickle from processed videos and a labels CSV.")
+    acs = ac.add_subparsers(dest="actions_command", required=True, metavar="COMMAND",
+                            help="dataset: a PYSKL annotation pickle from a labels CSV")
+    ad = acs.add_parser("dataset", help="a PYSKL annotation pickle from a labels CSV",
+                        description="Build a PYSKL/MMAction2 annotation pickle from a CSV of "
+                        "labelled stretches of processed videos: columns bundle, person, "
+                        "start, end (seconds), label, and optionally split. Bundle paths are "
+                        "relative to the CSV. Rows without a split are divided per class into "
+                        "train and val.")
+    ad.add_argument("labels", type=Path, help="the labels CSV")
+    ad.add_argument("-o", "--output", type=Path, required=True, help="the .pkl to write")
+    ad.add_argument("--layout", choices=("coco", "ntu25"), default="coco",
+                    help="the model's skeleton layout (default coco; ntu25 is 3D)")
+    ad.add_argument("--dim", type=int, choices=(2, 3), default=2,
+                    help="2D image keypoints or 3D (default 2)")
+    ad.add_argument("--val-fraction", type=float, default=0.2,
+                    help="share of each class's clips kept for validation (default 0.2)")
+    ad.add_argument("--seed", type=int, default=0, help="seed of the train/val split")
+    ad.set_defaults(func=_cmd_actions_dataset)
 
     b = sub.add_parser("body", help="fit the Anny body (or your SMPL-family model) to a "
                                     "bundle's keypoints (needs posestack[body])",
