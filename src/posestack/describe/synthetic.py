@@ -42,7 +42,8 @@ def _rot(axis: str, deg: float) -> np.ndarray:
 
 
 def pose_from_angles(angles: Mapping[str, float] | None = None, *,
-                     heading: float = 0.0, pitch: float = 0.0) -> dict[str, np.ndarray]:
+                     heading: float = 0.0, pitch: float = 0.0,
+                     lengths: Mapping[str, float] | None = None) -> dict[str, np.ndarray]:
     """Keypoint name -> (3,) position of the posed body (see the module doc).
 
     Angles (degrees; names in :data:`ANGLES`; missing ones take their default):
@@ -54,11 +55,12 @@ def pose_from_angles(angles: Mapping[str, float] | None = None, *,
     ``shoulder_abduction`` (arm out to the side and up; applied before flexion),
     ``elbow_flexion`` (forearm forward). The whole body is pitched forward by ``pitch``
     degrees (90: lying face down), its lowest point put on Z = 0, and turned by
-    ``heading`` degrees about Z (its facing direction).
+    ``heading`` degrees about Z (its facing direction). ``lengths`` overrides entries of
+    :data:`LENGTHS` (metres: another body's proportions).
     """
     a = {k: v[0] for k, v in ANGLES.items()}
     a.update(angles or {})
-    L = LENGTHS
+    L = {**LENGTHS, **(lengths or {})}
     P: dict[str, np.ndarray] = {}
     down = np.array([0.0, 0.0, -1.0])
     # pelvis at the origin; trunk leans about the hips
