@@ -234,6 +234,23 @@ def _cmd_actions_dataset(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_actions_train(args: argparse.Namespace) -> int:
+    from .actions.data import read_pyskl
+    from .actions.train import TrainConfig, train
+
+    data = read_pyskl(args.data)
+    if args.epochs < 1 or args.batch_size < 1 or args.clip_len < 4 or args.base_channels < 6:
+        raise PosestackError("--epochs and --batch-size must be at least 1, --clip-len at "
+                             "least 4, --base-channels at least 6")
+    cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, clip_len=args.clip_len,
+                      base_channels=args.base_channels, seed=args.seed,
+                      lr=args.lr if args.lr else 0.1 * args.batch_size / 128)
+    h = train(data, args.output, cfg, progress=not args.quiet)
+    print(f"best validation accuracy {h['best_accuracy']:.1%} (epoch {h['best_epoch'] + 1}) "
+          f"-> {args.output / 'best.pt'}")
+    return 0
+
+
 def _cmd_plot(args: argparse.Namespace) -> int:
     from .render.plots import plot_bundle
 
@@ -710,7 +727,8 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Skeleton action recognition. So far: build a PYSKL "
                         "annotation pickle from processed videos and a labels CSV.")
     acs = ac.add_subparsers(dest="actions_command", required=True, metavar="COMMAND",
-                            help="dataset: a PYSKL annotation pickle from a labels CSV")
+                            help="dataset: a PYSKL annotation pickle from a labels CSV; "
+                                 "train: ST-GCN++ on it")
     ad = acs.add_parser("dataset", help="a PYSKL annotation pickle from a labels CSV",
                         description="Build a PYSKL/MMAction2 annotation pickle from a CSV of "
                         "labelled stretches of processed videos: columns bundle, person, "
@@ -727,6 +745,23 @@ def build_parser() -> argparse.ArgumentParser:
                     help="share of each class's clips kept for validation (default 0.2)")
     ad.add_argument("--seed", type=int, default=0, help="seed of the train/val split")
     ad.set_defaults(func=_cmd_actions_dataset)
+    at = acs.add_parser("train", help="train ST-GCN++ on a PYSKL dataset (CPU or GPU)",
+                        description="Train ST-GCN++ on the train split of a PYSKL annotation "
+                        "pickle and keep the best model on its val split (OUT/best.pt); "
+                        "OUT/last.pt after every epoch lets a killed run resume with the same "
+                        "command.")
+    at.add_argument("data", type=Path, help="the dataset (.pkl)")
+    at.add_argument("-o", "--output", type=Path, required=True, help="folder for the model")
+    at.add_argument("--epochs", type=int, default=30, help="epochs (default 30)")
+    at.add_argument("--batch-size", type=int, default=16, help="clips per step (default 16)")
+    at.add_argument("--clip-len", type=int, default=48,
+                    help="frames each clip is resampled to (default 48)")
+    at.add_argument("--base-channels", type=int, default=64,
+                    help="width of the first blocks (default 64, the published model)")
+    at.add_argument("--lr", type=float, help="learning rate (default 0.1 x batch / 128)")
+    at.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    at.add_argument("-q", "--quiet", action="store_true", help="no per-epoch line")
+    at.set_defaults(func=_cmd_actions_train)
 
     b = sub.add_parser("body", help="fit the Anny body (or your SMPL-family model) to a "
                                     "bundle's keypoints (needs posestack[body])",

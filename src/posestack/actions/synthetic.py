@@ -145,4 +145,29 @@ def make_motion(label: str, rng: np.random.Generator, *, frames: int = 60,
     return Motion(label, p3, p2, {"R": R, "centre": c, "focal": f, "size": (w, h)})
 
 
-__all__ = ["CLASSES", "Motion", "make_motion"]
+def synthetic_dataset(n_per_class: int, *, dim: int = 3, layout: str | None = None,
+                      seed: int = 0, frames: int = 60, split: str = "train"):
+    """An :class:`~posestack.actions.data.ActionData` of ``n_per_class`` random clips per
+    class (all in one ``split``), 3D (``ntu25`` layout by default) or 2D (``coco``)."""
+    from .data import ActionData
+    from .layouts import to_model_layout
+
+    layout = layout or ("ntu25" if dim == 3 else "coco")
+    rng = np.random.default_rng(seed)
+    names = sorted(CLASSES)
+    anns = []
+    for k, name in enumerate(names):
+        for i in range(n_per_class):
+            m = make_motion(name, rng, frames=frames)
+            poses = m.poses3d if dim == 3 else m.poses2d
+            kp, sc = to_model_layout(poses, layout)
+            ann = {"frame_dir": f"{split}_{name}_{i}", "total_frames": frames, "label": k,
+                   "keypoint": np.nan_to_num(kp, nan=0.0)}
+            if dim == 2:
+                ann["keypoint_score"] = sc
+                ann["img_shape"] = ann["original_shape"] = (720, 1280)
+            anns.append(ann)
+    return ActionData({split: [a["frame_dir"] for a in anns]}, anns, names)
+
+
+__all__ = ["CLASSES", "Motion", "make_motion", "synthetic_dataset"]
