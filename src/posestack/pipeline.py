@@ -607,15 +607,6 @@ def default_threads(estimator: str = "blazepose") -> int:
     log.info("the cores are busy (load average %.1f on %d cores): one inference thread "
              "(--threads 2 for two)", load, cores)
     return 1
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # no load average (Windows)
-        return 2
-    if load < cores:
-        return 2
-    log.info("the cores are busy (load average %.1f on %d cores): one inference thread "
-             "(--threads 2 for two)", load, cores)
-    return 1
 
 
 def _decode_threads(info: MediaInfo) -> int | None:
