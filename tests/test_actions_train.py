@@ -66,3 +66,30 @@ def test_killed_run_resumes(tmp_path):
                        text=True, timeout=600)
     assert r.returncode == 2 and "another configuration" in r.stderr
     assert np.isfinite(hist["best_accuracy"])
+
+
+def test_interrupted_checkpoint_write_keeps_the_previous_one(tmp_path, monkeypatch):
+    """A kill while ``last.pt`` is being written (what CI once hit: the resumed run met an
+    empty ``last.pt``) must leave the previous epoch's checkpoint whole: the write goes to
+    a temporary file that replaces ``last.pt`` only when complete."""
+    data = _data(2, 1)
+    cfg = TrainConfig(layout="ntu25", base_channels=8, clip_len=16, epochs=4, batch_size=8)
+    real_save = torch.save
+
+    def dying_save(obj, f, *a, **k):
+        if "optimizer" in obj and obj["epoch"] == 2:  # last.pt of the third epoch
+            with open(f, "wb") as fh:
+                fh.write(b"\x80\x02partial")
+            raise KeyboardInterrupt  # what a kill looks like from inside
+        return real_save(obj, f, *a, **k)
+
+    monkeypatch.setattr(torch, "save", dying_save)
+    with pytest.raises(KeyboardInterrupt):
+        train(data, tmp_path, cfg, progress=False)
+    monkeypatch.setattr(torch, "save", real_save)
+    assert torch.load(tmp_path / "last.pt", weights_only=False)["epoch"] == 1
+    assert not list(tmp_path.glob("*.part")) and not list(tmp_path.glob(".*.part"))
+    (tmp_path / ".last.pt.stale.pt.part").write_bytes(b"x")  # as a SIGKILL would leave
+    h = train(data, tmp_path, cfg, progress=False)
+    assert [e["epoch"] for e in h["epochs"]] == [0, 1, 2, 3]
+    assert not list(tmp_path.glob(".*.part"))

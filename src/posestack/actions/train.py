@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from ..io.atomic import atomic_path
 from .data import ActionData
 from .layouts import MODEL_LAYOUTS
 
@@ -159,6 +160,8 @@ def train(data: ActionData, out_dir: str | os.PathLike, config: TrainConfig | No
                                "config": asdict(cfg), "label_names": data.label_names}
     start = 0
     last = out / "last.pt"
+    for stale in out.glob(".*.part"):  # left by a run killed while writing
+        stale.unlink(missing_ok=True)
     if last.is_file():
         ck = torch.load(last, map_location=dev, weights_only=False)
         if ck["config"] != asdict(cfg):
@@ -188,7 +191,7 @@ def train(data: ActionData, out_dir: str | os.PathLike, config: TrainConfig | No
             loss.backward()
             opt.step()
             sched.step()
-            loss_sum += float(loss) * len(batch)
+            loss_sum += loss.item() * len(batch)
             correct += int((logits.argmax(1) == y).sum())
             total += len(batch)
         acc_v = evaluate(model, Xv, yv) if Xv is not None else float("nan")
@@ -197,12 +200,17 @@ def train(data: ActionData, out_dir: str | os.PathLike, config: TrainConfig | No
         history["epochs"].append(rec)
         if acc_v > history["best_accuracy"] or (Xv is None and epoch == cfg.epochs - 1):
             history["best_epoch"], history["best_accuracy"] = epoch, acc_v
-            torch.save({"model": model.state_dict(), "config": asdict(cfg),
-                        "label_names": data.label_names, "epoch": epoch}, out / "best.pt")
-        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                    "scheduler": sched.state_dict(), "config": asdict(cfg),
-                    "history": history, "epoch": epoch}, last)
-        (out / "history.json").write_text(json.dumps(history, indent=1))
+            with atomic_path(out / "best.pt") as tmp:
+                torch.save({"model": model.state_dict(), "config": asdict(cfg),
+                            "label_names": data.label_names, "epoch": epoch}, tmp)
+        # Each file is replaced whole: a run killed at any moment leaves the previous
+        # epoch's checkpoint readable, and the same command resumes from it.
+        with atomic_path(last) as tmp:
+            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                        "scheduler": sched.state_dict(), "config": asdict(cfg),
+                        "history": history, "epoch": epoch}, tmp)
+        with atomic_path(out / "history.json") as tmp:
+            tmp.write_text(json.dumps(history, indent=1))
         if progress:
             print(f"epoch {epoch + 1}/{cfg.epochs}: loss {rec['loss']:.3f}, train "
                   f"{rec['train_accuracy']:.1%}, val {acc_v:.1%} ({rec['seconds']:.1f} s)",
