@@ -1,7 +1,9 @@
-"""Skeleton action recognition: data (PYSKL pickles, NTU files, clips from bundles) and
-ST-GCN++ in plain PyTorch (:mod:`posestack.actions.stgcn`, imported on demand: torch).
-
-Training, prediction and SkateFormer are not built yet (issue 15).
+"""Skeleton action recognition: data (PYSKL pickles, NTU files, clips from bundles),
+ST-GCN++ and SkateFormer in plain PyTorch (:mod:`~posestack.actions.stgcn`,
+:mod:`~posestack.actions.skateformer`; torch is imported on demand), training
+(:mod:`~posestack.actions.train`), prediction over long videos with ONNX Runtime or torch
+(:mod:`~posestack.actions.predict`), and actions defined in words, counted with no
+training (:mod:`~posestack.actions.words`).
 """
 
 from .data import (

@@ -51,6 +51,28 @@ COCO_FLIP = (0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15)
 MODEL_LAYOUTS = {"coco": (COCO_NAMES, COCO_PARENTS, COCO_FLIP),
                  "ntu25": (NTU25_NAMES, NTU25_PARENTS, NTU25_FLIP)}
 
+#: SkateFormer's body-part groups (0-based), equal in size. ``ntu25``: SkateFormer's six
+#: groups of four (the spine at the shoulders left out): two arms with hand tip and thumb,
+#: two legs, shoulders with hips, spine with head. ``coco`` (ours; SkateFormer has no COCO
+#: partition): two arms, two legs, and each side of the face with the nose, three each.
+SKATE_GROUPS = {
+    "ntu25": ((6, 7, 21, 22), (10, 11, 23, 24), (12, 13, 14, 15), (16, 17, 18, 19),
+              (4, 8, 5, 9), (1, 2, 0, 3)),
+    "coco": ((5, 7, 9), (6, 8, 10), (11, 13, 15), (12, 14, 16), (1, 3, 0), (2, 4, 0)),
+}
+
+#: PSUMNet-style part streams (0-based joints each stream sees; the others are zeroed).
+#: ``ntu25`` after PSUMNet's hand and leg sets; ``coco``: arms with the shoulders and head,
+#: legs with the hips.
+PARTS = {
+    "ntu25": {"body": tuple(range(25)),
+              "arms": (20, 4, 5, 6, 7, 21, 22, 8, 9, 10, 11, 23, 24),
+              "legs": (0, 12, 13, 14, 15, 16, 17, 18, 19)},
+    "coco": {"body": tuple(range(17)),
+             "arms": (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10),
+             "legs": (11, 12, 13, 14, 15, 16)},
+}
+
 
 def _first(names: list[str], *cands: str) -> int | None:
     return next((names.index(c) for c in cands if c in names), None)
