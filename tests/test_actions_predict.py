@@ -127,6 +127,16 @@ def test_ensemble_of_modalities_and_bad_ensembles(model2d, tmp_path):
         recognise(seq.poses3d, [m])
 
 
+def test_a_video_shorter_than_the_smoothing(model2d):
+    """A 0.3-s clip (18 frames at 60 fps, like the Pose2Sim camera that crashed it) with
+    1-s smoothing, 2-s windows and 0.5-s shortest segments: no error, and its one segment
+    is kept (it is all there is of the person)."""
+    seq = make_sequence([[("squat", 0.3)]], np.random.default_rng(3), fps=60.0)
+    rec = recognise(seq.poses2d, [load_model(model2d / "model")], smooth=1.0)
+    assert rec.probs.shape == (18, 1, 8)
+    assert len(rec.segments) == 1 and rec.segments[0].end == pytest.approx(0.3)
+
+
 def test_clear_errors_for_wrong_inputs(model2d, tmp_path):
     (tmp_path / "notamodel").mkdir()
     with pytest.raises(InputError, match=r"no best\.pt or model\.onnx"):

@@ -188,6 +188,7 @@ def _smooth(fp: np.ndarray, times: np.ndarray, seconds: float) -> np.ndarray:
         return fp
     dt = float(np.median(np.diff(times)))
     k = max(1, round(seconds / dt) | 1)
+    k = min(k, len(times) if len(times) % 2 else len(times) - 1)   # no longer than the clip
     if k == 1:
         return fp
     ok = np.isfinite(fp).all(-1, keepdims=True)
@@ -214,12 +215,15 @@ def _runs(lab: np.ndarray) -> list[tuple[int, int]]:
 def _merge_short(lab: np.ndarray, fp: np.ndarray, times: np.ndarray,
                  min_duration: float) -> np.ndarray:
     """Give each labelled run shorter than ``min_duration`` to the neighbouring label
-    that is more probable over it (or drop it when it has no labelled neighbour)."""
+    that is more probable over it; drop it when its neighbours are unlabelled frames, keep
+    it when it is all that is seen of the person (a short clip)."""
     if min_duration <= 0 or lab.size < 2:
         return lab
     dt = float(np.median(np.diff(times)))
+    seen = np.isfinite(fp).all(-1)
+    keep: set[tuple[int, int]] = set()
     while True:
-        runs = [(a, b) for a, b in _runs(lab) if lab[a] >= 0 and
+        runs = [(a, b) for a, b in _runs(lab) if lab[a] >= 0 and (a, b) not in keep and
                 (b - a + 1) * dt < min_duration - 1e-9]
         if not runs:
             return lab
@@ -228,6 +232,8 @@ def _merge_short(lab: np.ndarray, fp: np.ndarray, times: np.ndarray,
         if cands:
             best = max(cands, key=lambda k: np.nanmean(fp[a:b + 1, k]))
             lab[a:b + 1] = best
+        elif all(not (0 <= i < lab.size) or not seen[i] for i in (a - 1, b + 1)):
+            keep.add((a, b))     # all there is of this person (a short clip): keep it
         else:
             lab[a:b + 1] = -1
 
