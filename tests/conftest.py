@@ -23,6 +23,17 @@ def sports2d_video() -> Path:
     return assets.path("sports2d_demo")
 
 
+@pytest.fixture(scope="session")
+def s2d_bundle(tmp_path_factory, sports2d_video) -> Path:
+    """The Sports2D sample processed once (``posestack run --no-video``), shared by the
+    tests that read a real two-person bundle; they may add tables, never change any."""
+    from posestack.cli import main
+
+    out = tmp_path_factory.mktemp("s2d")
+    assert main(["run", str(sports2d_video), "-o", str(out), "--no-video", "-q"]) == 0
+    return out / sports2d_video.stem
+
+
 def decode(path: Path, indices: set[int] | None = None) -> dict[int, np.ndarray]:
     """RGB frames of a video by decode index (all of them when ``indices`` is None)."""
     out = {}

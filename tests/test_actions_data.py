@@ -118,13 +118,6 @@ def test_layout_maps_and_bones():
         to_model_layout(two_d, "ntu25")
 
 
-@pytest.fixture(scope="module")
-def s2d_bundle(tmp_path_factory, sports2d_video):
-    out = tmp_path_factory.mktemp("s2d")
-    assert main(["run", str(sports2d_video), "-o", str(out), "--no-video", "-q"]) == 0
-    return out / sports2d_video.stem
-
-
 @pytest.mark.assets
 def test_dataset_from_labelled_bundles(s2d_bundle, tmp_path, capsys):
     """The Sports2D sample labelled by hand (what is visibly done): person 0 does jumping

@@ -263,13 +263,6 @@ def test_stabilize_removes_flicker():
 # -- real video ---------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def s2d_bundle(tmp_path_factory, sports2d_video):
-    out = tmp_path_factory.mktemp("s2d")
-    assert main(["run", str(sports2d_video), "-o", str(out), "--no-video", "-q"]) == 0
-    return out / sports2d_video.stem
-
-
 @pytest.mark.assets
 def test_describe_and_find_on_the_sports2d_sample(s2d_bundle, capsys):
     """What is visibly happening (checked by eye on the frames): person 0 does jumping
