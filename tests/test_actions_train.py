@@ -93,3 +93,20 @@ def test_interrupted_checkpoint_write_keeps_the_previous_one(tmp_path, monkeypat
     h = train(data, tmp_path, cfg, progress=False)
     assert [e["epoch"] for e in h["epochs"]] == [0, 1, 2, 3]
     assert not list(tmp_path.glob(".*.part"))
+
+
+@pytest.mark.parametrize("opts, msg", [
+    (["--base-channels", "0"], "must be positive"),
+    (["--model", "skateformer", "--base-channels", "0"], "must be positive"),
+    (["--model", "skateformer", "--base-channels", "48"], "multiple of 32"),
+    (["--epochs", "0"], "at least 1"),
+    (["--clip-len", "2"], "at least 4 frames"),
+])
+def test_options_that_make_no_sense_fail_before_any_work(tmp_path, capsys, opts, msg):
+    from posestack.cli import main
+
+    write_pyskl(tmp_path / "d.pkl", _data(1, 1))
+    out = tmp_path / "m"
+    assert main(["actions", "train", str(tmp_path / "d.pkl"), "-o", str(out), *opts]) == 2
+    assert msg in capsys.readouterr().err
+    assert not out.exists()

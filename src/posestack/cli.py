@@ -239,18 +239,10 @@ def _cmd_actions_train(args: argparse.Namespace) -> int:
     from .actions.train import TrainConfig, train
 
     data = read_pyskl(args.data)
-    if args.base_channels is not None and args.base_channels < 1:
-        raise PosestackError("--base-channels must be positive")
     cfg = TrainConfig(model=args.model, modality=args.modality, part=args.part,
                       epochs=args.epochs, batch_size=args.batch_size, clip_len=args.clip_len,
                       base_channels=args.base_channels, seed=args.seed, lr=args.lr)
-    if data.annotations:
-        import numpy as np
-
-        V = np.asarray(data.annotations[0]["keypoint"]).shape[2]
-        cfg = TrainConfig(**{**cfg.__dict__, "layout": "coco" if V == 17 else "ntu25"})
-    cfg.resolved()          # a bad option fails here, before any work
-    h = train(data, args.output, cfg, progress=not args.quiet)
+    h = train(data, args.output, cfg, progress=not args.quiet)   # checks cfg before work
     print(f"best validation accuracy {h['best_accuracy']:.1%} (epoch {h['best_epoch'] + 1}) "
           f"-> {args.output / 'best.pt'}")
     if args.onnx:

@@ -141,4 +141,15 @@ def model_input(ann: dict[str, Any], *, layout: str, clip_len: int, num_person: 
     return x
 
 
-__all__ = ["MODALITIES", "center_3d", "modality", "model_input", "part_mask", "prepare"]
+def batch_inputs(anns: list[dict[str, Any]], config: Any,
+                 rng: np.random.Generator | None = None) -> np.ndarray:
+    """Annotations as one batch ``(N, num_person, clip_len, V, 3)`` float32 for a model of
+    ``config`` (a :class:`~posestack.actions.train.TrainConfig`: its layout, clip length,
+    persons, modality and part), through :func:`model_input`."""
+    return np.stack([model_input(a, layout=config.layout, clip_len=config.clip_len,
+                                 num_person=config.num_person, kind=config.modality,
+                                 part=config.part, rng=rng) for a in anns])
+
+
+__all__ = ["MODALITIES", "batch_inputs", "center_3d", "modality", "model_input", "part_mask",
+           "prepare"]

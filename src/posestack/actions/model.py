@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..io.atomic import atomic_path
+from .layouts import MODEL_LAYOUTS
 from .train import TrainConfig, build_model
 
 ONNX_FILE = "model.onnx"
@@ -159,8 +160,6 @@ def export_onnx(model_dir: str | os.PathLike, *, check: bool = True) -> Path:
         raise InputError(f"{d} has no best.pt to export: train a model there first")
     module = _torch_module(ck)
     cfg = TrainConfig(**ck["config"])
-    from .layouts import MODEL_LAYOUTS
-
     V = len(MODEL_LAYOUTS[cfg.layout][0])
     x = torch.randn(2, cfg.num_person, cfg.clip_len, V, 3)
     out = d / ONNX_FILE

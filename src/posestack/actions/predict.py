@@ -29,7 +29,8 @@ import numpy as np
 
 from ..errors import InputError
 from ..poses import Poses
-from .inputs import model_input
+from .data import _bundle_poses
+from .inputs import batch_inputs
 from .layouts import to_model_layout
 from .model import ActionModel, load_model
 
@@ -136,10 +137,7 @@ def recognise(poses: Poses, models: Sequence[ActionModel], *, window: float = 2.
     probs = np.zeros((len(jobs), n_cls))
     for m, wm in zip(models, w, strict=True):
         coords, scores = mapped[m.config.layout]
-        X = np.stack([model_input(_ann(coords, scores, p, sel, dim), layout=m.config.layout,
-                                  clip_len=m.config.clip_len,
-                                  num_person=m.config.num_person, kind=m.config.modality,
-                                  part=m.config.part) for p, sel, _ in jobs])
+        X = batch_inputs([_ann(coords, scores, p, sel, dim) for p, sel, _ in jobs], m.config)
         probs += wm * m.probabilities(X)
     for (p, sel, c), pr in zip(jobs, probs, strict=True):
         tri = np.maximum(1.0 - np.abs(times[sel] - c) / half, 1e-3)
@@ -255,19 +253,12 @@ def segment_iou(pred: Sequence[Segment], truth: Sequence[tuple[int, float, float
     return out
 
 
-def _bundle_poses(bundle: Path, dim: int) -> tuple[Poses, np.ndarray]:
-    from .data import _bundle_poses as load
-
-    return load(bundle, dim)
-
-
 def write_actions(path: str | os.PathLike, rec: Recognition, meta: dict[str, str]) -> Path:
     """``actions.parquet``: one row per segment (person, start, end, label, score,
     frame_start, frame_end), written atomically, with ``meta`` in its schema metadata."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    from ..io.atomic import atomic_path
+    from ..io.tables import write_parquet
 
     s = rec.segments
     table = pa.table({
@@ -279,10 +270,8 @@ def write_actions(path: str | os.PathLike, rec: Recognition, meta: dict[str, str
         "frame_start": pa.array([g.frame_start for g in s], pa.int64()),
         "frame_end": pa.array([g.frame_end for g in s], pa.int64()),
     }).replace_schema_metadata({f"posestack.{k}": v for k, v in meta.items()})
-    out = Path(path)
-    with atomic_path(out) as tmp:
-        pq.write_table(table, tmp)
-    return out
+    write_parquet(path, table)
+    return Path(path)
 
 
 def predict_bundle(bundle: str | os.PathLike, models: Sequence[str | os.PathLike], *,
@@ -354,11 +343,7 @@ def evaluate_models(data, models: Sequence[ActionModel], *, split: str = "val",
     total = np.zeros((len(anns), len(data.label_names)))
     per = []
     for m, wm in zip(models, w, strict=True):
-        c = m.config
-        X = np.stack([model_input(a, layout=c.layout, clip_len=c.clip_len,
-                                  num_person=c.num_person, kind=c.modality, part=c.part)
-                      for a in anns])
-        pr = m.probabilities(X)
+        pr = m.probabilities(batch_inputs(anns, m.config))
         per.append(float((pr.argmax(1) == y).mean()))
         total += wm * pr
     pred = total.argmax(1)

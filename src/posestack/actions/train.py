@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import InputError
 from ..io.atomic import atomic_path
 from .data import ActionData
-from .inputs import MODALITIES, model_input, prepare
+from .inputs import MODALITIES, batch_inputs, prepare
 from .layouts import MODEL_LAYOUTS, PARTS
 
 MODELS = ("stgcnpp", "skateformer")
@@ -74,7 +74,9 @@ class TrainConfig:
             raise InputError("epochs, batch size and persons must be at least 1 and the "
                              "clip at least 4 frames")
         sk = self.model == "skateformer"
-        base = self.base_channels or (96 if sk else 64)
+        base = self.base_channels if self.base_channels is not None else (96 if sk else 64)
+        if base < 1:
+            raise InputError(f"the width (base channels) must be positive; got {base}")
         if sk and base % 32:
             raise InputError(f"SkateFormer's width must be a multiple of 32; got {base}")
         if not sk and base < 6:
@@ -95,13 +97,6 @@ def build_model(config: TrainConfig, num_classes: int):
         return build_skateformer(num_classes, cfg.layout, 3, cfg.num_person, cfg.clip_len,
                                  width=cfg.base_channels)
     return build_stgcnpp(num_classes, cfg.layout, 3, cfg.base_channels)
-
-
-def _inputs(anns: list[dict[str, Any]], cfg: TrainConfig,
-            rng: np.random.Generator | None = None) -> np.ndarray:
-    return np.stack([model_input(a, layout=cfg.layout, clip_len=cfg.clip_len,
-                                 num_person=cfg.num_person, kind=cfg.modality,
-                                 part=cfg.part, rng=rng) for a in anns])
 
 
 def _device():
@@ -175,7 +170,7 @@ def train(data: ActionData, out_dir: str | os.PathLike, config: TrainConfig | No
         sched.load_state_dict(ck["scheduler"])
         history, start = ck["history"], ck["epoch"] + 1
     rng = np.random.default_rng(cfg.seed + start)
-    Xv = torch.tensor(_inputs(va, cfg)) if va else None
+    Xv = torch.tensor(batch_inputs(va, cfg)) if va else None
     yv = torch.tensor([int(a["label"]) for a in va]) if va else None
     for epoch in range(start, cfg.epochs):
         t0 = time.perf_counter()
@@ -184,7 +179,7 @@ def train(data: ActionData, out_dir: str | os.PathLike, config: TrainConfig | No
         total, correct, loss_sum = 0, 0, 0.0
         for b in range(0, len(order), cfg.batch_size):
             batch = [tr[i] for i in order[b:b + cfg.batch_size]]
-            x = torch.tensor(_inputs(batch, cfg, rng)).to(dev)
+            x = torch.tensor(batch_inputs(batch, cfg, rng)).to(dev)
             y = torch.tensor([int(a["label"]) for a in batch]).to(dev)
             opt.zero_grad()
             logits = model(x)
@@ -250,7 +245,7 @@ def _precise_bn(model, anns: list[dict[str, Any]], cfg: TrainConfig, dev) -> Non
         bn.train()
     with torch.no_grad():
         for i in range(0, len(anns), cfg.batch_size):
-            model(torch.tensor(_inputs(anns[i:i + cfg.batch_size], cfg)).to(dev))
+            model(torch.tensor(batch_inputs(anns[i:i + cfg.batch_size], cfg)).to(dev))
     for bn, mom in zip(bns, saved, strict=True):
         bn.momentum = mom
     model.eval()

@@ -30,6 +30,7 @@ import numpy as np
 from ..describe.codes import Codes
 from ..describe.find import Query, parse, score_codes
 from ..errors import InputError
+from ..filters import _runs as true_runs
 
 DEFAULT_DEFINITIONS = Path(__file__).with_name("definitions.toml")
 WORDS_FILE = "actions_defined.parquet"
@@ -94,12 +95,11 @@ def read_definitions(path: str | os.PathLike | None = None) -> list[Definition]:
     return out
 
 
-def _runs(mask: np.ndarray, times: np.ndarray, min_len: float, dt: float
-          ) -> list[tuple[float, float]]:
+def _timed_runs(mask: np.ndarray, times: np.ndarray, min_len: float, dt: float
+                ) -> list[tuple[float, float]]:
     """``(start, end)`` seconds of each run of True at least ``min_len`` long."""
     out = []
-    edges = np.diff(np.r_[0, mask.astype(np.int8), 0])
-    for a, b in zip(np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0], strict=True):
+    for a, b in zip(*true_runs(mask), strict=True):
         s, e = float(times[a]), float(times[b - 1]) + dt
         if e - s >= min_len - 1e-9:
             out.append((s, e))
@@ -143,7 +143,7 @@ def count_actions(codes: Codes, definitions: list[Definition]) -> list[Bout]:
     for d in definitions:
         held = [score_codes(q, codes) >= 1.0 - 1e-9 for q in d.phases]     # (T, P) each
         for p in range(P):
-            runs = [_runs(h[:, p], times, d.min_phase, dt) for h in held]
+            runs = [_timed_runs(h[:, p], times, d.min_phase, dt) for h in held]
             reps = _repetitions(runs, d.max_gap, d.min_phase)
             groups: list[list[tuple[float, float]]] = []
             for r in reps:
@@ -160,9 +160,8 @@ def count_actions(codes: Codes, definitions: list[Definition]) -> list[Bout]:
 def write_bouts(path: str | os.PathLike, bouts: list[Bout]) -> Path:
     """``actions_defined.parquet``: person, action, start, end, repetitions (atomic)."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    from ..io.atomic import atomic_path
+    from ..io.tables import write_parquet
 
     table = pa.table({
         "person": pa.array([b.person for b in bouts], pa.int32()),
@@ -171,10 +170,8 @@ def write_bouts(path: str | os.PathLike, bouts: list[Bout]) -> Path:
         "end": pa.array([b.end for b in bouts], pa.float64()),
         "repetitions": pa.array([b.repetitions for b in bouts], pa.int32()),
     })
-    out = Path(path)
-    with atomic_path(out) as tmp:
-        pq.write_table(table, tmp)
-    return out
+    write_parquet(path, table)
+    return Path(path)
 
 
 def bundle_bouts(bundle: str | os.PathLike, definitions: str | os.PathLike | None = None,
