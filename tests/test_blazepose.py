@@ -275,3 +275,32 @@ def test_heatmap_refinement_matches_naive_loop():
     blob[40, 20, 0] = 10.0
     out = bpm.refine_from_heatmap(np.array([[21.5 / 64, 41.5 / 64]]), blob)
     assert np.allclose(out, [[20 / 64, 40 / 64]], atol=1e-3)
+
+
+@pytest.mark.assets
+def test_empty_stretch_does_not_run_the_full_search_every_frame(sports2d_video):
+    # Nobody in view for 40 frames (the subject out of the picture), then the Sports2D
+    # frames, whose people BlazePose's own whole-frame detector misses at first (they need
+    # the person detector and the tiles). MediaPipe runs its cheap detector on every empty
+    # frame; the person detector and tiles (about ten times its cost) run every few.
+    frames = decode(sports2d_video, set(range(12)))
+    est = BlazePose(max_people=1, num_threads=1)
+    calls = []
+    real = est.boxes
+
+    class Counting:
+        detector = real.detector
+
+        def __call__(self, image):
+            calls.append(1)
+            return real(image)
+
+    est.boxes = Counting()
+    blank = np.full_like(frames[0], 90)
+    for i in range(40):
+        assert est(blank, i / 30) == []
+    assert 40 / bpm.EMPTY_SEARCH_INTERVAL <= len(calls) <= 40 / bpm.EMPTY_SEARCH_INTERVAL + 1
+    found = [len(est(frames[i], (40 + i) / 30)) for i in sorted(frames)]
+    # found within one search interval of coming into view, then followed
+    first = found.index(1)
+    assert first < bpm.EMPTY_SEARCH_INTERVAL and all(found[first:]), found

@@ -76,19 +76,31 @@ def test_holistic_body_leaves_the_cores_to_the_parts_pool(p2s_videos, monkeypatc
 
 def test_default_threads_follow_the_load(monkeypatch):
     monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(pipeline.os, "getloadavg", lambda: (0.3, 0.5, 0.5))
+    busy = {"cores": 0.0}
+    monkeypatch.setattr(pipeline, "others_busy", lambda: busy["cores"])
+    # what a run that just ended leaves in the 1-minute load average does not count
+    monkeypatch.setattr(pipeline.os, "getloadavg", lambda: (2.3, 2.0, 1.5))
     assert pipeline.default_threads("holistic") == 2  # a core is free
     # the body alone on two cores: the decoder has the other core
     assert pipeline.default_threads("blazepose") == 1
     assert pipeline.default_threads() == 1
-    monkeypatch.setattr(pipeline.os, "getloadavg", lambda: (1.5, 1.0, 1.0))
-    assert pipeline.default_threads("holistic") == 2  # what a run that just ended leaves
-    monkeypatch.setattr(pipeline.os, "getloadavg", lambda: (2.2, 2.0, 1.5))
-    assert pipeline.default_threads("holistic") == 1  # both busy: a thread only costs CPU
+    busy["cores"] = 1.0  # another process keeps a core busy now
+    assert pipeline.default_threads("holistic") == 1
     monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 8)
+    busy["cores"] = 6.0
     assert pipeline.default_threads("holistic") == 2
     assert pipeline.default_threads("blazepose") == 2
+    busy["cores"] = 7.0
+    assert pipeline.default_threads("blazepose") == 1
     monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 1)
+    assert pipeline.default_threads("holistic") == 1
+
+    # no /proc/stat (not Linux): the load average decides
+    monkeypatch.setattr(pipeline, "others_busy", lambda: None)
+    monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(pipeline.os, "getloadavg", lambda: (0.3, 0.5, 0.5))
+    assert pipeline.default_threads("holistic") == 2
+    monkeypatch.setattr(pipeline.os, "getloadavg", lambda: (2.2, 2.0, 1.5))
     assert pipeline.default_threads("holistic") == 1
 
     def no_load():
@@ -97,6 +109,32 @@ def test_default_threads_follow_the_load(monkeypatch):
     monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 4)
     monkeypatch.setattr(pipeline.os, "getloadavg", no_load)
     assert pipeline.default_threads("rtmpose") == 2
+
+
+def test_others_busy_sees_another_process_and_not_its_own_work():
+    import subprocess
+    import sys
+    import time
+
+    from posestack import cores
+
+    cores.others_busy(0.05)  # start a fresh window
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 0.3:  # this process's own work is not "others"
+        pass
+    own = cores.others_busy(0.05)
+    if own is None:
+        pytest.skip("no /proc/stat on this system")
+    spin = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)  # the interpreter starts
+        cores.others_busy(0.05)
+        time.sleep(0.5)
+        other = cores.others_busy(0.05)
+    finally:
+        spin.kill()
+        spin.wait()
+    assert other - own > 0.6, (own, other)  # one more busy core (other tests may run too)
 
 
 def test_run_uses_the_default_threads(p2s_videos, monkeypatch):

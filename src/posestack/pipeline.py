@@ -40,6 +40,7 @@ import numpy as np
 
 from ._version import __version__
 from .assets import sha256_file
+from .cores import others_busy
 from .errors import InputError, OutputError
 from .io.atomic import atomic_path, write_json
 from .io.bundle import (
@@ -580,11 +581,13 @@ def default_threads(estimator: str = "blazepose") -> int:
 
     A second thread makes BlazePose's models about 1.7× faster on an idle core but
     costs 10-30% more CPU time (XNNPACK's workers spin and wait for each other); on a
-    machine whose cores are all busy (1-minute load average ≥ cores, as in a batch
-    with a worker per core) it buys no speed, only that cost. A lower bar would take
-    the load a run that just ended leaves behind (the average decays over a minute)
-    for a busy machine: on 2 cores at load 1.4, Holistic on one thread ran 1.01× as
-    fast as MediaPipe, on two 1.34×.
+    machine whose cores are all busy (as in a batch with a worker per core) it buys no
+    speed, only that cost. "Busy" is what other processes use now
+    (:func:`posestack.cores.others_busy`, a fraction of a second of ``/proc/stat``),
+    not the 1-minute load average, which remembers runs that have just ended: on 2
+    cores, Holistic right after another run read a load of 2.3, took one thread and ran
+    1.14× as fast as MediaPipe instead of 1.5×. Where ``/proc/stat`` is missing, the
+    load average decides (one thread at a load ≥ cores).
 
     The body alone (``estimator="blazepose"``) takes one thread on a machine of two
     cores: the decoder keeps the second core busy, and a second inference thread
@@ -597,6 +600,13 @@ def default_threads(estimator: str = "blazepose") -> int:
     if cores < 2:
         return 1
     if estimator == "blazepose" and cores <= 2:
+        return 1
+    busy = others_busy()
+    if busy is not None:
+        if busy <= cores - 1.5:  # at least one and a half cores free
+            return 2
+        log.info("the cores are busy (other processes use %.1f of %d): one inference "
+                 "thread (--threads 2 for two)", busy, cores)
         return 1
     try:
         load = os.getloadavg()[0]

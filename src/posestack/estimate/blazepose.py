@@ -572,6 +572,7 @@ class BlazePose:
         self._since_detect = 0
         self._hunt = 0
         self._searches = 0
+        self._since_full = EMPTY_SEARCH_INTERVAL  # the first search is a full one
         self.stats = {"detector_runs": 0, "split_poses": 0, "recovered": 0}
 
     def _free_slot(self, new: list | None = None) -> int:
@@ -687,6 +688,16 @@ class BlazePose:
         full = not self._tracks or self._hunt > 0 or self._searches % 2 == 0
         self._searches += 1
         self._since_detect = 0
+        if not self._tracks:
+            # Nobody followed (an empty stretch, someone out of view): BlazePose's own
+            # whole-frame detection every frame, as MediaPipe does; the person detector
+            # and the tiles (about ten times its cost) every EMPTY_SEARCH_INTERVAL frames.
+            if self._since_full < EMPTY_SEARCH_INTERVAL:
+                self._since_full += 1
+                if self.person_detector == "ssdlite":
+                    return self._search(image, full=False, own_only=False)
+                return self._search(image, full=False, own_only=True)
+            self._since_full = 1
         if self.person_detector == "auto" and self.max_people - len(self._tracks) == 1:
             # one more person wanted: BlazePose's own detection of the whole frame comes
             # first in the candidates anyway; where it finds someone new, the person
@@ -695,7 +706,11 @@ class BlazePose:
             new = self._follow_new(image, rois)
             if new:
                 return boxes, new
-        rois, boxes = self._candidates(image, full)
+        return self._search(image, full)
+
+    def _search(self, image: np.ndarray, full: bool, own_only: bool = False,
+                ) -> tuple[np.ndarray, list[tuple[_Track, LandmarkResult]]]:
+        rois, boxes = self._candidates(image, full, own_only=own_only)
         return boxes, self._follow_new(image, rois)
 
     def _follow_new(self, image: np.ndarray, rois: list[list[Roi]],
@@ -777,6 +792,8 @@ class BlazePose:
         lost = len(kept) < len(self._tracks) + len(new)
         people = [self._finish(track, res, t) for track, res in kept]
         self._tracks = [track for track, _ in kept]
+        if self._tracks:  # when everyone is lost, the first search is a full one
+            self._since_full = EMPTY_SEARCH_INTERVAL
         if lost:
             self._since_detect = max(self._since_detect, self.detect_interval)
             self._hunt = HUNT_FRAMES
@@ -833,6 +850,9 @@ PERSON_DETECTORS = ("auto", "ssdlite", "blazepose")
 # After a person is lost: detect every HUNT_INTERVAL frames for HUNT_FRAMES frames.
 HUNT_INTERVAL = 3
 HUNT_FRAMES = 30
+# While nobody is followed: the full search (person detector and tiles) every this many
+# frames, BlazePose's own whole-frame detection in between.
+EMPTY_SEARCH_INTERVAL = 5
 
 
 def roi_from_box(box: np.ndarray, scale: float = ROI_SCALE) -> Roi:
