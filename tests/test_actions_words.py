@@ -68,3 +68,17 @@ def test_user_definitions_and_their_errors(tmp_path):
     f.write_text('[x\n')
     with pytest.raises(InputError, match="not valid TOML"):
         read_definitions(f)
+
+
+@pytest.mark.assets
+def test_jumping_jacks_counted_on_the_sports2d_sample(s2d_bundle):
+    """What is visibly happening (checked by eye on the frames): person 0 raises both hands
+    above the head around 0.6-1.0 s and 1.8-2.1 s, bringing them down to about hip height
+    in between (never quite to the sides), then stands; person 1 walks."""
+    from posestack.actions.words import bundle_bouts
+
+    by = {(b.person, b.action): b for b in bundle_bouts(s2d_bundle, write=False)}
+    jj = by.get((0, "jumping_jack"))
+    assert jj is not None, sorted(by)
+    assert jj.repetitions == 2 and 0.3 <= jj.start <= 1.0 and 1.8 <= jj.end <= 3.0, jj
+    assert (1, "jumping_jack") not in by  # the walker's arms stay down
