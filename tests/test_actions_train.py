@@ -110,3 +110,15 @@ def test_options_that_make_no_sense_fail_before_any_work(tmp_path, capsys, opts,
     assert main(["actions", "train", str(tmp_path / "d.pkl"), "-o", str(out), *opts]) == 2
     assert msg in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.slow
+def test_skateformer_learns_the_synthetic_classes_in_2d(tmp_path):
+    """SkateFormer at a third of its width (32), from noisy 2D projections with missing
+    points, 16 clips per class, validated on unseen bodies, speeds and views: with lr 2e-3
+    (AdamW, its recipe otherwise) it passed 95% at epoch 21 of 50 and held 100% from
+    epoch 38 (7.5 s per epoch on 2 cores); 30 epochs here."""
+    h = train(_data(16, 4, dim=2), tmp_path,
+              TrainConfig(model="skateformer", base_channels=32, epochs=30, batch_size=16,
+                          lr=2e-3), progress=False)
+    assert h["best_accuracy"] >= 0.95, [e["val_accuracy"] for e in h["epochs"]]
