@@ -152,3 +152,36 @@ def test_clear_errors_for_wrong_inputs(model2d, tmp_path):
     r = _cli("actions", "predict", tmp_path, "--model", model2d / "model", "--window", "0",
              check=False)
     assert r.returncode == 2
+
+
+def test_3d_bundles_get_an_overlay(tmp_path):
+    """A 3D model on a multi-camera bundle (3D only, no video of its own) crashed drawing
+    3D points as pixels (found on the Pose2Sim sample); it now draws a front view. On a
+    single video's bundle, the people's 2D keypoints are drawn over the video's frame size."""
+    from posestack.io.tables import poses_to_table, write_parquet
+
+    a = synthetic_dataset(2, dim=3, seed=1, split="train")
+    b = synthetic_dataset(1, dim=3, seed=2, split="val")
+    write_pyskl(tmp_path / "d.pkl", ActionData({**a.split, **b.split},
+                                               a.annotations + b.annotations, a.label_names))
+    _cli("actions", "train", tmp_path / "d.pkl", "-o", tmp_path / "m3", "--epochs", "1",
+         "--base-channels", "8", "--clip-len", "16", "-q")
+    seq = make_sequence([[("squat", 2.0)], [("bow", 2.0)]], np.random.default_rng(2))
+    mv = tmp_path / "multiview"
+    mv.mkdir()
+    frames = np.arange(seq.poses3d.n_frames)
+    write_parquet(mv / "keypoints3d.parquet", poses_to_table(seq.poses3d, frames, "world"))
+    (mv / "manifest.json").write_text(json.dumps({"people": 2}))
+    _cli("actions", "predict", mv, "--model", tmp_path / "m3")
+    one = _bundle(tmp_path / "one", seq.poses2d)        # a single video's bundle: 2D and 3D
+    write_parquet(one / "keypoints3d_body.parquet", poses_to_table(seq.poses3d, frames, "body"))
+    _cli("actions", "predict", one, "--model", tmp_path / "m3")
+    import av
+
+    for bundle, size in ((mv, (1280, 720)), (one, (1280, 720))):
+        with av.open(str(bundle / "actions.mp4")) as c:
+            f = next(c.decode(video=0)).to_ndarray(format="rgb24")
+            assert c.streams.video[0].frames == seq.poses3d.n_frames
+        assert f.shape[1] == size[0] and f.shape[0] > size[1]   # the canvas and the timeline
+        # both people's skeletons are drawn, in the canvas (not at metre-sized pixels)
+        assert (np.abs(f[:size[1]].astype(int) - f[5, 5]).sum(-1) > 60).sum() > 500

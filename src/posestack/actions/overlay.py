@@ -49,6 +49,29 @@ def _timeline(width: int, rec, n_people: int) -> np.ndarray:
     return strip
 
 
+def drawable(bundle: Path, poses: Poses, size: tuple[int, int] = (1280, 720)) -> Poses:
+    """What :func:`render_actions` draws for ``poses`` of a bundle: 2D as they are; for 3D
+    (metres, Z up), the bundle's own 2D keypoints of the same people when it has them (a
+    single video's bundle), else a front view (x right, z up) scaled into a ``size``
+    ``(width, height)`` canvas (a multi-camera bundle, which has no video of its own)."""
+    if poses.dim == 2:
+        return poses
+    if (Path(bundle) / "keypoints2d.parquet").is_file():
+        from ..pipeline import read_keypoints
+
+        flat, _ = read_keypoints(Path(bundle) / "keypoints2d.parquet")
+        if flat.n_frames == poses.n_frames:
+            return flat
+    xz = poses.coords[..., [0, 2]].astype(np.float64) * [1.0, -1.0]
+    finite = xz[np.isfinite(xz).all(-1)]
+    w, h = size
+    if finite.size:
+        lo, hi = finite.min(0), finite.max(0)
+        k = min((w - 80) / max(hi[0] - lo[0], 1e-6), (h - 80) / max(hi[1] - lo[1], 1e-6))
+        xz = (xz - (lo + hi) / 2) * k + [w / 2, h / 2]
+    return poses._replace(coords=xz.astype(np.float32), space="image:front")
+
+
 def render_actions(bundle: str | os.PathLike, poses: Poses, rec, out: str | os.PathLike, *,
                    progress: bool = True) -> Path:
     """Draw ``rec`` (a :class:`~posestack.actions.predict.Recognition`) over the bundle's

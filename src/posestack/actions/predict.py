@@ -306,9 +306,10 @@ def predict_bundle(bundle: str | os.PathLike, models: Sequence[str | os.PathLike
             "min_score": str(min_score), "min_duration": str(min_duration)}
     written = [write_actions(b / ACTIONS_FILE, rec, meta)]
     if video:
-        from .overlay import render_actions
+        from .overlay import drawable, render_actions
 
-        written.append(render_actions(b, poses, rec, b / OVERLAY_FILE, progress=progress))
+        written.append(render_actions(b, drawable(b, poses), rec, b / OVERLAY_FILE,
+                                      progress=progress))
     return rec, written
 
 
