@@ -96,9 +96,16 @@ def collect_inputs(paths: Iterable[str | os.PathLike]) -> list[Path]:
             kids = sorted(c for c in p.iterdir() if c.is_file()
                           and c.suffix.lower() in IMAGE_EXTENSIONS | VIDEO_EXTENSIONS)
             if not kids:
+                media = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS
+                below = sorted(d for d in p.iterdir() if d.is_dir() and any(
+                    c.is_file() and c.suffix.lower() in media for c in d.iterdir()))
+                hint = (f"; its subfolder {below[0]} has some: give that folder (or the "
+                        "videos themselves)" if len(below) == 1 else
+                        f"; these subfolders have some: {', '.join(d.name for d in below)}: "
+                        "give one of them" if below else "")
                 raise InputError(
                     f"folder {p} has no videos or images (looked for "
-                    f"{', '.join(sorted(IMAGE_EXTENSIONS | VIDEO_EXTENSIONS))})")
+                    f"{', '.join(sorted(media))}){hint}")
             out.extend(kids)
         else:
             out.append(p)
