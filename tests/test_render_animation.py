@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from posestack.errors import InputError
+from posestack.io.media import frames_by_index
 from posestack.multiview.calibration import Camera
 from posestack.render import animation
 
@@ -78,7 +79,7 @@ def test_overlay_frames_from_a_late_start(sports2d_video):
     import av
 
     wanted = np.array([200, 201, 205])
-    got = dict(animation._frames(sports2d_video, wanted))
+    got = dict(frames_by_index(sports2d_video, wanted))
     assert sorted(got) == wanted.tolist()
     with av.open(str(sports2d_video)) as c:
         ref = {i: f.to_ndarray(format="rgb24") for i, f in enumerate(c.decode(video=0))

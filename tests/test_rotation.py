@@ -284,7 +284,7 @@ def test_exif_rotated_image_keypoints_match_upright(tmp_path, exif_images):
 
 def test_render_reads_the_video_as_the_bundle_was_analysed(phone_videos, upright_frames):
     from posestack.cli import _autorotated
-    from posestack.render.animation import _frames
+    from posestack.io.media import frames_by_index as _frames
 
     [(i, rgb)] = list(_frames(phone_videos[90], np.array([2])))
     assert i == 2 and _mad(rgb, upright_frames[2]) < 4

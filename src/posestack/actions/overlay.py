@@ -76,8 +76,7 @@ def render_actions(bundle: str | os.PathLike, poses: Poses, rec, out: str | os.P
                    progress: bool = True) -> Path:
     """Draw ``rec`` (a :class:`~posestack.actions.predict.Recognition`) over the bundle's
     video (a dark canvas when the video is not found) into an H.264 ``out``."""
-    from ..io.media import VideoWriter
-    from ..render.animation import _frames
+    from ..io.media import VideoWriter, frames_by_index
     from ..render.draw import draw_skeleton
 
     b = Path(bundle)
@@ -107,7 +106,7 @@ def render_actions(bundle: str | os.PathLike, poses: Poses, rec, out: str | os.P
     path = Path(out)
     n = len(rec.frames)
     with atomic_path(path) as tmp, VideoWriter(tmp, w, h + strip.shape[0], fps) as writer:
-        for ti, (_, rgb) in enumerate(_frames(video, rec.frames, autorotate)):
+        for ti, (_, rgb) in enumerate(frames_by_index(video, rec.frames, autorotate)):
             img = rgb if rgb is not None else np.full((h, w, 3), 45, np.uint8)
             if img.shape[:2] != (h, w):
                 img = cv2.resize(img, (w, h))

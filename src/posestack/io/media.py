@@ -384,6 +384,36 @@ class FrameReader:
             container.close()
 
 
+def frames_by_index(video: str | os.PathLike | None, wanted: np.ndarray,
+                    autorotate: bool = True) -> Iterator[tuple[int, np.ndarray | None]]:
+    """``(frame index, rgb or None)`` for each wanted index (sorted, ascending), in order:
+    RGB uint8 ``(H, W, 3)`` frames turned as the video's display matrix asks when
+    ``autorotate`` (:func:`probe`); None where the video lacks the frame, and for every
+    index when ``video`` is None (draw on a blank canvas). A late first index seeks there
+    instead of decoding from the start."""
+    if video is None:
+        for f in wanted:
+            yield int(f), None
+        return
+    want = iter(int(f) for f in wanted)
+    nxt = next(want, None)
+    info = probe(video, autorotate=autorotate)
+    # a late first frame: seek there (half a frame early) instead of decoding from the start
+    start = (nxt - 0.5) / info.fps if nxt is not None and nxt > 0 and info.fps else None
+    for idx, _, rgb in FrameReader(info, start=start):
+        while nxt is not None and nxt < idx:   # a wanted frame the video lacks
+            yield nxt, None
+            nxt = next(want, None)
+        if nxt is None:
+            return
+        if idx == nxt:
+            yield idx, rgb
+            nxt = next(want, None)
+    while nxt is not None:
+        yield nxt, None
+        nxt = next(want, None)
+
+
 def frame_times(info: MediaInfo, start: float | None = None,
                 end: float | None = None) -> np.ndarray:
     """Presentation times (s, from the first frame) of a video's frames in ``[start, end)``,

@@ -17,13 +17,14 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from ..errors import InputError
+from ..io.media import frames_by_index
 from ..multiview.calibration import Camera
 
 log = logging.getLogger(__name__)
@@ -77,35 +78,6 @@ def skeleton_image(keypoints: np.ndarray, names: Sequence[str], camera: Camera,
     scores = np.isfinite(coords).all(-1).astype(float)
     w, h = cam.size
     return draw_openpose((h, w), coords, scores)
-
-
-def _frames(video: str | os.PathLike | None, wanted: np.ndarray, autorotate: bool = True
-            ) -> Iterator[tuple[int, np.ndarray | None]]:
-    """``(frame index, rgb or None)`` for each wanted index, in order; turned as the
-    video's display matrix asks when ``autorotate`` (:func:`posestack.io.media.probe`)."""
-    if video is None:
-        for f in wanted:
-            yield int(f), None
-        return
-    from ..io.media import FrameReader, probe
-
-    want = iter(int(f) for f in wanted)
-    nxt = next(want, None)
-    info = probe(video, autorotate=autorotate)
-    # a late first frame: seek there (half a frame early) instead of decoding from the start
-    start = (nxt - 0.5) / info.fps if nxt is not None and nxt > 0 and info.fps else None
-    for idx, _, rgb in FrameReader(info, start=start):
-        while nxt is not None and nxt < idx:   # a wanted frame the video lacks
-            yield nxt, None
-            nxt = next(want, None)
-        if nxt is None:
-            return
-        if idx == nxt:
-            yield idx, rgb
-            nxt = next(want, None)
-    while nxt is not None:
-        yield nxt, None
-        nxt = next(want, None)
 
 
 def crop_camera(camera: Camera, box: tuple[int, int, int, int]) -> Camera:
@@ -272,7 +244,7 @@ def render_body(vertices: np.ndarray, faces: np.ndarray, camera: Camera,
             tmp_videos[m] = out / f".{m}.mp4.part"
             writers[m] = VideoWriter(tmp_videos[m], w, h, fps)
         t_start = time.perf_counter()
-        for i, (_, rgb) in enumerate(_frames(video if "overlay" in maps else None,
+        for i, (_, rgb) in enumerate(frames_by_index(video if "overlay" in maps else None,
                                              frames + int(video_offset), video_autorotate)):
             f = int(frames[i])
             images: dict[str, np.ndarray] = {}
