@@ -37,6 +37,7 @@ __all__ = [
     "fill_gaps",
     "filter_poses",
     "one_euro",
+    "true_runs",
 ]
 
 
@@ -197,8 +198,9 @@ def _times(times: Any, n: int, need: str) -> np.ndarray:
     return t
 
 
-def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Starts and (exclusive) ends of the runs of True in a 1-D bool mask."""
+def true_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and (exclusive) ends ``(n,), (n,)`` int of the runs of True in a 1-D bool
+    ``mask`` (frames where something holds: a track present, a code true)."""
     edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
     return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
 
@@ -371,7 +373,7 @@ def butterworth(values: Any, fs: float, cutoff: float, order: int = 4) -> np.nda
             out = signal.sosfiltfilt(sos, flat, axis=0, padlen=padlen)
         return out.reshape(x.shape)
     for mask, cols in _mask_groups(finite):
-        for s, e in zip(*_runs(mask), strict=True):
+        for s, e in zip(*true_runs(mask), strict=True):
             if e - s > padlen:
                 out[s:e, cols] = signal.sosfiltfilt(sos, flat[s:e, cols], axis=0, padlen=padlen)
     return out.reshape(x.shape)
@@ -433,7 +435,7 @@ def fill_gaps(
     if max_gap == 0 or finite.all():
         return x
     for mask, cols in _mask_groups(finite):
-        gap_s, gap_e = _runs(~mask)
+        gap_s, gap_e = true_runs(~mask)
         fill = (gap_s > 0) & (gap_e < n) & (gap_e - gap_s <= max_gap)
         if not fill.any():
             continue
@@ -575,7 +577,7 @@ def filter_poses(
             present = np.isfinite(coords).all(axis=-1).reshape(len(coords), -1)  # (T, P·K)
             short = 0
             for mask, cols in _mask_groups(present):
-                starts, ends = _runs(mask)
+                starts, ends = true_runs(mask)
                 short += int(sum(e - s for s, e in zip(starts, ends, strict=True)
                                  if e - s <= padlen)) * len(cols)
             coords = butterworth(coords, fs, cutoff, order)

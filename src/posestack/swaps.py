@@ -27,7 +27,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .errors import InputError
-from .filters import _runs
+from .filters import true_runs
 from .poses import Poses
 from .skeletons import Skeleton, get_skeleton
 
@@ -215,7 +215,7 @@ def fix_swaps_temporal(poses: Poses, *, min_score: float = 0.3, switch_cost: flo
             x = coords[:, p, both] / size[p]                       # (T, 2n, D)
             v = ok[:, p, both]
             present = v[:, :n].any(1) & v[:, n:].any(1)
-            starts, ends = _runs(present)
+            starts, ends = true_runs(present)
             for a, b in zip(starts, ends, strict=True):
                 if b - a >= 3:
                     swapped[group][a:b, p] = _viterbi(x[a:b], v[a:b], exch, switch_cost,

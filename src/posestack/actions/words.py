@@ -30,7 +30,7 @@ import numpy as np
 from ..describe.codes import Codes
 from ..describe.find import Query, parse, score_codes
 from ..errors import InputError
-from ..filters import _runs as true_runs
+from ..filters import true_runs
 
 DEFAULT_DEFINITIONS = Path(__file__).with_name("definitions.toml")
 WORDS_FILE = "actions_defined.parquet"

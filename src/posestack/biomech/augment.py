@@ -57,6 +57,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import AssetError, InputError
+from ..filters import true_runs
 from ..io.trc import POSE2SIM_NAMES, write_trc, yup_to_zup, zup_to_yup
 from ..poses import Poses
 from ..skeletons import Skeleton
@@ -174,12 +175,6 @@ def _load_model(folder: Path) -> tuple[Any, np.ndarray, np.ndarray]:
     mean = np.load(files[1], allow_pickle=False).astype(np.float64)
     std = np.load(files[2], allow_pickle=False).astype(np.float64)
     return _session(str(files[0])), mean, std
-
-
-def _runs(ok: np.ndarray) -> list[tuple[int, int]]:
-    """``[start, stop)`` index runs where ``ok`` is True."""
-    edges = np.diff(np.concatenate([[0], ok.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
 
 
 def _per_person(value: float | Sequence[float], n: int, what: str, unit: str) -> list[float]:
@@ -319,7 +314,7 @@ def augment_markers(
                 f"expected ({3 * len(inputs) + 2},)"
             )
         for q in range(p):
-            for a, b in _runs(ok[:, q]):
+            for a, b in zip(*true_runs(ok[:, q]), strict=True):
                 x = (coords_y[a:b, q, idx] - ref_y[a:b, q, None]).reshape(b - a, -1)
                 x = x / heights[q]
                 x = np.concatenate(
