@@ -16,7 +16,7 @@ torch = pytest.importorskip("torch")
 
 from posestack.actions.data import ActionData, write_pyskl  # noqa: E402
 from posestack.actions.model import load_model  # noqa: E402
-from posestack.actions.predict import recognise, segment_iou  # noqa: E402
+from posestack.actions.predict import evaluate_models, recognise, segment_iou  # noqa: E402
 from posestack.actions.synthetic import make_sequence, synthetic_dataset  # noqa: E402
 from posestack.errors import InputError  # noqa: E402
 
@@ -120,7 +120,7 @@ def test_ensemble_of_modalities_and_bad_ensembles(model2d, tmp_path):
     assert ens >= best - 10.0
     r = _cli("actions", "evaluate", d / "data.pkl", "--model", d / "model", "--weights",
              "1", "2", check=False)
-    assert r.returncode == 2 and "one non-negative weight per model" in r.stderr
+    assert r.returncode == 2 and "one weight per model" in r.stderr
     m = load_model(d / "model")
     seq = make_sequence([[("squat", 2.0)]], np.random.default_rng(1))
     with pytest.raises(InputError, match="takes 2D keypoints; these are 3D"):
@@ -185,3 +185,35 @@ def test_3d_bundles_get_an_overlay(tmp_path):
         assert f.shape[1] == size[0] and f.shape[0] > size[1]   # the canvas and the timeline
         # both people's skeletons are drawn, in the canvas (not at metre-sized pixels)
         assert (np.abs(f[:size[1]].astype(int) - f[5, 5]).sum(-1) > 60).sum() > 500
+
+
+def test_segments_stay_where_the_person_is_seen(model2d, tmp_path):
+    """A person who comes into view at 3 s and leaves at 9 s (found on the Sports2D walker:
+    labelled from 0.5 s though tracked from 1.5 s): no segment of theirs starts before or
+    ends after; a 0.3-s gap inside the track does not split it. Refused: a stride longer
+    than the window (frames never looked at), several bundles with a bad one (before any
+    work), and a 2D model on a 3D dataset."""
+    seq = make_sequence(PLAN, np.random.default_rng(7))
+    p = seq.poses2d
+    t = p.times
+    gone = (t < 3.0) | (t >= 9.0) | ((t >= 6.0) & (t < 6.3))
+    coords, scores = p.coords.copy(), p.scores.copy()
+    coords[gone, 1], scores[gone, 1] = np.nan, 0.0
+    poses = p._replace(coords=coords, scores=scores)
+    m = load_model(model2d / "model")
+    rec = recognise(poses, [m], window=4.0)
+    mine = [g for g in rec.segments if g.person == 1]
+    assert mine and min(g.start for g in mine) >= 3.0 - 1e-6
+    assert max(g.end for g in mine) <= 9.0 + 1e-6
+    assert not any(6.0 < g.start < 6.4 for g in mine)      # the short gap is bridged
+    assert any(g.person == 0 and g.start < 0.1 for g in rec.segments)  # the other: whole
+    with pytest.raises(InputError, match="must not exceed window"):
+        recognise(poses, [m], window=1.0, stride=2.0)
+    b = _bundle(tmp_path / "ok", poses)
+    r = _cli("actions", "predict", b, tmp_path / "nope", "--model", model2d / "model",
+             "--no-video", check=False)
+    assert r.returncode == 2 and "nope is not a finished" in r.stderr
+    assert not (b / "actions.parquet").exists()
+    a = synthetic_dataset(1, dim=3, seed=1, split="val")
+    with pytest.raises(InputError, match="takes 2D clips of 17 joints"):
+        evaluate_models(a, [m])

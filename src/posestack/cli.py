@@ -255,6 +255,10 @@ def _cmd_actions_train(args: argparse.Namespace) -> int:
 def _cmd_actions_predict(args: argparse.Namespace) -> int:
     from .actions.predict import predict_bundle
 
+    for bundle in args.bundles:   # every bundle checked before any work
+        if not (Path(bundle).expanduser() / "manifest.json").is_file():
+            raise PosestackError(f"{bundle} is not a finished posestack bundle (no "
+                                 "manifest.json): run 'posestack run' on the video first")
     for bundle in args.bundles:
         rec, written = predict_bundle(bundle, args.model, window=args.window,
                                       stride=args.stride, smooth=args.smooth,

@@ -211,7 +211,8 @@ def _bundle_poses(bundle: Path, dim: int):
                          "keypoints3d_body.parquet); use --dim 2 or a 3D bundle")
     if not (bundle / "keypoints2d.parquet").is_file():
         raise InputError(f"{bundle} has no keypoints2d.parquet: is it a posestack bundle? "
-                         "(a multi-camera bundle has 3D only: use --dim 3)")
+                         "(a multi-camera bundle has 3D only: build datasets from it with "
+                         "--dim 3 and use a 3D model)")
     return read_keypoints(bundle / "keypoints2d.parquet")
 
 

@@ -52,7 +52,8 @@ def _timeline(width: int, rec, n_people: int) -> np.ndarray:
 def drawable(bundle: Path, poses: Poses, size: tuple[int, int] = (1280, 720)) -> Poses:
     """What :func:`render_actions` draws for ``poses`` of a bundle: 2D as they are; for 3D
     (metres, Z up), the bundle's own 2D keypoints of the same people when it has them (a
-    single video's bundle), else a front view (x right, z up) scaled into a ``size``
+    single video's bundle), else a front view (the people's mean hip line across, z up)
+    scaled into a ``size``
     ``(width, height)`` canvas (a multi-camera bundle, which has no video of its own)."""
     if poses.dim == 2:
         return poses
@@ -62,7 +63,17 @@ def drawable(bundle: Path, poses: Poses, size: tuple[int, int] = (1280, 720)) ->
         flat, _ = read_keypoints(Path(bundle) / "keypoints2d.parquet")
         if flat.n_frames == poses.n_frames:
             return flat
-    xz = poses.coords[..., [0, 2]].astype(np.float64) * [1.0, -1.0]
+    xyz = poses.coords.astype(np.float64)
+    # seen from the front: the horizontal axis is the people's mean hip line (their left
+    # on the right of the picture), the vertical axis is up (Z)
+    axis = np.array([1.0, 0.0])
+    names = list(poses.skeleton.keypoints)
+    if "left_hip" in names and "right_hip" in names:
+        hips = xyz[..., names.index("left_hip"), :2] - xyz[..., names.index("right_hip"), :2]
+        mean = np.nanmean(hips.reshape(-1, 2), axis=0) if np.isfinite(hips).any() else axis
+        if np.isfinite(mean).all() and np.hypot(*mean) > 1e-6:
+            axis = mean / np.hypot(*mean)
+    xz = np.stack([xyz[..., :2] @ axis, -xyz[..., 2]], axis=-1)
     finite = xz[np.isfinite(xz).all(-1)]
     w, h = size
     if finite.size:

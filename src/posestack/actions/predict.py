@@ -76,8 +76,8 @@ def _check_models(models: Sequence[ActionModel], weights: Sequence[float] | None
     if weights is not None and (len(weights) != len(models) or
                                 not all(np.isfinite(w) and w >= 0 for w in weights) or
                                 not sum(weights) > 0):
-        raise InputError(f"give one non-negative weight per model ({len(models)}); got "
-                         f"{list(weights)}")
+        raise InputError(f"give one weight per model ({len(models)}), each >= 0 and not "
+                         f"all 0; got {list(weights)}")
 
 
 def recognise(poses: Poses, models: Sequence[ActionModel], *, window: float = 2.0,
@@ -99,6 +99,9 @@ def recognise(poses: Poses, models: Sequence[ActionModel], *, window: float = 2.
     for name, v in (("window", window), ("stride", stride)):
         if not (np.isfinite(v) and v > 0):
             raise InputError(f"{name} must be a positive number of seconds; got {v}")
+    if stride > window:
+        raise InputError(f"stride ({stride:g} s) must not exceed window ({window:g} s): the "
+                         "frames between windows would never be looked at")
     if not (np.isfinite(smooth) and smooth >= 0 and np.isfinite(min_duration)
             and min_duration >= 0):
         raise InputError("smooth and min_duration must be seconds >= 0")
@@ -151,6 +154,10 @@ def recognise(poses: Poses, models: Sequence[ActionModel], *, window: float = 2.
         fp = acc / wsum[..., None]
     fp[wsum == 0] = np.nan
     fp = _smooth(fp, times, smooth)
+    # a window's probabilities reach only the frames where its person is seen (gaps
+    # under GAP_FILL seconds bridged): a segment never runs before a person comes into
+    # view or after they leave
+    fp[~_present(next(iter(mapped.values()))[1], times, GAP_FILL)] = np.nan
     labels = np.where(np.nan_to_num(fp).max(-1) >= min_score,
                       np.nan_to_num(fp, nan=-1).argmax(-1), -1)
     labels[~np.isfinite(fp).all(-1)] = -1
@@ -169,6 +176,23 @@ def recognise(poses: Poses, models: Sequence[ActionModel], *, window: float = 2.
                                 int(frames[b])))
     segs.sort(key=lambda s: (s.person, s.start))
     return Recognition(names, times, frames, fp, labels, segs)
+
+
+GAP_FILL = 0.5  # seconds: a person unseen for less than this is still there
+
+
+def _present(scores: np.ndarray, times: np.ndarray, gap: float) -> np.ndarray:
+    """``(T, P)`` frames where each person is seen (any point scored), with gaps of less
+    than ``gap`` seconds inside a track bridged; ``scores`` is ``(P, T, V)``."""
+    from ..filters import true_runs
+
+    seen = (scores > 0).any(-1).T                                    # (T, P)
+    out = seen.copy()
+    for p in range(seen.shape[1]):
+        for a, b in zip(*true_runs(~seen[:, p]), strict=True):
+            if a > 0 and b < len(times) and times[b] - times[a - 1] <= gap + 1e-9:
+                out[a:b, p] = True
+    return out
 
 
 def _ann(coords: np.ndarray, scores: np.ndarray, p: int, sel: np.ndarray,
@@ -305,6 +329,10 @@ def predict_bundle(bundle: str | os.PathLike, models: Sequence[str | os.PathLike
             "window": str(window), "stride": str(stride), "smooth": str(smooth),
             "min_score": str(min_score), "min_duration": str(min_duration)}
     written = [write_actions(b / ACTIONS_FILE, rec, meta)]
+    if not video and (b / OVERLAY_FILE).is_file():
+        (b / OVERLAY_FILE).unlink()   # it showed the previous predictions
+        print(f"removed {b / OVERLAY_FILE}: it showed the previous predictions (rerun "
+              "without --no-video to draw these)", file=sys.stderr)
     if video:
         from .overlay import drawable, render_actions
 
@@ -316,6 +344,21 @@ def predict_bundle(bundle: str | os.PathLike, models: Sequence[str | os.PathLike
 __all__ = ["ACTIONS_FILE", "OVERLAY_FILE", "Recognition", "Segment", "evaluate_models",
            "predict_bundle",
            "recognise", "segment_iou", "write_actions"]
+
+
+def _check_clips_fit(anns: list[dict[str, Any]], model: ActionModel) -> None:
+    """Refuse clips of another dimension or joint count than ``model`` takes."""
+    from .layouts import MODEL_LAYOUTS
+
+    n_joints = len(MODEL_LAYOUTS[model.config.layout][0])
+    for a in anns:
+        shape = np.shape(a["keypoint"])
+        if shape[-1] != model.dim or shape[-2] != n_joints:
+            raise InputError(
+                f"{model.path} takes {model.dim}D clips of {n_joints} joints "
+                f"({model.config.layout}); the dataset's clip {a.get('frame_dir', '?')!r} is "
+                f"{shape[-1]}D with {shape[-2]} joints: evaluate it with a model trained on "
+                "such clips")
 
 
 def evaluate_models(data, models: Sequence[ActionModel], *, split: str = "val",
@@ -338,6 +381,8 @@ def evaluate_models(data, models: Sequence[ActionModel], *, split: str = "val",
     if not anns:
         raise InputError(f"the dataset has no clips in split {split!r} (splits: "
                          f"{', '.join(data.split) or 'none'})")
+    for m in models:
+        _check_clips_fit(anns, m)
     y = np.array([int(a["label"]) for a in anns])
     w = np.ones(len(models)) if weights is None else np.asarray(weights, float)
     w = w / w.sum()
