@@ -178,3 +178,12 @@ def test_dataset_split_column_and_relative_paths(s2d_bundle, tmp_path):
         dataset_from_labels(csv, val_fraction=1.0)
     with pytest.raises(InputError, match="unknown model layout"):
         bundle_clip(tmp_path / "bundles" / "demo", 0, 0, 1, layout="openpose18")
+
+
+def test_a_video_given_as_the_bundle(tmp_path):
+    from posestack.actions.data import bundle_clip
+
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"")
+    with pytest.raises(InputError, match="that is a file: give the folder"):
+        bundle_clip(video, 0, 0.0, 1.0)

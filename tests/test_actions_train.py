@@ -122,3 +122,19 @@ def test_skateformer_learns_the_synthetic_classes_in_2d(tmp_path):
               TrainConfig(model="skateformer", base_channels=32, epochs=30, batch_size=16,
                           lr=2e-3), progress=False)
     assert h["best_accuracy"] >= 0.95, [e["val_accuracy"] for e in h["epochs"]]
+
+
+def test_poor_datasets_are_warned_about(tmp_path):
+    """One class only (the README's first labels.csv) and no validation clips: training
+    runs but says what is wrong, instead of '100%' or 'nan%'."""
+    d = _data(3, 0)
+    one = ActionData({"train": [a["frame_dir"] for a in d.annotations if a["label"] == 0]},
+                     [a for a in d.annotations if a["label"] == 0], d.label_names)
+    write_pyskl(tmp_path / "one.pkl", one)
+    cmd = [sys.executable, "-m", "posestack", "actions", "train", str(tmp_path / "one.pkl"),
+           "-o", str(tmp_path / "m"), "--epochs", "1", "--base-channels", "8",
+           "--clip-len", "16", "-q"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "one class" in r.stderr and "no validation clips" in r.stderr
+    assert "no validation clips: accuracy not measured" in r.stdout and "nan" not in r.stdout

@@ -243,8 +243,13 @@ def _cmd_actions_train(args: argparse.Namespace) -> int:
                       epochs=args.epochs, batch_size=args.batch_size, clip_len=args.clip_len,
                       base_channels=args.base_channels, seed=args.seed, lr=args.lr)
     h = train(data, args.output, cfg, progress=not args.quiet)   # checks cfg before work
-    print(f"best validation accuracy {h['best_accuracy']:.1%} (epoch {h['best_epoch'] + 1}) "
-          f"-> {args.output / 'best.pt'}")
+    import math
+
+    if math.isfinite(h["best_accuracy"]):
+        print(f"best validation accuracy {h['best_accuracy']:.1%} (epoch "
+              f"{h['best_epoch'] + 1}) -> {args.output / 'best.pt'}")
+    else:
+        print(f"no validation clips: accuracy not measured -> {args.output / 'best.pt'}")
     if args.onnx:
         from .actions.model import export_onnx
 
@@ -835,7 +840,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="frames each clip is resampled to (default 48)")
     at.add_argument("--base-channels", type=int,
                     help="width of the first blocks (default: the published 64 for stgcnpp, "
-                         "96 for skateformer)")
+                         "96 for skateformer; skateformer needs a multiple of 32)")
     at.add_argument("--lr", type=float,
                     help="learning rate (default: 0.1 x batch / 128 for stgcnpp, 1e-3 for "
                          "skateformer)")
@@ -861,7 +866,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--weights", type=float, nargs="+",
                     help="one weight per --model for the ensemble (default equal)")
     ap.add_argument("--window", type=float, default=2.0,
-                    help="seconds per window (default 2, about the training clips' length)")
+                    help="seconds per window (default 2, the synthetic clips' length; set "
+                         "it to about your training clips' length)")
     ap.add_argument("--stride", type=float, default=0.25,
                     help="seconds between windows (default 0.25)")
     ap.add_argument("--smooth", type=float, default=0.5,

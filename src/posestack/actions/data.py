@@ -239,13 +239,17 @@ def bundle_clip(bundle: str | os.PathLike, person: int, start: float, end: float
     """
     b = Path(bundle).expanduser()
     if not b.is_dir():
-        raise InputError(f"no such bundle: {b}")
+        raise InputError(f"no such bundle: {b}" + (
+            " (that is a file: give the folder 'posestack run' wrote for it)"
+            if b.is_file() else ""))
     if dim not in (2, 3):
         raise InputError(f"dim must be 2 or 3; got {dim}")
     if not (math.isfinite(start) and math.isfinite(end) and end > start >= 0):
         raise InputError(f"{b.name}: need 0 <= start < end; got {start:g}..{end:g} s")
     poses, frames = _bundle_poses(b, dim)
     if not 0 <= person < poses.n_people:
+        if poses.n_people == 0:
+            raise InputError(f"nobody was detected in {b.name}; got person {person}")
         raise InputError(f"{b.name} has people 0..{poses.n_people - 1}; got person {person}")
     t0, t1 = float(poses.times[0]), float(poses.times[-1])
     dt = float(np.median(np.diff(poses.times))) if poses.n_frames > 1 else 0.0
@@ -338,7 +342,9 @@ def dataset_from_labels(labels: str | os.PathLike, *, layout: str = "coco", dim:
     for r in rows:
         if not Path(r["bundle"]).is_dir():
             raise InputError(f"{Path(labels).name}, line {r['line']}: no such bundle: "
-                             f"{r['bundle']}")
+                             f"{r['bundle']}" + (
+                                 " (that is a file: give the folder 'posestack run' wrote "
+                                 "for it)" if Path(r["bundle"]).is_file() else ""))
     names = sorted({r["label"] for r in rows})
     anns = []
     for r in rows:

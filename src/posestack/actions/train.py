@@ -127,6 +127,15 @@ def train(data: ActionData, out_dir: str | os.PathLike, config: TrainConfig | No
     if not tr:
         raise InputError(f"the dataset has no clips in split {cfg.train_split!r} (splits: "
                          f"{', '.join(data.split) or 'none'})")
+    classes = {int(a["label"]) for a in tr}
+    if len(classes) < 2:
+        print(f"warning: the training clips hold one class ({data.label_names[classes.pop()]}"
+              "): the model will answer it for everything; label clips of two or more "
+              "actions", file=sys.stderr)
+    if not va:
+        print(f"warning: no validation clips (split {cfg.val_split!r} is empty): accuracy is "
+              "not measured and best.pt is the last epoch; build the dataset with more "
+              "clips or a larger --val-fraction", file=sys.stderr)
     V = {np.asarray(a["keypoint"]).shape[2] for a in data.annotations}
     layouts = [k for k, v in MODEL_LAYOUTS.items() if len(v[0]) in V]
     if len(V) != 1 or not layouts:
