@@ -185,6 +185,9 @@ def test_3d_bundles_get_an_overlay(tmp_path):
         assert f.shape[1] == size[0] and f.shape[0] > size[1]   # the canvas and the timeline
         # both people's skeletons are drawn, in the canvas (not at metre-sized pixels)
         assert (np.abs(f[:size[1]].astype(int) - f[5, 5]).sum(-1) > 60).sum() > 500
+    # a rerun without the video leaves no overlay of the previous predictions behind
+    r = _cli("actions", "predict", mv, "--model", tmp_path / "m3", "--no-video")
+    assert not (mv / "actions.mp4").exists() and "previous predictions" in r.stderr
 
 
 def test_segments_stay_where_the_person_is_seen(model2d, tmp_path):
