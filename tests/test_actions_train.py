@@ -100,7 +100,7 @@ def test_interrupted_checkpoint_write_keeps_the_previous_one(tmp_path, monkeypat
     (["--model", "skateformer", "--base-channels", "0"], "must be positive"),
     (["--model", "skateformer", "--base-channels", "48"], "multiple of 32"),
     (["--epochs", "0"], "at least 1"),
-    (["--clip-len", "2"], "at least 4 frames"),
+    (["--clip-len", "2"], "--clip-len at least 4"),
 ])
 def test_options_that_make_no_sense_fail_before_any_work(tmp_path, capsys, opts, msg):
     from posestack.cli import main

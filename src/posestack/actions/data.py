@@ -253,7 +253,7 @@ def bundle_clip(bundle: str | os.PathLike, person: int, start: float, end: float
         raise InputError(f"{b.name} has people 0..{poses.n_people - 1}; got person {person}")
     t0, t1 = float(poses.times[0]), float(poses.times[-1])
     dt = float(np.median(np.diff(poses.times))) if poses.n_frames > 1 else 0.0
-    if start < t0 - dt - 1e-6 or end > t1 + dt + 1e-6:
+    if start < t0 - 1.5 * dt - 1e-6 or end > t1 + 1.5 * dt + 1e-6:   # half a frame's slack
         raise InputError(f"{b.name}: {start:g}–{end:g} s is outside the video "
                          f"({t0:g}–{t1 + dt:g} s)")
     sel = (poses.times >= start - 1e-9) & (poses.times < end - 1e-9)

@@ -71,8 +71,10 @@ class TrainConfig:
             raise InputError(f"unknown part {self.part!r}; valid: "
                              f"{', '.join(PARTS[self.layout])}")
         if min(self.epochs, self.batch_size, self.num_person) < 1 or self.clip_len < 4:
-            raise InputError("epochs, batch size and persons must be at least 1 and the "
-                             "clip at least 4 frames")
+            raise InputError(f"--epochs and --batch-size must be at least 1 and --clip-len at "
+                             f"least 4 (got epochs {self.epochs}, batch size "
+                             f"{self.batch_size}, clip length {self.clip_len}, persons "
+                             f"{self.num_person})")
         sk = self.model == "skateformer"
         base = self.base_channels if self.base_channels is not None else (96 if sk else 64)
         if base < 1:
