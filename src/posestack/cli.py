@@ -995,6 +995,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("names", nargs="*", help="asset names ('all' with fetch)")
     a.add_argument("--force", action="store_true", help="fetch again even if cached")
     a.set_defaults(func=_cmd_assets)
+
+    from .calibrate.cli import add_parser as add_calibrate
+
+    add_calibrate(sub)
     return p
 
 

@@ -1,0 +1,95 @@
+"""Calibration boards: their specification, their 3D corners, and finding them in images.
+
+A board is written ``checkerboard:COLSxROWS:SQUARE_MM`` where COLS and ROWS count the
+*inner* corners (where four squares meet), in either order, as OpenCV and Pose2Sim count
+them (Pose2Sim's sample board is ``checkerboard:4x7:60``). Corners are found with
+OpenCV's sector-based detector (``findChessboardCornersSB``, sub-pixel accurate by
+construction), falling back to the classic detector refined by ``cornerSubPix``.
+
+Conventions: board corners ``(N, 3)`` float32 metres in the board's own frame (Z = 0,
+row by row as OpenCV returns them); image corners ``(N, 2)`` float32 pixels.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..errors import InputError
+
+
+@dataclass(frozen=True)
+class Board:
+    """A checkerboard: ``cols × rows`` inner corners, ``square`` metres apart."""
+
+    cols: int
+    rows: int
+    square: float
+
+    @property
+    def corners(self) -> np.ndarray:
+        """``(cols·rows, 3)`` float32 corners in metres, row by row (x along cols)."""
+        x, y = np.meshgrid(np.arange(self.cols), np.arange(self.rows))
+        pts = np.stack([x.ravel(), y.ravel(), np.zeros(x.size)], axis=1) * self.square
+        return pts.astype(np.float32)
+
+    def __str__(self) -> str:
+        return f"checkerboard:{self.cols}x{self.rows}:{self.square * 1000:g}"
+
+
+def parse_board(spec: str) -> Board:
+    """``checkerboard:COLSxROWS:SQUARE_MM`` → :class:`Board` (square in metres).
+
+    Raises:
+        InputError: another kind of board, or sizes that make no board.
+    """
+    kind = str(spec).strip().split(":")[0].lower()
+    if kind in ("charuco", "aruco", "circles", "asymmetric_circles"):
+        raise InputError(f"board kind {kind!r} is not supported yet; use checkerboard:"
+                         "COLSxROWS:SQUARE_MM")
+    m = re.fullmatch(r"\s*(\w+):(\d+)[xX×](\d+):([0-9.]+)\s*", str(spec))
+    if not m:
+        raise InputError(f"board {spec!r} is not of the form checkerboard:COLSxROWS:SQUARE_MM "
+                         "(inner corners, e.g. checkerboard:4x7:60)")
+    kind, cols, rows, square = m.group(1).lower(), int(m.group(2)), int(m.group(3)), m.group(4)
+    if kind != "checkerboard":
+        raise InputError(f"board kind {kind!r} is not supported yet; use checkerboard:"
+                         "COLSxROWS:SQUARE_MM")
+    try:
+        mm = float(square)
+    except ValueError:
+        raise InputError(f"board {spec!r}: the square size {square!r} is not a number") from None
+    if cols < 2 or rows < 2 or cols == rows:
+        raise InputError(f"board {spec!r}: needs at least 2 × 2 inner corners and a different "
+                         "count along each side (a square board's orientation is ambiguous)")
+    if not 0 < mm < 10_000:
+        raise InputError(f"board {spec!r}: the square size is millimetres, > 0; got {mm:g}")
+    return Board(cols, rows, mm / 1000.0)
+
+
+def find_corners(gray: np.ndarray, board: Board) -> np.ndarray | None:
+    """The board's inner corners in a grey uint8 image: ``(cols·rows, 2)`` float32 pixels
+    in the order of :attr:`Board.corners`, or None where the whole board is not found."""
+    size = (board.cols, board.rows)
+    ok, pts = cv2.findChessboardCornersSB(
+        gray, size, flags=cv2.CALIB_CB_NORMALIZE_IMAGE | cv2.CALIB_CB_EXHAUSTIVE
+        | cv2.CALIB_CB_ACCURACY)
+    if not ok:
+        ok, pts = cv2.findChessboardCorners(
+            gray, size, flags=cv2.CALIB_CB_ADAPTIVE_THRESH | cv2.CALIB_CB_NORMALIZE_IMAGE)
+        if not ok:
+            return None
+        pts = cv2.cornerSubPix(gray, pts, (5, 5), (-1, -1),
+                               (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 50, 1e-3))
+    return np.asarray(pts, np.float32).reshape(-1, 2)
+
+
+def sharpness(gray: np.ndarray) -> float:
+    """Variance of the Laplacian of a grey image (higher: sharper)."""
+    return float(cv2.Laplacian(gray, cv2.CV_64F).var())
+
+
+__all__ = ["Board", "find_corners", "parse_board", "sharpness"]
