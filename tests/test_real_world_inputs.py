@@ -14,7 +14,7 @@ import av
 import cv2
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import posestack
@@ -229,6 +229,9 @@ _cam_value = st.one_of(st.lists(st.one_of(st.floats(), st.integers(-3, 3)), max_
     max_size=3),
     kind=st.sampled_from(["toml", "json", "yml", "qca.txt"]), raw=st.one_of(
         st.none(), st.binary(max_size=300)))
+@example(tables={"cam01": {"name": [], "size": [], "translation": [], "matrix": [],
+                           "distortions": [], "rotation": [[], [0.0]]}},
+         kind="json", raw=None)   # a ragged rotation: a raw ValueError before (CI found it)
 def test_calibration_readers(tmp_path_factory, tables, kind, raw):
     from posestack.multiview.calibration import load_calibration
 

@@ -683,7 +683,10 @@ def read_qca(path: str | os.PathLike, binning: int = 1) -> Calibration:
 
 
 def _rotation(value: Any, cam: str, what: str) -> np.ndarray:
-    a = np.asarray(value, dtype=np.float64)
+    try:
+        a = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as e:   # ragged lists, text: hypothesis found [[], [0.0]]
+        raise InputError(f"camera {cam!r}: {what} is not numeric ({e})") from None
     if a.size == 9:
         return a.reshape(3, 3)
     if a.size == 3:
