@@ -8,7 +8,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PS := $(VENV)/bin/posestack
-TEST_ASSETS := blazepose_detector blazepose_landmark_full ssdlite_person_detector selfie_segmentation hand_landmark_full hand_recrop face_detection_short_range face_landmark sports2d_demo pose2sim_demo_singleperson astronaut_image opensim_setup marker_augmenter
+TEST_ASSETS := blazepose_detector blazepose_landmark_full ssdlite_person_detector selfie_segmentation hand_landmark_full hand_recrop face_detection_short_range face_landmark sports2d_demo pose2sim_demo_singleperson pose2sim_calibration_boards astronaut_image opensim_setup marker_augmenter
 
 .PHONY: demo test lint bench reference setup clean
 

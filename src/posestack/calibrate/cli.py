@@ -28,6 +28,9 @@ def add_parser(sub) -> None:
                     help="the Calib.toml to write (only when every camera succeeds)")
     ci.add_argument("--fisheye", action="store_true",
                     help="OpenCV's fisheye model (4 coefficients) instead of the standard one")
+    ci.add_argument("--k3", action="store_true",
+                    help="also fit the third radial distortion term (wide-angle lenses; "
+                         "needs views that reach the image's corners)")
     ci.add_argument("--max-views", type=int, default=60,
                     help="frames sampled evenly from each video (default 60)")
     ci.add_argument("--debug", type=Path, metavar="DIR",
@@ -55,7 +58,7 @@ def _cmd_intrinsics(args: argparse.Namespace) -> int:
     for name, files in groups:
         debug = args.debug / name if args.debug else None
         res = calibrate_intrinsics(views(files, args.max_views), board, name=name,
-                                   fisheye=args.fisheye, debug_dir=debug)
+                                   fisheye=args.fisheye, k3=args.k3, debug_dir=debug)
         cam = res.camera
         print(f"{name}: {len(res.used)} of {len(res.views)} views used, RMS {res.rms:.3f} px; "
               f"fx {cam.K[0, 0]:.1f} fy {cam.K[1, 1]:.1f} cx {cam.K[0, 2]:.1f} "

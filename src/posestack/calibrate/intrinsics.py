@@ -2,9 +2,10 @@
 
 :func:`calibrate_intrinsics` takes the views of one camera (images, or frames sampled
 from a video), finds the board in each (:func:`~posestack.calibrate.boards.find_corners`),
-skips blurred views (Laplacian variance under half the median of the views) and
-near-duplicates (every corner within 1% of the image diagonal of a view already kept),
-fits OpenCV's model (``calibrateCameraExtended``; ``fisheye`` for the fisheye model),
+skips blurred views (edges wider than a tenth of a square:
+:func:`~posestack.calibrate.boards.edge_blur`) and near-duplicates (every corner within
+1% of the image diagonal of a view already kept), fits OpenCV's model
+(``calibrateCameraExtended``; ``fisheye`` for the fisheye model),
 drops views whose RMS reprojection error is an outlier (over 3× the median and over
 0.5 px) and fits again. Its result's ``warnings`` say when the board never reached parts of
 the image (the distortion there is extrapolated); the command line prints them.
@@ -21,11 +22,12 @@ import numpy as np
 
 from ..errors import InputError
 from ..multiview.calibration import Camera
-from .boards import Board, find_corners, sharpness
+from .boards import Board, edge_blur, find_corners
 
 MIN_VIEWS = 4          # views with the whole board needed for a fit
 COVERAGE_GRID = 4      # the image is cut into 4 × 4 regions to judge coverage
 MIN_COVERAGE = 0.5     # warn below this share of regions reached by the board
+MAX_BLUR = 0.1         # edge width over square size above which a view is blurred
 
 
 @dataclass
@@ -35,7 +37,7 @@ class View:
 
     source: str
     corners: np.ndarray | None
-    sharpness: float = float("nan")
+    blur: float = float("nan")       # edge width / square size (edge_blur)
     rms: float = float("nan")
     status: str = ""     # used | not found | blurred | duplicate | outlier
 
@@ -74,8 +76,8 @@ def _coverage(views: Sequence[View], size: tuple[int, int]) -> tuple[float, list
     return float(hit.mean()), missing
 
 
-def _fit(views: Sequence[View], board: Board, size: tuple[int, int], fisheye: bool
-         ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+def _fit(views: Sequence[View], board: Board, size: tuple[int, int], fisheye: bool,
+         k3: bool = False) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
     """RMS, K, dist and per-view RMS of OpenCV's calibration over ``views``."""
     obj = [board.corners for _ in views]
     img = [v.corners for v in views]
@@ -98,12 +100,14 @@ def _fit(views: Sequence[View], board: Board, size: tuple[int, int], fisheye: bo
                                              dist)
             per.append(float(np.sqrt(np.mean(np.sum((p.reshape(-1, 2) - i) ** 2, 1)))))
         return float(rms), K, dist.ravel(), np.asarray(per)
-    rms, K, dist, _, _, _, _, per = cv2.calibrateCameraExtended(obj, img, size, None, None)
+    flags = 0 if k3 else cv2.CALIB_FIX_K3
+    rms, K, dist, _, _, _, _, per = cv2.calibrateCameraExtended(obj, img, size, None, None,
+                                                                flags=flags)
     return float(rms), K, dist.ravel(), np.asarray(per).ravel()
 
 
 def calibrate_intrinsics(frames: Iterable[tuple[str, np.ndarray]], board: Board, *,
-                         name: str = "cam01", fisheye: bool = False,
+                         name: str = "cam01", fisheye: bool = False, k3: bool = False,
                          debug_dir: str | Path | None = None) -> IntrinsicsResult:
     """Fit one camera's intrinsics from views of ``board``.
 
@@ -113,6 +117,10 @@ def calibrate_intrinsics(frames: Iterable[tuple[str, np.ndarray]], board: Board,
         board: the checkerboard (:func:`~posestack.calibrate.boards.parse_board`).
         name: the camera's name in the result.
         fisheye: OpenCV's fisheye model (4 coefficients) instead of the standard one (5).
+        k3: fit the standard model's third radial term too. Off by default (OpenCV's advice
+            for lenses that are not wide-angle): with a few views that leave the image's
+            corners uncovered, k3 takes wild values (±0.7–1.3 on Pose2Sim's sample boards)
+            that bend the edges of the image.
         debug_dir: when given, each view with its detected corners is saved there as PNG.
 
     Returns:
@@ -135,8 +143,10 @@ def calibrate_intrinsics(frames: Iterable[tuple[str, np.ndarray]], board: Board,
             raise InputError(f"{source}: {s[0]}×{s[1]} pixels, but the other views of camera "
                              f"{name} are {size[0]}×{size[1]}: give each camera's views "
                              "separately")
-        v = View(source, find_corners(g, board), sharpness(g))
+        v = View(source, find_corners(g, board))
         v.status = "found" if v.corners is not None else "not found"
+        if v.corners is not None:
+            v.blur = edge_blur(g, board, v.corners)
         views.append(v)
         if debug_dir is not None:
             grays.append(g)
@@ -144,11 +154,10 @@ def calibrate_intrinsics(frames: Iterable[tuple[str, np.ndarray]], board: Board,
         raise InputError(f"no views of camera {name} were given")
     found = [v for v in views if v.corners is not None]
     if found:
-        floor = 0.5 * float(np.median([v.sharpness for v in found]))
         diag = float(np.hypot(*size))
         kept: list[View] = []
         for v in found:
-            if v.sharpness < floor:
+            if v.blur > MAX_BLUR:
                 v.status = "blurred"
             elif any(np.max(np.linalg.norm(v.corners - k.corners, axis=1)) < 0.01 * diag
                      for k in kept):
@@ -167,14 +176,14 @@ def calibrate_intrinsics(frames: Iterable[tuple[str, np.ndarray]], board: Board,
             + (f"; not found in: {shown}" if missing else "")
             + ". Check the board's inner-corner count (COLSxROWS counts the corners where "
               "four squares meet) and that the whole board is in view")
-    rms, K, dist, per = _fit(used, board, size, fisheye)
+    rms, K, dist, per = _fit(used, board, size, fisheye, k3)
     med = float(np.median(per))
     out = [v for v, e in zip(used, per, strict=True) if e > 3 * med and e > 0.5]
     if out and len(used) - len(out) >= MIN_VIEWS:
         for v in out:
             v.status = "outlier"
         used = [v for v in used if v.status == "used"]
-        rms, K, dist, per = _fit(used, board, size, fisheye)
+        rms, K, dist, per = _fit(used, board, size, fisheye, k3)
     for v, e in zip(used, per, strict=True):
         v.rms = float(e)
     coverage, corners_missed = _coverage(used, size)
