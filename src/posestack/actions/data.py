@@ -226,6 +226,13 @@ def _image_shape(bundle: Path) -> tuple[int, int] | None:
         return None
 
 
+def _no_bundle(path: Path) -> str:
+    """Why ``path`` is not a bundle folder, for an error message."""
+    hint = " (that is a file: give the folder 'posestack run' wrote for it)" \
+        if path.is_file() else ""
+    return f"no such bundle: {path}{hint}"
+
+
 def bundle_clip(bundle: str | os.PathLike, person: int, start: float, end: float, *,
                 label: int = -1, layout: str = "coco", dim: int = 2,
                 frame_dir: str | None = None) -> dict[str, Any]:
@@ -239,9 +246,7 @@ def bundle_clip(bundle: str | os.PathLike, person: int, start: float, end: float
     """
     b = Path(bundle).expanduser()
     if not b.is_dir():
-        raise InputError(f"no such bundle: {b}" + (
-            " (that is a file: give the folder 'posestack run' wrote for it)"
-            if b.is_file() else ""))
+        raise InputError(_no_bundle(b))
     if dim not in (2, 3):
         raise InputError(f"dim must be 2 or 3; got {dim}")
     if not (math.isfinite(start) and math.isfinite(end) and end > start >= 0):
@@ -341,10 +346,8 @@ def dataset_from_labels(labels: str | os.PathLike, *, layout: str = "coco", dim:
     rows = read_labels(labels)
     for r in rows:
         if not Path(r["bundle"]).is_dir():
-            raise InputError(f"{Path(labels).name}, line {r['line']}: no such bundle: "
-                             f"{r['bundle']}" + (
-                                 " (that is a file: give the folder 'posestack run' wrote "
-                                 "for it)" if Path(r["bundle"]).is_file() else ""))
+            raise InputError(f"{Path(labels).name}, line {r['line']}: "
+                             f"{_no_bundle(Path(r['bundle']))}")
     names = sorted({r["label"] for r in rows})
     anns = []
     for r in rows:

@@ -94,9 +94,7 @@ def _regular(pts: np.ndarray, board: Board) -> bool:
     step to the next corner along a row or a column is within a factor of 2.5 of the
     median step (a perspective view changes steps gradually; a detection that jumps
     across the board, seen on a Pose2Sim sample view, does not)."""
-    grid = pts.reshape(board.rows, board.cols, 2)
-    steps = np.concatenate([np.linalg.norm(np.diff(grid, axis=0), axis=-1).ravel(),
-                            np.linalg.norm(np.diff(grid, axis=1), axis=-1).ravel()])
+    steps = _steps(pts, board)
     med = float(np.median(steps))
     return med > 0 and float(steps.max()) < 2.5 * med and float(steps.min()) > med / 2.5
 
@@ -109,10 +107,14 @@ def edge_blur(gray: np.ndarray, board: Board, corners: np.ndarray) -> float:
     50-px squares gives 0.14."""
     width = float(cv2.estimateChessboardSharpness(gray, (board.cols, board.rows),
                                                   corners.reshape(-1, 1, 2))[0][0])
+    return width / max(float(np.median(_steps(corners, board))), 1e-6)
+
+
+def _steps(corners: np.ndarray, board: Board) -> np.ndarray:
+    """Pixel distances between neighbouring corners along the board's rows and columns."""
     grid = corners.reshape(board.rows, board.cols, 2)
-    steps = np.concatenate([np.linalg.norm(np.diff(grid, axis=0), axis=-1).ravel(),
-                            np.linalg.norm(np.diff(grid, axis=1), axis=-1).ravel()])
-    return width / max(float(np.median(steps)), 1e-6)
+    return np.concatenate([np.linalg.norm(np.diff(grid, axis=0), axis=-1).ravel(),
+                           np.linalg.norm(np.diff(grid, axis=1), axis=-1).ravel()])
 
 
 __all__ = ["Board", "edge_blur", "find_corners", "parse_board"]

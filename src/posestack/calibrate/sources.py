@@ -14,7 +14,14 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..io.media import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, FrameReader, _read_image, probe
+from ..io.media import (
+    IMAGE_EXTENSIONS,
+    VIDEO_EXTENSIONS,
+    FrameReader,
+    media_files,
+    probe,
+    read_image,
+)
 
 
 def camera_name(path: Path) -> str:
@@ -39,8 +46,7 @@ def group_inputs(paths: Sequence[str | Path]) -> list[tuple[str, list[Path]]]:
         if not p.exists():
             raise InputError(f"calibration input not found: {p}")
         if p.is_dir():
-            files = sorted(c for c in p.iterdir() if c.is_file()
-                           and c.suffix.lower() in IMAGE_EXTENSIONS | VIDEO_EXTENSIONS)
+            files = media_files(p)
             if not files:
                 raise InputError(f"folder {p} has no images or videos of the board")
             if any(f.suffix.lower() in VIDEO_EXTENSIONS for f in files):
@@ -80,10 +86,7 @@ def views(files: Sequence[Path], max_views: int = 60) -> Iterator[tuple[str, np.
                 if idx % step == 0:
                     yield f"{f.name}#{idx}", rgb
         else:
-            read = _read_image(f)
-            if read is None:
-                raise InputError(f"{f} could not be read as an image")
-            yield f.name, read[0]
+            yield f.name, read_image(f)
 
 
 __all__ = ["camera_name", "group_inputs", "views"]

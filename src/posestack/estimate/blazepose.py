@@ -694,9 +694,8 @@ class BlazePose:
             # and the tiles (about ten times its cost) every EMPTY_SEARCH_INTERVAL frames.
             if self._since_full < EMPTY_SEARCH_INTERVAL:
                 self._since_full += 1
-                if self.person_detector == "ssdlite":
-                    return self._search(image, full=False, own_only=False)
-                return self._search(image, full=False, own_only=True)
+                return self._search(image, full=False,
+                                    own_only=self.person_detector != "ssdlite")
             self._since_full = 1
         if self.person_detector == "auto" and self.max_people - len(self._tracks) == 1:
             # one more person wanted: BlazePose's own detection of the whole frame comes

@@ -93,19 +93,16 @@ def collect_inputs(paths: Iterable[str | os.PathLike]) -> list[Path]:
             raise InputError(f"input not found: {p} (check the path; give a video, an image or "
                              "a folder of them)")
         if p.is_dir():
-            kids = sorted(c for c in p.iterdir() if c.is_file()
-                          and c.suffix.lower() in IMAGE_EXTENSIONS | VIDEO_EXTENSIONS)
+            kids = media_files(p)
             if not kids:
-                media = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS
-                below = sorted(d for d in p.iterdir() if d.is_dir() and any(
-                    c.is_file() and c.suffix.lower() in media for c in d.iterdir()))
+                below = sorted(d for d in p.iterdir() if d.is_dir() and media_files(d))
                 hint = (f"; its subfolder {below[0]} has some: give that folder (or the "
                         "videos themselves)" if len(below) == 1 else
                         f"; these subfolders have some: {', '.join(d.name for d in below)}: "
                         "give one of them" if below else "")
                 raise InputError(
                     f"folder {p} has no videos or images (looked for "
-                    f"{', '.join(sorted(media))}){hint}")
+                    f"{', '.join(sorted(IMAGE_EXTENSIONS | VIDEO_EXTENSIONS))}){hint}")
             out.extend(kids)
         else:
             out.append(p)
@@ -153,6 +150,25 @@ def _jpeg_exif(data: bytes) -> bytes:
             break
         i += 2 + size
     return b""
+
+
+def media_files(folder: Path) -> list[Path]:
+    """A folder's direct children with a video or image extension, sorted by name."""
+    return sorted(c for c in folder.iterdir() if c.is_file()
+                  and c.suffix.lower() in IMAGE_EXTENSIONS | VIDEO_EXTENSIONS)
+
+
+def read_image(path: str | os.PathLike, autorotate: bool = True) -> np.ndarray:
+    """An image file's RGB uint8 ``(H, W, 3)`` pixels, as displayed (EXIF orientation
+    applied) when ``autorotate``.
+
+    Raises:
+        InputError: a file that cannot be decoded as an image.
+    """
+    read = _read_image(Path(path), autorotate)
+    if read is None:
+        raise InputError(f"{path} could not be decoded as an image")
+    return read[0]
 
 
 def _read_image(path: Path, autorotate: bool = True) -> tuple[np.ndarray, int] | None:
@@ -308,11 +324,9 @@ class FrameReader:
 
     def __iter__(self) -> Iterator[tuple[int, float, np.ndarray]]:
         if self.info.kind == "image":
-            read = _read_image(self.info.path, self.info.autorotate)
-            if read is None:
-                raise InputError(f"{self.info.path} could not be decoded as an image")
+            rgb = read_image(self.info.path, self.info.autorotate)
             self.frames_read = 1
-            yield 0, 0.0, read[0]
+            yield 0, 0.0, rgb
             return
         yield from self._video()
 
