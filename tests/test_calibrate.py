@@ -137,7 +137,10 @@ def test_bad_boards_and_inputs_fail_before_writing(folders, tmp_path, capsys):
     out = tmp_path / "Calib.toml"
     cam01 = str(folders / "int_cam01_img")
     for board, msg in (("checkerboard:6x5:30", "found in 0 of 20 views"),
-                       ("charuco:5x7:40:30", "not supported yet"),
+                       ("charuco:5x7:40:30", "found in 0 of 20 views"),
+                       ("charuco:5x7:40:50", "must be smaller than the square"),
+                       ("charuco:11x11:40:30:DICT_4X4_50", "use a larger dictionary"),
+                       ("aruco:5x7:40", "not supported yet"),
                        ("checkerboard:4x4:60", "different count along each side"),
                        ("checkerboard:7x4:-3", "not of the form"),
                        ("7x4", "not of the form")):
@@ -186,3 +189,105 @@ def test_pose2sim_sample_boards_against_its_qualisys_calibration(tmp_path, capsy
         assert np.abs(np.diag(a.K)[:2] / np.diag(b.K)[:2] - 1).max() < 0.01, (a.name, a.K)
         assert np.hypot(*(a.K[:2, 2] - [544, 960])) < 40
         assert -0.1 < a.dist[0] < 0.0 and a.dist[4] == 0.0        # k3 left at 0
+
+
+# --- ChArUco --------------------------------------------------------------------------------
+
+CHARUCO = parse_board("charuco:7x5:40:30")
+
+
+def test_charuco_intrinsics_with_part_of_the_board_hidden():
+    K = np.array([[820.0, 0, 645], [0, 815, 357], [0, 0, 1]])
+    dist = np.array([-0.2, 0.05, 0.0, 0.0, 0.0])
+    poses = random_poses(14, CHARUCO, K, (1280, 720), np.random.default_rng(0))
+    frames = []
+    for i, (r, t) in enumerate(poses):
+        img = render_board(K, dist, r, t, (1280, 720), CHARUCO)
+        if i == 5:   # a hand over half of the board: a ChArUco view still counts
+            found = cv2.aruco.CharucoDetector(CHARUCO.cv()).detectBoard(img)[0]
+            x = int(np.median(np.asarray(found).reshape(-1, 2)[:, 0]))
+            img[:, x:] = 110
+        frames.append((f"v{i:02d}", img))
+    res = calibrate_intrinsics(frames, CHARUCO, name="cam01")
+    cam = res.camera
+    assert np.abs(np.array([cam.K[0, 0], cam.K[1, 1], cam.K[0, 2], cam.K[1, 2]])
+                  / [820, 815, 645, 357] - 1).max() < 0.005
+    assert res.rms < 0.2
+    partial = res.views[5]
+    assert partial.status == "used" and 6 <= len(partial.ids) < len(CHARUCO.corners)
+
+
+FLOOR = parse_board("charuco:7x5:120:90")     # a large board (84 × 60 cm) on the floor
+
+
+def _floor_cameras():
+    from posestack.multiview.calibration import Calibration, Camera
+
+    cams = []
+    for i, a in enumerate(np.deg2rad([-60, 0, 70])):
+        c = np.array([0.42 + 1.6 * np.sin(a), 0.3 - 1.6 * np.cos(a), 1.3])
+        z = np.array([0.42, 0.3, 0.0]) - c
+        z /= np.linalg.norm(z)
+        x = np.cross(z, [0, 0, 1.0])
+        x /= np.linalg.norm(x)
+        R = np.stack([x, np.cross(z, x), z])
+        K = np.array([[900.0, 0, 640], [0, 900, 360], [0, 0, 1]])
+        cams.append(Camera(f"cam{i + 1:02d}", K, np.array([-0.1, 0.02, 0, 0, 0.0]), R, -R @ c,
+                           (1280, 720)))
+    return Calibration(tuple(cams))
+
+
+def test_charuco_board_on_the_floor_places_every_camera(tmp_path, capsys):
+    from posestack.evaluate import rotation_angle
+    from posestack.multiview.calibration import save_toml
+
+    truth = _floor_cameras()
+    # the board lies face up on the floor at the world's origin: its own frame (x along the
+    # printed rows, y down the printed columns, z into the print) is the world's turned
+    # 180° about X
+    face_up = np.diag([1.0, -1.0, -1.0])
+    for cam in truth:
+        img = render_board(cam.K, cam.dist, cv2.Rodrigues(cam.R @ face_up)[0].ravel(), cam.t,
+                           cam.size, FLOOR)
+        cv2.imwrite(str(tmp_path / f"{cam.name}.png"), img)
+    save_toml(truth, tmp_path / "lens.toml")
+    out = tmp_path / "Calib.toml"
+    assert main(["calibrate", "extrinsics", *[str(tmp_path / f"{c.name}.png") for c in truth],
+                 "--board", str(FLOOR), "--intrinsics", str(tmp_path / "lens.toml"), "-o",
+                 str(out)]) == 0
+    assert "24 corners" in capsys.readouterr().out
+    found = load_calibration(out)
+    # the world is the board's, Z up: the same as the truth's
+    for cam in truth:
+        f = found[cam.name]
+        assert np.linalg.norm(f.center - cam.center) < 0.01
+        assert rotation_angle(f.R, cam.R) < 0.3
+    # a checkerboard cannot define one world; --board and --points exclude each other
+    for extra, msg in ((["--board", "checkerboard:7x4:30"], "corner order can flip"),
+                       (["--board", str(FLOOR), "--points", "x.toml"], "either --board"),
+                       ([], "either --board")):
+        assert main(["calibrate", "extrinsics", str(tmp_path / "cam01.png"), *extra,
+                     "--intrinsics", str(tmp_path / "lens.toml"), "-o",
+                     str(tmp_path / "bad.toml")]) == 2
+        assert msg in capsys.readouterr().err
+    assert not (tmp_path / "bad.toml").exists()
+
+
+def test_fisheye_lens_recovered():
+    K = np.array([[380.0, 0, 641], [0, 382, 362], [0, 0, 1]])
+    D = np.array([0.06, -0.02, 0.004, -0.001])
+    poses = random_poses(14, BOARD, K, (1280, 720), np.random.default_rng(4),
+                         distance=(0.25, 0.45))
+    frames = [(f"v{i:02d}", render_board(K, D, r, t, (1280, 720), BOARD, fisheye=True))
+              for i, (r, t) in enumerate(poses)]
+    res = calibrate_intrinsics(frames, BOARD, name="fish", fisheye=True)
+    cam = res.camera
+    assert cam.fisheye and cam.dist.shape == (4,)
+    assert np.abs(np.array([cam.K[0, 0], cam.K[1, 1], cam.K[0, 2], cam.K[1, 2]])
+                  / [380, 382, 641, 362] - 1).max() < 0.005
+    assert res.rms < 0.2
+    # the lens maps rays as the truth does, across the views' span
+    rays = np.array([[x, y, 1.0] for x in (-0.6, 0, 0.6) for y in (-0.4, 0, 0.4)])
+    truth = cv2.fisheye.projectPoints(rays.reshape(-1, 1, 3), np.zeros(3), np.zeros(3), K,
+                                      D)[0].reshape(-1, 2)
+    assert np.abs(cam.project(rays) - truth).max() < 3.0     # measured 2.2 px

@@ -25,11 +25,15 @@ OFFSET_HELP = ("CAM=N: camera CAM's frame N shows the same instant as frame 0 of
                "convention: the number its synchronisation reports, subtracted from CAM's "
                "frame numbers. Repeat for several cameras; names as the videos' (cam2 "
                "finds cam02)")
+SYNC_HELP = ("the offsets 'posestack sync' wrote (sync.toml), rounded to whole frames; "
+             "an --offset for the same camera wins (default: none)")
 CAMERAS_HELP = ("the calibration's cameras that filmed the inputs, comma-separated (e.g. "
                 "cam01,cam02,cam03), when it has more (default: all)")
 
 
-def _offsets(items: list[str] | None) -> dict[str, int]:
+def _offsets(items: list[str] | None, sync: Path | None = None) -> dict[str, int]:
+    """``--offset CAM=N`` items, and the offsets of a ``--sync`` file (rounded to whole
+    frames; an ``--offset`` for the same camera wins)."""
     out = {}
     for item in items or []:
         cam, sep, n = item.partition("=")
@@ -43,6 +47,15 @@ def _offsets(items: list[str] | None) -> dict[str, int]:
         if cam.strip() in out:
             raise PosestackError(f"--offset gives camera {cam.strip()} twice")
         out[cam.strip()] = frames
+    if sync is not None:
+        from .calibrate.sync import read_offsets
+
+        for cam, v in read_offsets(sync).items():
+            if abs(v - round(v)) > 0.25:
+                logging.getLogger("posestack").warning(
+                    "--sync: camera %s's offset %+.2f frames is rounded to %d for the 3D", cam,
+                    v, round(v))
+            out.setdefault(cam, round(v))
     return out
 
 
@@ -72,11 +85,25 @@ def _print_multiview(mv) -> None:
         print(f"  warning: {w}", file=sys.stderr)
 
 
+def _print_found_calibration(folder: Path) -> None:
+    from .calibrate.sync import read_offsets
+    from .multiview.calibration import load_calibration
+
+    calib = load_calibration(folder / "Calib.toml")
+    offsets = read_offsets(folder / "sync.toml") if (folder / "sync.toml").is_file() else {}
+    for cam in calib:
+        x, y, z = cam.center
+        off = f"; offset {offsets[cam.name]:+.2f} frames" if cam.name in offsets else ""
+        print(f"{cam.name}: found at x {x:.2f} y {y:.2f} z {z:.2f} m, fx {cam.K[0, 0]:.0f} "
+              f"px{off}")
+    print(f"cameras found from the people -> {folder / 'Calib.toml'}")
+
+
 def _cmd_triangulate(args: argparse.Namespace) -> int:
     from .pipeline import triangulate_files
 
     mv = triangulate_files(args.inputs, args.calibration, args.output, layout=args.layout,
-                           fps=args.fps, offsets=_offsets(args.offset),
+                           fps=args.fps, offsets=_offsets(args.offset, args.sync),
                            cameras=_cameras(args.cameras), min_views=args.min_views,
                            max_error=args.max_error,
                            filter=args.filter, cutoff=args.cutoff, order=args.order,
@@ -93,10 +120,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     folders = [p for p in args.inputs if p.is_dir()]
     auto = args.calibration is None and any(find_calibration(p) for p in folders)
-    if args.calibration is not None or args.offset or args.cameras or auto:
+    if (args.calibration is not None or args.offset or args.sync or args.cameras or auto
+            or args.calibrate or args.intrinsics):
         mv = run_multiview(args.inputs, args.calibration, args.output,
-                           offsets=_offsets(args.offset), cameras=_cameras(args.cameras),
-                           min_views=args.min_views,
+                           offsets=_offsets(args.offset, args.sync),
+                           cameras=_cameras(args.cameras),
+                           min_views=args.min_views, calibrate=args.calibrate,
+                           intrinsics=args.intrinsics,
                            max_error=args.max_error, ik=args.ik, opensim=args.opensim,
                            augment=args.augment, height=args.height, mass=args.mass,
                            keypoints_from=args.keypoints_from, **_run_kwargs(args))
@@ -104,6 +134,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             done = " (already complete: skipped)" if r.skipped else ""
             print(f"{r.name}: 2D {r.manifest.get('frames', {}).get('processed')} frames -> "
                   f"{r.bundle}{done}")
+        if args.calibrate:
+            _print_found_calibration(args.output / "calibration")
         _print_multiview(mv)
         return 0
     if (args.ik or args.opensim or args.augment or args.height is not None
@@ -682,8 +714,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="calibration of the cameras (.qca.txt, .toml, .yml, .json): the "
                         "inputs are one video per camera and 3D is triangulated into "
                         "OUT/multiview (found automatically in an input folder)")
+    r.add_argument("--calibrate", choices=["people"],
+                   help="people: no calibration needed; the cameras and their time offsets "
+                        "are found from the people in the videos (one per camera), written "
+                        "to OUT/calibration/, then 3D as with --calibration (default: none)")
+    r.add_argument("--intrinsics", type=Path, metavar="FILE",
+                   help="with --calibrate people: K and distortion from any calibration file "
+                        "(its extrinsics ignored; default: guessed and refined)")
     r.add_argument("--cameras", help=CAMERAS_HELP)
     r.add_argument("--offset", action="append", metavar="CAM=N", help=OFFSET_HELP)
+    r.add_argument("--sync", type=Path, metavar="FILE", help=SYNC_HELP)
     r.add_argument("--min-views", type=int, default=2,
                    help="cameras a 3D point needs (default 2)")
     r.add_argument("--max-error", type=float, default=15.0,
@@ -722,6 +762,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "video's, other json 30; bundles know theirs)")
     tr.add_argument("--cameras", help=CAMERAS_HELP)
     tr.add_argument("--offset", action="append", metavar="CAM=N", help=OFFSET_HELP)
+    tr.add_argument("--sync", type=Path, metavar="FILE", help=SYNC_HELP)
     tr.add_argument("--min-views", type=int, default=2,
                     help="cameras a 3D point needs (default 2)")
     tr.add_argument("--max-error", type=float, default=15.0,
@@ -997,8 +1038,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.set_defaults(func=_cmd_assets)
 
     from .calibrate.cli import add_parser as add_calibrate
+    from .calibrate.cli import add_sync_parser
 
     add_calibrate(sub)
+    add_sync_parser(sub)
     return p
 
 

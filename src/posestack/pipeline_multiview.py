@@ -411,7 +411,9 @@ def run_multiview(videos: str | os.PathLike | Iterable[str | os.PathLike],
                   calibration: str | os.PathLike | None, output: str | os.PathLike | None,
                   *, offsets: dict[str, int] | None = None,
                   cameras: Sequence[str] | None = None, min_views: int = 2,
-                  max_error: float = 15.0, **kwargs: Any) -> MultiviewResult:
+                  max_error: float = 15.0, calibrate: str | None = None,
+                  intrinsics: str | os.PathLike | None = None,
+                  **kwargs: Any) -> MultiviewResult:
     """2D on every camera's video, then 3D: association, triangulation, filtering.
 
     Args:
@@ -431,6 +433,14 @@ def run_multiview(videos: str | os.PathLike | Iterable[str | os.PathLike],
             like videos), when it has more than were used; None: all.
         min_views: cameras a 3D point needs.
         max_error: reprojection error (px) above which views are left out.
+        calibrate: ``"people"``: no calibration is needed; the cameras and their time
+            offsets are found from the people in the videos
+            (:mod:`posestack.calibrate.people`, :mod:`posestack.calibrate.sync`) and
+            written to ``output/calibration/`` (``Calib.toml``, ``sync.toml``). The scale
+            comes from ``height`` (default 1.70 m). Given ``offsets`` are kept; otherwise
+            calibration and synchronisation alternate (twice).
+        intrinsics: with ``calibrate="people"``: K and distortion from this calibration
+            file (its extrinsics ignored); None: guessed and refined.
         kwargs: the 2D options of :func:`run` (estimator, layout, filter…; the
             filter is applied to the 3D tracks, not to the 2D).
 
@@ -445,6 +455,12 @@ def run_multiview(videos: str | os.PathLike | Iterable[str | os.PathLike],
         videos = [videos]
     videos = [Path(v).expanduser() for v in videos]
     calib_path = Path(calibration).expanduser() if calibration is not None else None
+    if calibrate is not None:
+        return _run_self_calibrated(videos, calibration, output, offsets, cameras, min_views,
+                                    max_error, calibrate, intrinsics, kwargs)
+    if intrinsics is not None:
+        raise InputError("--intrinsics is for --calibrate people (K and distortion of "
+                         "cameras whose positions are to be found)")
     if calib_path is None:
         for v in videos:
             if v.is_dir():
@@ -465,13 +481,7 @@ def run_multiview(videos: str | os.PathLike | Iterable[str | os.PathLike],
                       rotations={n: i.rotation for n, i in zip(names, infos, strict=True)},
                       autorotate=autorotate)
     offsets = _camera_offsets(offsets, calib.names)
-    filt = {k: kwargs.pop(k) for k in ("filter", "cutoff", "order", "min_cutoff", "beta",
-                                       "max_gap", "ik", "opensim", "augment", "height",
-                                       "mass", "keypoints_from")
-            if k in kwargs}
-    params = RunParameters(**{k: str(v) if isinstance(v, os.PathLike) else v
-                              for k, v in {**kwargs, **filt}.items()
-                              if k in RunParameters.__dataclass_fields__})
+    filt, params = _split_params(kwargs)
     for p, info in zip(paths, infos, strict=True):  # the 3D filter too, before any 2D work
         _check_against_media(p, info, params)
     # left/right swaps are settled by the geometry of the other cameras (association takes
@@ -488,6 +498,111 @@ def run_multiview(videos: str | os.PathLike | Iterable[str | os.PathLike],
                        calib_path, out_dir, params, offsets, fps,
                        [str(p) for p in paths], min_views, max_error,
                        {n: i for n, i in zip(names, infos, strict=True)},
+                       kwargs.get("progress", True), warnings,
+                       inputs_key=[r.manifest.get("run_key") or r.manifest.get("input", {})
+                                   .get("sha256") for r in results],
+                       force=bool(kwargs.get("force", False)))
+    return dataclasses.replace(mv, views=tuple(results))
+
+
+def _split_params(kwargs: dict[str, Any]) -> tuple[dict[str, Any], RunParameters]:
+    """The 2D options of :func:`run` and the parameters of the 3D bundle."""
+    filt = {k: kwargs.pop(k) for k in ("filter", "cutoff", "order", "min_cutoff", "beta",
+                                       "max_gap", "ik", "opensim", "augment", "height",
+                                       "mass", "keypoints_from")
+            if k in kwargs}
+    params = RunParameters(**{k: str(v) if isinstance(v, os.PathLike) else v
+                              for k, v in {**kwargs, **filt}.items()
+                              if k in RunParameters.__dataclass_fields__})
+    return filt, params
+
+
+def _run_self_calibrated(videos: list[Path], calibration, output, offsets, cameras,
+                         min_views: int, max_error: float, calibrate: str, intrinsics,
+                         kwargs: dict[str, Any]) -> MultiviewResult:
+    """``run_multiview`` with ``calibrate="people"``: 2D, then the cameras and offsets from
+    the people, then 3D as with a calibration."""
+    from .calibrate.people import calibrate_from_people
+    from .calibrate.sync import estimate_offsets, save_offsets
+    from .calibrate.timeline import on_timeline
+    from .multiview.calibration import load_calibration, save_toml
+
+    if calibrate != "people":
+        raise InputError(f"--calibrate {calibrate!r}: the only way today is 'people' (the "
+                         "cameras found from the people they film)")
+    if calibration is not None:
+        raise InputError("--calibrate people finds the calibration: drop --calibration (or "
+                         "drop --calibrate to use that file)")
+    if cameras:
+        raise InputError("--cameras picks cameras of a calibration file; with --calibrate "
+                         "people every video is a camera")
+    if output is None:
+        raise InputError("--calibrate people writes the calibration it finds: give -o OUT")
+    paths = collect_inputs(videos)
+    paths = [p for p in paths if p.suffix.lower() not in (".txt", ".toml", ".json", ".yml",
+                                                          ".yaml")]
+    if len(paths) < 2:
+        raise InputError(f"--calibrate people needs one video per camera, at least two; got "
+                         f"{len(paths)}")
+    autorotate = kwargs.get("autorotate", True)
+    infos = [probe(p, autorotate=autorotate) for p in paths]
+    names = _bundle_names(paths)
+    sizes = [(i.width, i.height) for i in infos]
+    height = kwargs.get("height")       # the person's: the scale, and OpenSim's
+    if not kwargs.get("opensim"):
+        kwargs.pop("height", None)      # the scale only
+    if height is not None and not (isinstance(height, int | float) and 0.5 <= height <= 2.5):
+        raise InputError(f"--height is the person's height in metres (0.5 to 2.5); got "
+                         f"{height!r}")
+    own = None
+    if intrinsics is not None:
+        from .multiview.calibration import find_camera, match_videos
+
+        lens = load_calibration(Path(intrinsics).expanduser())
+        own = match_videos(lens.select([find_camera(n, lens.names, "--intrinsics")
+                                        for n in names]), names)
+        own.check_sizes(dict(zip(names, sizes, strict=True)), autorotate=autorotate)
+    given = {n: float(v) for n, v in _camera_offsets(offsets, names).items()}
+    filt, params = _split_params(kwargs)
+    for p, info in zip(paths, infos, strict=True):
+        _check_against_media(p, info, params)
+    smooth = kwargs.get("smooth")
+    if smooth is None:
+        smooth = filt.get("filter", "none") != "butterworth"
+    results = run(paths, output, **{**kwargs, "fix_swaps": False, "smooth": smooth})
+    views = [r.keypoints2d for r in results]
+    frames = [np.asarray(r.frames) for r in results]
+    rates = [i.fps or 30.0 for i in infos]
+    fps = max(rates)
+    off = {n: given.get(n, 0.0) for n in names}
+    rounds = 1 if given else 2
+    sync = None
+    for i in range(rounds + 1):
+        aligned = on_timeline(views, frames, [off[n] for n in names], fps, rates)
+        found = calibrate_from_people(aligned, sizes, names, intrinsics=own, height=height)
+        log.info("calibration from the people (round %d): reprojection %s px", i + 1,
+                 ", ".join(f"{n} {e:.1f}" for n, e in found.errors.items()))
+        if i == rounds or given:
+            break
+        sync = estimate_offsets(views, names, rates, frames=frames,
+                                calibration=found.calibration)
+        off = sync.offsets
+    folder = Path(output).expanduser() / "calibration"
+    calib_path = folder / "Calib.toml"
+    save_toml(found.calibration, calib_path)
+    if sync is not None:
+        save_offsets(sync, folder / "sync.toml")
+    warnings = [f"calibration from the people: {w}" for w in found.warnings]
+    warnings += [f"synchronisation: {w}" for w in (sync.warnings if sync else [])]
+    whole = {n: round(v) for n, v in off.items() if round(v) != 0}
+    if any(abs(v - round(v)) > 0.25 for v in off.values()):
+        warnings.append("offsets rounded to whole frames for the 3D: "
+                        + ", ".join(f"{n} {v:+.2f}" for n, v in off.items()))
+    calib = load_calibration(calib_path)
+    out_dir = Path(output).expanduser() / "multiview"
+    mv = _multiview_3d(views, frames, calib, calib_path, out_dir, params, whole,
+                       next((i.fps for i in infos if i.fps), None), [str(p) for p in paths],
+                       min_views, max_error, {n: i for n, i in zip(names, infos, strict=True)},
                        kwargs.get("progress", True), warnings,
                        inputs_key=[r.manifest.get("run_key") or r.manifest.get("input", {})
                                    .get("sha256") for r in results],
@@ -516,6 +631,49 @@ def _estimator_of(folder: Path) -> str | None:
         except (OSError, ValueError, KeyError, TypeError):
             continue
     return None
+
+
+def read_2d_folders(folders: Sequence[Path], layout: str = "auto", fps: float | None = None
+                    ) -> tuple[list[Poses], list[np.ndarray], list[str], Any, float | None]:
+    """Per camera 2D from posestack bundles or OpenPose json folders.
+
+    Returns the views (2D pixels), each one's source frame indices, the cameras' names (a
+    bundle's camera, or the json folder's name without ``_json``), the OpenPose layout
+    read (None for bundles) and the frame rate of the json (``fps``, or a bundle's own
+    json's video rate; None when not known: 30 frames/s is then assumed, with a warning).
+    """
+    from .io.openpose_reader import read_openpose_folders
+
+    views, frames, names = [None] * len(folders), [None] * len(folders), [""] * len(folders)
+    jsons = []
+    for i, f in enumerate(folders):
+        if not f.is_dir():
+            raise InputError(f"{f} is not a folder: give posestack bundles or OpenPose json "
+                             "folders, one per camera")
+        if (f / "keypoints2d.parquet").is_file():
+            views[i], frames[i] = read_keypoints(f / "keypoints2d.parquet")
+            space = views[i].space
+            names[i] = space.split(":", 1)[-1] if space.startswith("image:") else f.name
+        else:
+            names[i] = f.name[:-5] if f.name.lower().endswith("_json") else f.name
+            if f.name == BUNDLE_FILES["openpose"] and (f.parent / "keypoints2d.parquet").is_file():
+                names[i] = f.absolute().parent.name  # a bundle's own json: the bundle's camera
+            jsons.append(i)
+    layout_info = None
+    if jsons and fps is None:  # a bundle's own json: its video's rate; else say what is assumed
+        rates = {_bundle_fps(folders[i]) for i in jsons}
+        if len(rates) == 1 and None not in rates:
+            fps = rates.pop()
+        else:
+            log.warning("no --fps: the OpenPose json folders are taken as 30 frames/s (give "
+                        "--fps for their real rate; times in the .trc and angles follow it)")
+    if jsons:   # read together: one layout for every camera (BODY_25/25B from all of them)
+        read = read_openpose_folders([folders[i] for i in jsons], layout, fps=fps or 30.0,
+                                     cameras=[names[i] for i in jsons])
+        for i, (poses, fr) in zip(jsons, read, strict=True):
+            views[i], frames[i] = poses, fr
+        layout_info = read[0][0].meta.get("layout")
+    return views, frames, names, layout_info, fps
 
 
 def triangulate_files(inputs: Iterable[str | os.PathLike], calibration: str | os.PathLike,
@@ -559,39 +717,10 @@ def triangulate_files(inputs: Iterable[str | os.PathLike], calibration: str | os
     """
     from .biomech.anatomy import keypoint_source
     from .io.bundle import file_record
-    from .io.openpose_reader import read_openpose_folders
     from .multiview.calibration import load_calibration, match_videos
 
     folders = [Path(p).expanduser() for p in inputs]
-    views, frames, names = [None] * len(folders), [None] * len(folders), [""] * len(folders)
-    jsons = []
-    for i, f in enumerate(folders):
-        if not f.is_dir():
-            raise InputError(f"{f} is not a folder: give posestack bundles or OpenPose json "
-                             "folders, one per camera")
-        if (f / "keypoints2d.parquet").is_file():
-            views[i], frames[i] = read_keypoints(f / "keypoints2d.parquet")
-            space = views[i].space
-            names[i] = space.split(":", 1)[-1] if space.startswith("image:") else f.name
-        else:
-            names[i] = f.name[:-5] if f.name.lower().endswith("_json") else f.name
-            if f.name == BUNDLE_FILES["openpose"] and (f.parent / "keypoints2d.parquet").is_file():
-                names[i] = f.absolute().parent.name  # a bundle's own json: the bundle's camera
-            jsons.append(i)
-    layout_info = None
-    if jsons and fps is None:  # a bundle's own json: its video's rate; else say what is assumed
-        rates = {_bundle_fps(folders[i]) for i in jsons}
-        if len(rates) == 1 and None not in rates:
-            fps = rates.pop()
-        else:
-            log.warning("no --fps: the OpenPose json folders are taken as 30 frames/s (give "
-                        "--fps for their real rate; times in the .trc and angles follow it)")
-    if jsons:   # read together: one layout for every camera (BODY_25/25B from all of them)
-        read = read_openpose_folders([folders[i] for i in jsons], layout, fps=fps or 30.0,
-                                     cameras=[names[i] for i in jsons])
-        for i, (poses, fr) in zip(jsons, read, strict=True):
-            views[i], frames[i] = poses, fr
-        layout_info = read[0][0].meta.get("layout")
+    views, frames, names, layout_info, fps = read_2d_folders(folders, layout, fps)
     calib_path = Path(calibration).expanduser()
     calib = match_videos(_select_cameras(load_calibration(calib_path), cameras), names)
     offsets = _camera_offsets(offsets, calib.names)

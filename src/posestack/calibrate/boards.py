@@ -6,12 +6,20 @@ them (Pose2Sim's sample board is ``checkerboard:4x7:60``). Corners are found wit
 OpenCV's sector-based detector (``findChessboardCornersSB``, sub-pixel accurate by
 construction), falling back to the classic detector refined by ``cornerSubPix``.
 
+A ChArUco board is written ``charuco:COLSxROWS:SQUARE_MM:MARKER_MM[:DICTIONARY]``, where
+COLS and ROWS count the *squares* (as OpenCV's ``CharucoBoard`` and Anipose do) and the
+dictionary is one of OpenCV's predefined ArUco dictionaries (default ``DICT_4X4_50``,
+Anipose's). Its corners are found by OpenCV's ``CharucoDetector``: each corner has an id,
+so a board partly out of view or hidden still counts, and its orientation is never
+ambiguous.
+
 Conventions: board corners ``(N, 3)`` float32 metres in the board's own frame (Z = 0,
 row by row as OpenCV returns them); image corners ``(N, 2)`` float32 pixels.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -40,16 +48,95 @@ class Board:
         return f"checkerboard:{self.cols}x{self.rows}:{self.square * 1000:g}"
 
 
-def parse_board(spec: str) -> Board:
-    """``checkerboard:COLSxROWS:SQUARE_MM`` → :class:`Board` (square in metres).
+@dataclass(frozen=True)
+class CharucoBoard:
+    """A ChArUco board: ``cols × rows`` squares ``square`` metres wide, ArUco markers
+    ``marker`` metres wide in the white squares, from the OpenCV dictionary named
+    ``dictionary``."""
+
+    cols: int
+    rows: int
+    square: float
+    marker: float
+    dictionary: str = "DICT_4X4_50"
+
+    def cv(self):
+        """OpenCV's ``cv2.aruco.CharucoBoard`` for this board."""
+        return _cv_charuco(self)
+
+    @property
+    def corners(self) -> np.ndarray:
+        """``((cols−1)·(rows−1), 3)`` float32 inner corners in metres, indexed by id."""
+        return np.asarray(self.cv().getChessboardCorners(), np.float32).reshape(-1, 3)
+
+    def __str__(self) -> str:
+        return (f"charuco:{self.cols}x{self.rows}:{self.square * 1000:g}:"
+                f"{self.marker * 1000:g}:{self.dictionary}")
+
+
+@functools.lru_cache(maxsize=8)
+def _cv_charuco(b: CharucoBoard):
+    d = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, b.dictionary))
+    return cv2.aruco.CharucoBoard((b.cols, b.rows), b.square, b.marker, d)
+
+
+def _parse_charuco(spec: str) -> CharucoBoard:
+    m = re.fullmatch(r"\s*charuco:(\d+)[xX×](\d+):([0-9.]+):([0-9.]+)(?::(\w+))?\s*",
+                     str(spec), flags=re.IGNORECASE)
+    if not m:
+        raise InputError(f"board {spec!r} is not of the form charuco:COLSxROWS:SQUARE_MM:"
+                         "MARKER_MM[:DICTIONARY] (squares, e.g. charuco:7x5:40:30:DICT_4X4_50)")
+    cols, rows = int(m.group(1)), int(m.group(2))
+    try:
+        sq, mk = float(m.group(3)), float(m.group(4))
+    except ValueError:
+        raise InputError(f"board {spec!r}: the square and marker sizes are numbers (mm)") \
+            from None
+    name = (m.group(5) or "DICT_4X4_50").upper()
+    if not name.startswith("DICT_"):
+        name = "DICT_" + name
+    known = sorted(k for k in dir(cv2.aruco) if k.startswith("DICT_"))
+    if name not in known:
+        raise InputError(f"board {spec!r}: unknown ArUco dictionary {name}; known: "
+                         f"{', '.join(known[:8])}, ...")
+    if cols < 3 or rows < 3:
+        raise InputError(f"board {spec!r}: a ChArUco board needs at least 3 × 3 squares")
+    if not 0 < mk < sq < 10_000:
+        raise InputError(f"board {spec!r}: the marker ({mk:g} mm) must be smaller than the "
+                         f"square ({sq:g} mm), both > 0")
+    n_markers = cols * rows // 2
+    size = int(re.search(r"_(\d+)$", name).group(1)) if re.search(r"_(\d+)$", name) else 0
+    if size and n_markers > size:
+        raise InputError(f"board {spec!r}: {n_markers} markers, but {name} has only {size}: "
+                         "use a larger dictionary (e.g. DICT_4X4_100)")
+    return CharucoBoard(cols, rows, sq / 1000.0, mk / 1000.0, name)
+
+
+def find_charuco(gray: np.ndarray, board: CharucoBoard, min_corners: int = 6
+                 ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The ChArUco corners found in a grey uint8 image: ``(M, 2)`` float32 pixels and their
+    ``(M,)`` ids (rows of :attr:`CharucoBoard.corners`), or None where fewer than
+    ``min_corners`` are found."""
+    det = cv2.aruco.CharucoDetector(board.cv())
+    corners, ids, _, _ = det.detectBoard(gray)
+    if ids is None or len(ids) < min_corners:
+        return None
+    return np.asarray(corners, np.float32).reshape(-1, 2), np.asarray(ids).ravel()
+
+
+def parse_board(spec: str) -> Board | CharucoBoard:
+    """``checkerboard:COLSxROWS:SQUARE_MM`` → :class:`Board`, or
+    ``charuco:COLSxROWS:SQUARE_MM:MARKER_MM[:DICT]`` → :class:`CharucoBoard` (metres).
 
     Raises:
         InputError: another kind of board, or sizes that make no board.
     """
     kind = str(spec).strip().split(":")[0].lower()
-    if kind in ("charuco", "aruco", "circles", "asymmetric_circles"):
+    if kind == "charuco":
+        return _parse_charuco(spec)
+    if kind in ("aruco", "circles", "asymmetric_circles"):
         raise InputError(f"board kind {kind!r} is not supported yet; use checkerboard:"
-                         "COLSxROWS:SQUARE_MM")
+                         "COLSxROWS:SQUARE_MM or charuco:COLSxROWS:SQUARE_MM:MARKER_MM")
     m = re.fullmatch(r"\s*(\w+):(\d+)[xX×](\d+):([0-9.]+)\s*", str(spec))
     if not m:
         raise InputError(f"board {spec!r} is not of the form checkerboard:COLSxROWS:SQUARE_MM "
@@ -117,4 +204,4 @@ def _steps(corners: np.ndarray, board: Board) -> np.ndarray:
                            np.linalg.norm(np.diff(grid, axis=1), axis=-1).ravel()])
 
 
-__all__ = ["Board", "edge_blur", "find_corners", "parse_board"]
+__all__ = ["Board", "CharucoBoard", "edge_blur", "find_charuco", "find_corners", "parse_board"]

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..multiview.calibration import Camera
-from .boards import Board, edge_blur, find_corners
+from .boards import Board, CharucoBoard, edge_blur, find_charuco, find_corners
 
 MIN_VIEWS = 4          # views with the whole board needed for a fit
 COVERAGE_GRID = 4      # the image is cut into 4 × 4 regions to judge coverage
@@ -33,11 +33,13 @@ MAX_BLUR = 0.1         # edge width over square size above which a view is blurr
 @dataclass
 class View:
     """One view of the board: where it came from, its corners ``(N, 2)`` pixels (None:
-    not found), and after the fit its RMS reprojection error (pixels) and status."""
+    not found; a ChArUco board's ``ids`` say which), and after the fit its RMS
+    reprojection error (pixels) and status."""
 
     source: str
     corners: np.ndarray | None
-    blur: float = float("nan")       # edge width / square size (edge_blur)
+    blur: float = float("nan")       # edge width / square size (edge_blur; checkerboards)
+    ids: np.ndarray | None = None    # ChArUco: the board corners seen (rows of its corners)
     rms: float = float("nan")
     status: str = ""     # used | not found | blurred | duplicate | outlier
 
@@ -76,10 +78,10 @@ def _coverage(views: Sequence[View], size: tuple[int, int]) -> tuple[float, list
     return float(hit.mean()), missing
 
 
-def _fit(views: Sequence[View], board: Board, size: tuple[int, int], fisheye: bool,
+def _fit(views: Sequence[View], board: Board | CharucoBoard, size: tuple[int, int], fisheye: bool,
          k3: bool = False) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
     """RMS, K, dist and per-view RMS of OpenCV's calibration over ``views``."""
-    obj = [board.corners for _ in views]
+    obj = [board.corners if v.ids is None else board.corners[v.ids] for v in views]
     img = [v.corners for v in views]
     if fisheye:
         crit = (cv2.TERM_CRITERIA_COUNT + cv2.TERM_CRITERIA_EPS, 100, 1e-9)
@@ -106,7 +108,8 @@ def _fit(views: Sequence[View], board: Board, size: tuple[int, int], fisheye: bo
     return float(rms), K, dist.ravel(), np.asarray(per).ravel()
 
 
-def calibrate_intrinsics(frames: Iterable[tuple[str, np.ndarray]], board: Board, *,
+def calibrate_intrinsics(frames: Iterable[tuple[str, np.ndarray]],
+                         board: Board | CharucoBoard, *,
                          name: str = "cam01", fisheye: bool = False, k3: bool = False,
                          debug_dir: str | Path | None = None) -> IntrinsicsResult:
     """Fit one camera's intrinsics from views of ``board``.
@@ -143,9 +146,15 @@ def calibrate_intrinsics(frames: Iterable[tuple[str, np.ndarray]], board: Board,
             raise InputError(f"{source}: {s[0]}×{s[1]} pixels, but the other views of camera "
                              f"{name} are {size[0]}×{size[1]}: give each camera's views "
                              "separately")
-        v = View(source, find_corners(g, board))
+        if isinstance(board, CharucoBoard):
+            found = find_charuco(g, board)
+            v = View(source, *(found if found else (None,))[:1])
+            if found:
+                v.ids = found[1]
+        else:
+            v = View(source, find_corners(g, board))
         v.status = "found" if v.corners is not None else "not found"
-        if v.corners is not None:
+        if v.corners is not None and v.ids is None:
             v.blur = edge_blur(g, board, v.corners)
         views.append(v)
         if debug_dir is not None:
@@ -159,8 +168,7 @@ def calibrate_intrinsics(frames: Iterable[tuple[str, np.ndarray]], board: Board,
         for v in found:
             if v.blur > MAX_BLUR:
                 v.status = "blurred"
-            elif any(np.max(np.linalg.norm(v.corners - k.corners, axis=1)) < 0.01 * diag
-                     for k in kept):
+            elif any(_same_view(v, k, diag) for k in kept):
                 v.status = "duplicate"
             else:
                 v.status = "used"
@@ -174,8 +182,10 @@ def calibrate_intrinsics(frames: Iterable[tuple[str, np.ndarray]], board: Board,
             f"camera {name}: the board {board} was found in {len(found)} of {len(views)} "
             f"views ({len(used)} sharp and distinct; {MIN_VIEWS} needed)"
             + (f"; not found in: {shown}" if missing else "")
-            + ". Check the board's inner-corner count (COLSxROWS counts the corners where "
-              "four squares meet) and that the whole board is in view")
+            + (". Check the board's squares count, marker size and dictionary"
+               if isinstance(board, CharucoBoard) else
+               ". Check the board's inner-corner count (COLSxROWS counts the corners where "
+               "four squares meet) and that the whole board is in view"))
     rms, K, dist, per = _fit(used, board, size, fisheye, k3)
     med = float(np.median(per))
     out = [v for v, e in zip(used, per, strict=True) if e > 3 * med and e > 0.5]
@@ -202,12 +212,26 @@ def calibrate_intrinsics(frames: Iterable[tuple[str, np.ndarray]], board: Board,
     return IntrinsicsResult(cam, rms, views, coverage, warnings)
 
 
+def _same_view(v: View, k: View, diag: float) -> bool:
+    """Whether two views show the board in (nearly) the same place: every corner they
+    share within 1% of the image diagonal (a ChArUco view shares most of its corners)."""
+    if v.ids is None:
+        return bool(np.max(np.linalg.norm(v.corners - k.corners, axis=1)) < 0.01 * diag)
+    common, iv, ik = np.intersect1d(v.ids, k.ids, return_indices=True)
+    if len(common) < 0.8 * max(len(v.ids), len(k.ids)):
+        return False
+    return bool(np.max(np.linalg.norm(v.corners[iv] - k.corners[ik], axis=1)) < 0.01 * diag)
+
+
 def _debug_images(folder: Path, views: Sequence[View], grays: Sequence[np.ndarray],
-                  board: Board) -> None:
+                  board: Board | CharucoBoard) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for i, (v, g) in enumerate(zip(views, grays, strict=True)):
         img = cv2.cvtColor(g, cv2.COLOR_GRAY2BGR)
-        if v.corners is not None:
+        if v.corners is not None and v.ids is not None:
+            cv2.aruco.drawDetectedCornersCharuco(img, v.corners.reshape(-1, 1, 2),
+                                                 v.ids.reshape(-1, 1).astype(np.int32))
+        elif v.corners is not None:
             cv2.drawChessboardCorners(img, (board.cols, board.rows),
                                       v.corners.reshape(-1, 1, 2), True)
         label = v.status + (f" {v.rms:.2f} px" if np.isfinite(v.rms) else "")

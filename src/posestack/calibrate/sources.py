@@ -31,9 +31,13 @@ def camera_name(path: Path) -> str:
     return f"cam{int(m.group(1)):02d}" if m else (path.stem if path.is_file() else path.name)
 
 
-def group_inputs(paths: Sequence[str | Path]) -> list[tuple[str, list[Path]]]:
+def group_inputs(paths: Sequence[str | Path], image_per_camera: bool = False
+                 ) -> list[tuple[str, list[Path]]]:
     """Inputs → ``[(camera name, files)]``: a folder's images are one camera, a video one
-    camera, and image files given one by one are grouped by their folder.
+    camera, and image files given one by one are grouped by their folder. With
+    ``image_per_camera`` (one view per camera, as for extrinsics), each image file is its
+    own camera, and so is each image of a folder whose images name different cameras
+    (Pose2Sim's ``extrinsics/cam01_ext.png``, ``cam02_ext.png``...).
 
     Raises:
         InputError: a path that does not exist, a folder without images, a file that is
@@ -49,12 +53,15 @@ def group_inputs(paths: Sequence[str | Path]) -> list[tuple[str, list[Path]]]:
             files = media_files(p)
             if not files:
                 raise InputError(f"folder {p} has no images or videos of the board")
-            if any(f.suffix.lower() in VIDEO_EXTENSIONS for f in files):
-                for f in files:   # a folder of videos: one camera each
+            if any(f.suffix.lower() in VIDEO_EXTENSIONS for f in files) or (
+                    image_per_camera and len({camera_name(f) for f in files}) > 1):
+                for f in files:   # a folder of videos (or of cameras' views): one camera each
                     _add(groups, camera_name(f), [f])
             else:
                 _add(groups, camera_name(p), files)
         elif p.suffix.lower() in VIDEO_EXTENSIONS:
+            _add(groups, camera_name(p), [p])
+        elif p.suffix.lower() in IMAGE_EXTENSIONS and image_per_camera:
             _add(groups, camera_name(p), [p])
         elif p.suffix.lower() in IMAGE_EXTENSIONS:
             loose.setdefault(p.parent, []).append(p)
