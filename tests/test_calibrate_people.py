@@ -33,15 +33,17 @@ FPS = 30.0
 
 def _walker(T: int = 240, still: bool = False) -> np.ndarray:
     """(T, 26, 3) halpe26 keypoints of a person 1.75 m tall walking a 1.5 m circle and
-    swinging arms and legs, Z up, metres (still: standing in place, arms down)."""
+    swinging arms and legs ever faster (0.6 Hz, then 0.08 Hz more each second), Z up,
+    metres (still: standing in place, arms down)."""
     t = np.arange(T) / FPS
     ang = 0.0 * t if still else 0.5 * t
     centre = np.c_[1.5 * np.cos(ang), 1.5 * np.sin(ang)] * (0 if still else 1)
     fwd = np.c_[-np.sin(ang), np.cos(ang), 0 * t]
     left = np.c_[-np.cos(ang), -np.sin(ang), 0 * t]
     up = np.array([0.0, 0.0, 1.0])
-    sw = 0.0 if still else 0.5 * np.sin(2 * np.pi * 0.9 * t)
-    bob = 0.0 if still else 0.03 * np.abs(np.sin(2 * np.pi * 0.9 * t))
+    phase = 2 * np.pi * (0.6 * t + 0.04 * t ** 2)   # speeding up: no period to confuse
+    sw = 0.0 if still else 0.5 * np.sin(phase)
+    bob = 0.0 if still else 0.03 * np.abs(np.sin(phase))
     base = np.c_[centre, 0 * t]
     X = np.zeros((T, 26, 3))
 
@@ -420,3 +422,28 @@ def test_run_calibrate_people_end_to_end(p2s_videos, tmp_path, capsys):
     assert m["calibration"]["path"].endswith("calibration/Calib.toml")
     assert m["accuracy"]["frames_with_3d"] == 100
     assert m["accuracy"]["reprojection_error_px"]["median"] < 12
+
+
+@pytest.mark.assets
+def test_sync_straight_from_videos(p2s_videos, p2s_2d, tmp_path, capsys):
+    out = tmp_path / "sync.toml"
+    vids = [str(p2s_videos / "cam01.mp4"), str(p2s_videos / "cam04.mp4")]
+    assert main(["sync", *vids, "-o", str(out)]) == 0
+    assert read_offsets(out)["cam04"] == pytest.approx(0, abs=1.0)     # measured -0.39
+    assert main(["sync", vids[0], str(p2s_2d / "cam04"), "-o", str(tmp_path / "x.toml")]) == 2
+    assert "give either one video per camera or one 2D folder" in capsys.readouterr().err
+    assert not (tmp_path / "x.toml").exists()
+
+
+def test_offsets_between_cameras_of_different_frame_rates():
+    truth = _rig(2)
+    views = _views(truth, _walker(300))
+    # cam02 films at 20 frames/s (resampled from the 30 of the truth), started 0.5 s late
+    slow = on_timeline([views[1]], None, [7.0], 20.0, rates=[FPS])[0]
+    late = slow.frames(slice(10, None))
+    # its frame j is the time j/20 + slow.times[0] + 7/30 s; the reference's frame f, f/30 s
+    expect_s = slow.times[0] + 7 / FPS + 10 / 20
+    res = estimate_offsets([views[0], late], truth.names, [FPS, 20.0])
+    cam = res.cameras[1]
+    assert cam.seconds == pytest.approx(-expect_s, abs=0.5 / FPS)
+    assert cam.frames == pytest.approx(cam.seconds * 20.0)

@@ -1072,14 +1072,15 @@ __all__ = ["BUNDLE_FILES", "FILTERS", "LAYOUTS", "STYLES", "Result", "RunParamet
            "default_threads", "read_keypoints", "run"]
 
 
-# several calibrated cameras: posestack.pipeline_multiview (re-exported here)
+# several calibrated cameras: posestack.pipeline_multiview and pipeline_triangulate
+# (re-exported here)
 from .pipeline_multiview import (  # noqa: E402
     CALIBRATION_SUFFIXES,
     MultiviewResult,
     find_calibration,
     run_multiview,
-    triangulate_files,
 )
+from .pipeline_triangulate import triangulate_files  # noqa: E402
 
 __all__ += ["CALIBRATION_SUFFIXES", "MultiviewResult", "find_calibration", "run_multiview",
             "triangulate_files"]

@@ -76,8 +76,9 @@ def add_parser(sub) -> None:
                     "(essential matrices, then a bundle adjustment); the person's height "
                     "gives the scale, their feet the floor (Z up). Writes a Pose2Sim/Anipose "
                     "Calib.toml and prints each camera's reprojection error.")
-    cp.add_argument("inputs", nargs="+", type=Path, metavar="BUNDLES",
-                    help="per camera: a posestack bundle (OUT/cam01) or OpenPose json folder")
+    cp.add_argument("inputs", nargs="+", type=Path, metavar="VIDEOS_OR_BUNDLES",
+                    help="per camera: a video (its 2D is estimated first, in memory), a "
+                         "posestack bundle (OUT/cam01) or an OpenPose json folder")
     cp.add_argument("-o", "--output", type=Path, required=True,
                     help="the Calib.toml to write (only when the calibration succeeds)")
     cp.add_argument("--intrinsics", type=Path, metavar="FILE",
@@ -105,8 +106,9 @@ def add_sync_parser(sub) -> None:
                     "in frames and seconds with a confidence and writes them as TOML for "
                     "'posestack calibrate people --sync' (or give them to 'posestack run' and "
                     "'triangulate' as --offset CAM=N).")
-    sy.add_argument("inputs", nargs="+", type=Path, metavar="BUNDLES",
-                    help="per camera: a posestack bundle (OUT/cam01) or OpenPose json folder")
+    sy.add_argument("inputs", nargs="+", type=Path, metavar="VIDEOS_OR_BUNDLES",
+                    help="per camera: a video (its 2D is estimated first, in memory), a "
+                         "posestack bundle (OUT/cam01) or an OpenPose json folder")
     sy.add_argument("-o", "--output", type=Path,
                     help="the offsets file to write (default: sync.toml in the first "
                          "input's parent folder)")
@@ -199,15 +201,17 @@ def _read_cameras(inputs: list[Path], fps: float | None):
     import json
 
     from ..errors import InputError
-    from ..pipeline_multiview import read_2d_folders
+    from ..pipeline_triangulate import read_2d_folders
 
-    for p in inputs:
-        if p.is_file():
-            raise InputError(f"{p} is a file: give the 2D of each camera (a bundle of "
-                             f"'posestack run {p} -o OUT', i.e. OUT/{p.stem}, or an OpenPose "
-                             "json folder)")
     if fps is not None and not fps > 0:
         raise InputError(f"--fps must be a positive frame rate; got {fps}")
+    files = [p for p in inputs if p.is_file()]
+    if files and len(files) < len(inputs):
+        raise InputError(f"{files[0]} is a file and {next(p for p in inputs if not p.is_file())}"
+                         " is not: give either one video per camera or one 2D folder (bundle "
+                         "or OpenPose json) per camera")
+    if files:
+        return _videos_2d(files)
     views, frames, names, _, json_fps = read_2d_folders(inputs, "auto", fps)
     rates, sizes = [], []
     for p in inputs:
@@ -222,6 +226,23 @@ def _read_cameras(inputs: list[Path], fps: float | None):
         raise InputError(f"two inputs are the same camera ({', '.join(names)}): give one "
                          "bundle per camera")
     return views, frames, names, rates, sizes
+
+
+def _videos_2d(paths: list[Path]):
+    """2D of each video, in memory (BlazePose, the defaults of 'posestack run')."""
+    from ..errors import InputError
+    from ..io.media import VIDEO_EXTENSIONS, probe
+    from ..pipeline import _bundle_names, run
+
+    for p in paths:
+        if p.suffix.lower() not in VIDEO_EXTENSIONS:
+            raise InputError(f"{p} is not a video: give one video, or one 2D folder (bundle "
+                             "or OpenPose json), per camera")
+    infos = [probe(p) for p in paths]
+    results = run(paths, None, video=False)
+    return ([r.keypoints2d for r in results], [np.asarray(r.frames) for r in results],
+            list(_bundle_names(paths)), [i.fps or 30.0 for i in infos],
+            [(i.width, i.height) for i in infos])
 
 
 def _cmd_people(args: argparse.Namespace) -> int:
