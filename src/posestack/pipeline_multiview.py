@@ -524,9 +524,8 @@ def _run_self_calibrated(videos: list[Path], calibration, output, offsets, camer
                          kwargs: dict[str, Any]) -> MultiviewResult:
     """``run_multiview`` with ``calibrate="people"``: 2D, then the cameras and offsets from
     the people, then 3D as with a calibration."""
-    from .calibrate.people import calibrate_from_people
-    from .calibrate.sync import estimate_offsets, save_offsets
-    from .calibrate.timeline import on_timeline
+    from .calibrate.joint import calibrate_and_sync
+    from .calibrate.sync import save_offsets
     from .multiview.calibration import load_calibration, save_toml
 
     if calibrate != "people":
@@ -557,13 +556,10 @@ def _run_self_calibrated(videos: list[Path], calibration, output, offsets, camer
         raise InputError(f"--height is the person's height in metres (0.5 to 2.5); got "
                          f"{height!r}")
     own = None
-    if intrinsics is not None:
-        from .multiview.calibration import find_camera, match_videos
+    if intrinsics is not None:   # checked before any 2D work
+        from .calibrate.people import lenses
 
-        lens = load_calibration(Path(intrinsics).expanduser())
-        own = match_videos(lens.select([find_camera(n, lens.names, "--intrinsics")
-                                        for n in names]), names)
-        own.check_sizes(dict(zip(names, sizes, strict=True)), autorotate=autorotate)
+        own = lenses(load_calibration(Path(intrinsics).expanduser()), names, sizes)
     given = {n: float(v) for n, v in _camera_offsets(offsets, names).items()}
     filt, params = _split_params(kwargs)
     for p, info in zip(paths, infos, strict=True):
@@ -575,20 +571,11 @@ def _run_self_calibrated(videos: list[Path], calibration, output, offsets, camer
     views = [r.keypoints2d for r in results]
     frames = [np.asarray(r.frames) for r in results]
     rates = [i.fps or 30.0 for i in infos]
-    fps = max(rates)
-    off = {n: given.get(n, 0.0) for n in names}
-    rounds = 1 if given else 2
-    sync = None
-    for i in range(rounds + 1):
-        aligned = on_timeline(views, frames, [off[n] for n in names], fps, rates)
-        found = calibrate_from_people(aligned, sizes, names, intrinsics=own, height=height)
-        log.info("calibration from the people (round %d): reprojection %s px", i + 1,
-                 ", ".join(f"{n} {e:.1f}" for n, e in found.errors.items()))
-        if i == rounds or given:
-            break
-        sync = estimate_offsets(views, names, rates, frames=frames,
-                                calibration=found.calibration)
-        off = sync.offsets
+    joint = calibrate_and_sync(views, frames, names, sizes, rates, intrinsics=own,
+                               height=height, offsets=given or None)
+    found, sync, off = joint.calibration, joint.sync, joint.offsets
+    log.info("calibration from the people (offsets started %s): reprojection %s px",
+             joint.start, ", ".join(f"{n} {e:.1f}" for n, e in found.errors.items()))
     folder = Path(output).expanduser() / "calibration"
     calib_path = folder / "Calib.toml"
     save_toml(found.calibration, calib_path)

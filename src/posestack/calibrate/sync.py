@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+import warnings as pywarnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,7 @@ MIN_OVERLAP_S = 1.0
 LOW_CONFIDENCE = 0.5
 SPIKE = 0.05           # body heights off the running median: a detection glitch, dropped
 SPIKE_WINDOW = 7       # frames of that running median
+EPIPOLAR_CAP = 20.0    # px: a frame's epipolar error counts up to this (and this if unseen)
 
 
 @dataclass
@@ -63,7 +65,8 @@ class CameraOffset:
     correlation: float      # of the speeds at the best lag (1 for the reference; NaN: none)
     margin: float           # relative drop to the best lag more than half a second away
     person: int             # the person index whose motion was used
-    epipolar_px: float = float("nan")   # median epipolar distance at the offset (geometry)
+    epipolar_px: float = float("nan")   # the geometry's score at the offset (px, see
+                                        # _geometric: capped per-frame epipolar distances)
 
 
 @dataclass
@@ -102,6 +105,13 @@ def speed_signal(poses: Poses, person: int, fps: float, frames: np.ndarray | Non
         ``(N,)`` speed in body heights per second on consecutive frames from the first
         row's frame (NaN where the person was not seen), and ``(N,)`` the frame numbers.
     """
+    with pywarnings.catch_warnings():     # all-NaN frames and keypoints are expected here
+        pywarnings.simplefilter("ignore", RuntimeWarning)
+        return _speed_signal(poses, person, fps, frames)
+
+
+def _speed_signal(poses: Poses, person: int, fps: float, frames: np.ndarray | None
+                  ) -> tuple[np.ndarray, np.ndarray]:
     fr = np.arange(poses.n_frames) if frames is None else np.asarray(frames, np.int64)
     n = int(fr.max() - fr.min()) + 1
     xy = np.full((n, poses.n_keypoints, 2), np.nan)
@@ -198,25 +208,49 @@ def _fundamental(a, b) -> np.ndarray:
     return np.linalg.inv(b.K).T @ tx @ R @ np.linalg.inv(a.K)
 
 
-def _epipolar(xa: np.ndarray, xb: np.ndarray, F: np.ndarray) -> float:
-    """Median symmetric distance (pixels) of paired points (N, 2) to their epipolar lines."""
+def _epipolar(xa: np.ndarray, xb: np.ndarray, F: np.ndarray) -> np.ndarray:
+    """Per frame, the median symmetric distance (pixels) of paired keypoints ``(T, K, 2)``
+    to their epipolar lines: ``(T,)``, NaN where no keypoint is seen in both."""
     ok = np.isfinite(xa).all(-1) & np.isfinite(xb).all(-1)
-    if ok.sum() < 20:
-        return np.inf
-    ha = np.c_[xa[ok], np.ones(ok.sum())]
-    hb = np.c_[xb[ok], np.ones(ok.sum())]
+    ha = np.concatenate([np.where(ok[..., None], xa, 0.0), np.ones((*ok.shape, 1))], -1)
+    hb = np.concatenate([np.where(ok[..., None], xb, 0.0), np.ones((*ok.shape, 1))], -1)
     lb = ha @ F.T                          # lines in b
     la = hb @ F                            # lines in a
-    d = np.abs(np.sum(hb * lb, 1))
-    e = 0.5 * (d / np.hypot(lb[:, 0], lb[:, 1]) + d / np.hypot(la[:, 0], la[:, 1]))
-    return float(np.median(e))
+    d = np.abs(np.sum(hb * lb, -1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        e = 0.5 * (d / np.hypot(lb[..., 0], lb[..., 1]) + d / np.hypot(la[..., 0], la[..., 1]))
+    e = np.where(ok, e, np.nan)
+    out = np.full(len(e), np.nan)
+    some = ok.sum(1) >= 3
+    out[some] = np.nanmedian(e[some], axis=1)
+    return out
+
+
+def _mean(x: np.ndarray) -> float:
+    return float(np.nanmean(x)) if np.isfinite(x).any() else 0.0
+
+
+def _moving(p: Poses, fps: float, frames: np.ndarray) -> list[int]:
+    """The candidate people who move (a person standing still, or a statue or poster
+    detected as one, fits the epipolar geometry at every offset); all candidates when
+    none does."""
+    cands = _candidates(p)
+    moving = [q for q in cands if _mean(speed_signal(p, q, fps, frames)[0]) >= MIN_MOTION]
+    return moving or cands
 
 
 def _geometric(ref: Poses, view: Poses, cam_a, cam_b, fps: float, rate_b: float,
                frames_a: np.ndarray, frames_b: np.ndarray, start: float, span: float
                ) -> tuple[float, float, int, int]:
-    """The offset (camera b frames) in ``start ± span`` with the lowest epipolar error:
-    offset, error (px), person in a, person in b."""
+    """The offset (camera b frames) in ``start ± span`` at which the two views fit the
+    epipolar geometry best: offset, score (px), person in a, person in b.
+
+    The score of an offset is the mean, over the frames where the reference camera sees
+    the person, of each frame's median epipolar distance capped at ``EPIPOLAR_CAP`` px,
+    the cap also counting for frames the other camera does not show at that offset. So an
+    offset that keeps little of the recording in common (or pairs the person with someone
+    seen only for a while) cannot win by a few frames that happen to fit: an epipolar line
+    constrains a point in one direction only, and some poses fit it at the wrong moment."""
     from .timeline import on_timeline
 
     F = _fundamental(cam_a, cam_b)
@@ -226,15 +260,20 @@ def _geometric(ref: Poses, view: Poses, cam_a, cam_b, fps: float, rate_b: float,
                                   view.coords[..., :2], np.nan))
     va = ref._replace(coords=xa)
     vb = view._replace(coords=xb)
+    seen_a = {q: int((np.isfinite(xa[:, q]).all(-1).sum(1) >= 3).sum())
+              for q in _moving(ref, fps, frames_a)}
+    moving_b = set(_moving(view, rate_b, frames_b))
 
     def error(o: float) -> tuple[float, int, int]:
         pa, pb = on_timeline([va, vb], [frames_a, frames_b], [0.0, o], fps, [fps, rate_b])
         best = (np.inf, 0, 0)
-        for qa in _candidates(pa):
-            for qb in _candidates(pb):
-                e = _epipolar(pa.coords[:, qa].reshape(-1, 2), pb.coords[:, qb].reshape(-1, 2),
-                              F)
-                best = min(best, (e, qa, qb))
+        for qa in seen_a:
+            for qb in moving_b:
+                e = _epipolar(pa.coords[:, qa], pb.coords[:, qb], F)
+                e = np.minimum(e[np.isfinite(e)], EPIPOLAR_CAP)
+                score = (e.sum() + EPIPOLAR_CAP * max(seen_a[qa] - len(e), 0)) / max(
+                    seen_a[qa], 1)
+                best = min(best, (float(score), qa, qb))
         return best
 
     coarse = np.arange(math.floor(start - span), math.ceil(start + span) + 1)
@@ -291,8 +330,10 @@ def estimate_offsets(views: Sequence[Poses], names: Sequence[str], fps: Sequence
         for q in cands:
             s, sf = speed_signal(v, q, r, fr)
             sig[q] = _on_grid(s, sf, r, rate)
-        best = max(sig, key=lambda q: np.isfinite(sig[q]).sum())
-        motion = float(np.nanmean(sig[best])) if np.isfinite(sig[best]).any() else 0.0
+        motion_of = {q: _mean(x) for q, x in sig.items()}
+        moving = {q: x for q, x in sig.items() if motion_of[q] >= MIN_MOTION}
+        motion = max(motion_of.values())
+        sig = moving or sig          # someone still (or a statue) says nothing of time
         if not motion >= MIN_MOTION and calibration is None:
             raise InputError(
                 f"camera {n}: the person moves too little to synchronise from (mean vertical "
@@ -350,6 +391,12 @@ def estimate_offsets(views: Sequence[Poses], names: Sequence[str], fps: Sequence
         if calibration is None and (peak < LOW_CONFIDENCE or margin < 0.05):
             warnings.append(f"camera {names[c]}: low confidence (correlation {peak:.2f}, "
                             f"margin {margin:.2f}): check the offset by eye")
+        share = abs(seconds) / min(durations[0], durations[c])
+        if share > 0.25:
+            warnings.append(f"camera {names[c]}: the offset ({seconds:+.2f} s) is "
+                            f"{share:.0%} of the shorter video: check it by eye before "
+                            "using it (a wrong offset gives a wrong calibration that can "
+                            "still look consistent)")
         if abs(abs(frames_c) - M / rate * fps[c]) < 1:
             warnings.append(f"camera {names[c]}: the best offset is at the edge of the range "
                             f"searched (±{lag_s:g} s): raise --max-lag")

@@ -299,6 +299,9 @@ class Calibration:
     def names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.cameras)
 
+    def __contains__(self, name: object) -> bool:
+        return name in self.names
+
     def __len__(self) -> int:
         return len(self.cameras)
 
