@@ -243,8 +243,8 @@ def test_pose2sim_cameras_from_the_person_alone(p2s_2d, p2s_videos, tmp_path, ca
     centre, rot, s = _compare(ours, ref)
     print(f"centres {np.round(centre * 100, 1)} cm, orientations {np.round(rot, 2)}°, "
           f"scale {s:.3f}")
-    # measured: centres 3.6-4.5 cm, orientations 0.4-1.8°, scale 1.000
-    assert centre.max() < 0.06 and rot.max() < 2.5 and abs(s - 1) < 0.05
+    # the targets, 5 cm and 1°; measured 2.2-4.2 cm, 0.44-0.77°, scale 1.001
+    assert centre.max() < 0.05 and rot.max() < 1.0 and abs(s - 1) < 0.03
     # the same 2D triangulated with both calibrations: same points after alignment
     views = [posestack.read_keypoints(p2s_2d / n / "keypoints2d.parquet")[0] for n in names]
     xy = np.stack([v.coords[:, 0] for v in views])
@@ -259,7 +259,7 @@ def test_pose2sim_cameras_from_the_person_alone(p2s_2d, p2s_videos, tmp_path, ca
     s2, R2, t2 = similarity_transform(a[ok], b[ok])
     d = np.linalg.norm(s2 * a[ok] @ R2.T + t2 - b[ok], axis=1)
     print(f"keypoints: median {np.median(d) * 100:.1f} cm")
-    assert np.median(d) < 0.03                 # measured 2.0 cm
+    assert np.median(d) < 0.025                # measured 1.8 cm (the target: 1 cm)
     # the world: the person stands on the floor (Z up), as with the Qualisys calibration
     sk = views[0].skeleton
     heel = np.nanmedian(a[..., [sk.index("left_heel"), sk.index("right_heel")], 2])

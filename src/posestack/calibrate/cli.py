@@ -76,9 +76,7 @@ def add_parser(sub) -> None:
                     "(essential matrices, then a bundle adjustment); the person's height "
                     "gives the scale, their feet the floor (Z up). Writes a Pose2Sim/Anipose "
                     "Calib.toml and prints each camera's reprojection error.")
-    cp.add_argument("inputs", nargs="+", type=Path, metavar="VIDEOS_OR_BUNDLES",
-                    help="per camera: a video (its 2D is estimated first, in memory), a "
-                         "posestack bundle (OUT/cam01) or an OpenPose json folder")
+    _add_2d_inputs(cp)
     cp.add_argument("-o", "--output", type=Path, required=True,
                     help="the Calib.toml to write (only when the calibration succeeds)")
     cp.add_argument("--intrinsics", type=Path, metavar="FILE",
@@ -91,9 +89,16 @@ def add_parser(sub) -> None:
     cp.add_argument("--sync", type=Path, metavar="FILE",
                     help="the offsets 'posestack sync' wrote (default: the videos are "
                          "synchronised)")
-    cp.add_argument("--fps", type=float,
-                    help="frame rate of OpenPose json folders (default: a bundle's own)")
     cp.set_defaults(func=_cmd_people)
+
+
+def _add_2d_inputs(p: argparse.ArgumentParser) -> None:
+    """The per-camera inputs of ``calibrate people`` and ``sync``, and their ``--fps``."""
+    p.add_argument("inputs", nargs="+", type=Path, metavar="VIDEOS_OR_BUNDLES",
+                   help="per camera: a video (its 2D is estimated first, in memory), a "
+                        "posestack bundle (OUT/cam01) or an OpenPose json folder")
+    p.add_argument("--fps", type=float,
+                   help="frame rate of OpenPose json folders (default: a bundle's own)")
 
 
 def add_sync_parser(sub) -> None:
@@ -102,13 +107,12 @@ def add_sync_parser(sub) -> None:
         "sync", help="each camera's time offset, from the people's motion",
         description="Estimate each camera's time offset relative to the first (a fraction "
                     "of a frame) from the 2D keypoints' vertical speeds (cross-correlation); "
-                    "with --calibration, refined by the epipolar geometry. Prints the offsets "
+                    "with --calibration, from the epipolar geometry instead (it needs less "
+                    "motion; only people who move count). Prints the offsets "
                     "in frames and seconds with a confidence and writes them as TOML for "
-                    "'posestack calibrate people --sync' (or give them to 'posestack run' and "
-                    "'triangulate' as --offset CAM=N).")
-    sy.add_argument("inputs", nargs="+", type=Path, metavar="VIDEOS_OR_BUNDLES",
-                    help="per camera: a video (its 2D is estimated first, in memory), a "
-                         "posestack bundle (OUT/cam01) or an OpenPose json folder")
+                    "'posestack calibrate people --sync', 'posestack run --sync' and "
+                    "'posestack triangulate --sync'.")
+    _add_2d_inputs(sy)
     sy.add_argument("-o", "--output", type=Path,
                     help="the offsets file to write (default: sync.toml in the first "
                          "input's parent folder)")
@@ -118,8 +122,6 @@ def add_sync_parser(sub) -> None:
     sy.add_argument("--max-lag", type=float, metavar="S",
                     help="largest offset searched, seconds (default: half the shortest video, "
                          "at most 10)")
-    sy.add_argument("--fps", type=float,
-                    help="frame rate of OpenPose json folders (default: a bundle's own)")
     sy.set_defaults(func=_cmd_sync)
 
 

@@ -59,11 +59,19 @@ MAX_ERROR_PX = 20.0      # a camera whose median reprojection error is above: re
 MIN_KEPT = 0.5           # ... or fewer of whose keypoints than this share fit (75% or more
                          # on the Pose2Sim sample, 33% for a camera playing backwards)
 # keypoints not used to calibrate: a hip "point" is a guess inside the pelvis that each view
-# places differently; the face's and hands' small points are noisy and add little
+# places differently, and the face's and hands' small points are noisy and add little
 EXCLUDED = frozenset({"left_hip", "right_hip", "mid_hip", "left_eye_inner", "right_eye_inner",
                       "left_eye_outer", "right_eye_outer", "mouth_left", "mouth_right",
                       "left_pinky", "right_pinky", "left_index", "right_index",
                       "left_thumb", "right_thumb"})
+# the face's points, when the estimator places the side a camera does not see (BlazePose
+# reports both ears in every frame of every Pose2Sim camera; OpenPose drops the far one):
+# left out when the intrinsics are known (on the Pose2Sim sample that brought BlazePose's
+# orientations from 0.4-1.8° to 0.4-0.8° of the Qualisys calibration's); when the focal
+# lengths are guessed they help to find them, and only the last adjustment, with the focal
+# lengths fixed, leaves them out.
+FACE = frozenset({"nose", "left_eye", "right_eye", "left_ear", "right_ear", "head_top",
+                  "head"})
 
 
 @dataclass
@@ -129,15 +137,30 @@ def _essential(a: np.ndarray, b: np.ndarray, ka: Camera, kb: Camera
     return int(n), R, t.ravel(), mask2.ravel() > 0
 
 
+def _guesses_hidden_face(views: Sequence[Poses], people: Sequence[int], frames: np.ndarray
+                         ) -> bool:
+    """Whether the estimator reports both ears with confidence in nearly every frame of
+    some camera (so it places the face's hidden side rather than seeing it)."""
+    for v, q in zip(views, people, strict=True):
+        sk = v.skeleton
+        if "left_ear" not in sk.keypoints or "right_ear" not in sk.keypoints:
+            continue
+        sc = np.nan_to_num(v.scores[frames, q][:, [sk.index("left_ear"),
+                                                   sk.index("right_ear")]])
+        seen = (np.nan_to_num(v.scores[frames, q]) >= MIN_SCORE).any(1)
+        if seen.sum() >= 10 and (sc[seen] >= MIN_SCORE).all(1).mean() > 0.9:
+            return True
+    return False
+
+
 def _observations(views: Sequence[Poses], cams: Sequence[Camera], frames: np.ndarray,
-                  people: Sequence[int], exclude: bool = True) -> np.ndarray:
+                  people: Sequence[int], exclude: frozenset[str] = EXCLUDED) -> np.ndarray:
     """(C, F, K, 2) ideal pixels of the chosen person, NaN where unseen or unsure."""
     out = []
     for p, cam, q in zip(views, cams, people, strict=True):
         xy = p.coords[frames, q, :, :2].astype(np.float64)
         ok = (p.scores[frames, q] >= MIN_SCORE) & np.isfinite(xy).all(-1)
-        if exclude:
-            ok[:, [i for i, k in enumerate(p.skeleton.keypoints) if k in EXCLUDED]] = False
+        ok[:, [i for i, k in enumerate(p.skeleton.keypoints) if k in exclude]] = False
         xy = np.where(ok[..., None], xy, np.nan)
         out.append(_ideal(cam, xy))
     return np.stack(out)
@@ -474,14 +497,16 @@ def calibrate_from_people(views: Sequence[Poses], sizes: Sequence[tuple[int, int
     _check_inside(views, base)
     frames = _frame_sample(T)
     people = _match_people(views, base, frames)
-    obs4 = _observations(views, base, frames, people)              # (C, F, K, 2)
+    refine = intrinsics is None
+    guessed_face = _guesses_hidden_face(views, people, frames)
+    obs4 = _observations(views, base, frames, people, EXCLUDED | FACE
+                         if guessed_face and not refine else EXCLUDED)  # (C, F, K, 2)
     F, Kn = obs4.shape[1:3]
     obs = obs4.reshape(C, F * Kn, 2)
     K = np.stack([c.K for c in base])
     rt = _initial(obs4, K, base)
     X = _triangulate(obs, _projections(rt, K))
     X[~_in_front(X, rt, range(C))] = np.nan
-    refine = intrinsics is None
     seen0 = np.isfinite(obs).all(-1).sum(1)                        # (C,) observations
     for _ in range(2):
         rt, K, X, err = _adjust(obs, rt, K, X, refine)
@@ -489,8 +514,16 @@ def calibrate_from_people(views: Sequence[Poses], sizes: Sequence[tuple[int, int
         limit = max(4 * float(np.median(e)), 8.0)
         obs = np.where((err > limit)[..., None], np.nan, obs)
     rt, K, X, err = _adjust(obs, rt, K, X, refine)
+    kept = np.isfinite(obs).all(-1).sum(1) / np.maximum(seen0, 1)   # (C,) share that fits
+    face = np.isin(np.arange(F * Kn) % Kn, [i for i, k in enumerate(views[0].skeleton.keypoints)
+                                            if k in FACE])
+    if guessed_face and refine and (~face & np.isfinite(obs).all(-1).any(0)).sum() \
+            >= MIN_SHARED:
+        obs = np.where(face[None, :, None], np.nan, obs)
+        X[face] = np.nan
+        rt, K, X, err = _adjust(obs, rt, K, X, False)
     # every keypoint (the excluded ones too) from the final cameras, for the scale and world
-    full = _observations(views, base, frames, people, exclude=False).reshape(C, F * Kn, 2)
+    full = _observations(views, base, frames, people, frozenset()).reshape(C, F * Kn, 2)
     full = np.where(np.isfinite(obs).all(-1, keepdims=True) | ~np.isfinite(X).all(-1)[None, :,
                                                                                       None],
                     full, np.nan)
@@ -520,7 +553,6 @@ def calibrate_from_people(views: Sequence[Poses], sizes: Sequence[tuple[int, int
     for c, cam in enumerate(cams):
         e = err[c][np.isfinite(err[c])]
         errors[cam.name] = float(np.median(e)) if len(e) else float("nan")
-    kept = np.isfinite(obs).all(-1).sum(1) / np.maximum(seen0, 1)   # (C,) share that fits
     bad = {n: (e, k) for (n, e), cam, k in zip(errors.items(), cams, kept, strict=True)
            if not (e <= max(MAX_ERROR_PX, 0.01 * float(np.hypot(*cam.size)))
                    and k >= MIN_KEPT)}

@@ -17,11 +17,11 @@ off over a shorter overlap). The confidence reported is the Pearson correlation 
 lag, and the margin: how much lower, relatively, the best lag more than half a second away
 scores.
 
-When the cameras' calibration is known, each offset is then refined by geometry: the
+When the cameras' calibration is known, each offset comes from the geometry instead: the
 offset (searched at whole frames over the same range, then to a tenth of a frame) at which
-the person's keypoints in the two views best satisfy the epipolar constraint (median
-distance of a keypoint to its epipolar line, pixels). This needs far less motion than the
-speeds do: a person balancing on one leg is enough.
+the moving people's keypoints in the two views best satisfy the epipolar constraint (see
+``_geometric`` for the score). This needs far less motion than the speeds do: a person
+balancing on one leg is enough.
 
 The offsets follow Pose2Sim's convention (``posestack run --offset``): camera frame −
 offset = the reference camera's frame.
