@@ -82,7 +82,8 @@ def read_2d_folders(folders: Sequence[Path], layout: str = "auto", fps: float | 
             fps = rates.pop()
         else:
             log.warning("no --fps: the OpenPose json folders are taken as 30 frames/s (give "
-                        "--fps for their real rate; times in the .trc and angles follow it)")
+                        "--fps for their real rate: every time and offset in seconds follows "
+                        "it)")
     if jsons:   # read together: one layout for every camera (BODY_25/25B from all of them)
         read = read_openpose_folders([folders[i] for i in jsons], layout, fps=fps or 30.0,
                                      cameras=[names[i] for i in jsons])
