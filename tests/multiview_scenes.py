@@ -100,6 +100,17 @@ def to_body25(xyz: np.ndarray) -> np.ndarray:
     return out
 
 
+def look_at(name: str, centre, target, K: np.ndarray, dist, size: tuple[int, int]) -> Camera:
+    """A level camera (its x axis horizontal, Z up) at ``centre`` looking at ``target``."""
+    centre = np.asarray(centre, float)
+    z = np.asarray(target, float) - centre
+    z /= np.linalg.norm(z)
+    x = np.cross(z, [0.0, 0.0, 1.0])
+    x /= np.linalg.norm(x)
+    R = np.stack([x, np.cross(z, x), z])
+    return Camera(name, K, np.asarray(dist, float), R, -R @ centre, size)
+
+
 def ring_views(n_frames: int = 40, n_cameras: int = 4, noise: float = 2.0,
                seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """A walker seen by ``n_cameras`` cameras around them (no assets needed).
@@ -113,14 +124,9 @@ def ring_views(n_frames: int = 40, n_cameras: int = 4, noise: float = 2.0,
     walker = figure(np.full(n_frames, 0.2), pos, 2 * np.pi * times, 0.35)
     xys = []
     for a in np.linspace(0, 2 * np.pi, n_cameras, endpoint=False) + 0.4:
-        centre = np.array([4 * np.cos(a), 4 * np.sin(a), 1.6])
-        z = np.array([0.0, 0.0, 0.9]) - centre
-        z /= np.linalg.norm(z)
-        x = np.cross(z, [0.0, 0.0, 1.0])
-        x /= np.linalg.norm(x)
-        R = np.stack([x, np.cross(z, x), z])
         K = np.array([[1000.0, 0, 640], [0, 1000.0, 360], [0, 0, 1]])
-        cam = Camera("c", K, np.zeros(4), R, -R @ centre, (1280, 720))
+        cam = look_at("c", [4 * np.cos(a), 4 * np.sin(a), 1.6], [0.0, 0.0, 0.9], K,
+                      np.zeros(4), (1280, 720))
         xys.append(cam.project(walker))
     xy = np.stack(xys) + rng.normal(0, noise, (n_cameras, n_frames, 25, 2))
     drop = rng.random(xy.shape[:-1]) < 0.05

@@ -221,20 +221,15 @@ FLOOR = parse_board("charuco:7x5:120:90")     # a large board (84 × 60 cm) on t
 
 
 def _floor_cameras():
-    from posestack.multiview.calibration import Calibration, Camera
+    from posestack.multiview.calibration import Calibration
 
-    cams = []
-    for i, a in enumerate(np.deg2rad([-60, 0, 70])):
-        c = np.array([0.42 + 1.6 * np.sin(a), 0.3 - 1.6 * np.cos(a), 1.3])
-        z = np.array([0.42, 0.3, 0.0]) - c
-        z /= np.linalg.norm(z)
-        x = np.cross(z, [0, 0, 1.0])
-        x /= np.linalg.norm(x)
-        R = np.stack([x, np.cross(z, x), z])
-        K = np.array([[900.0, 0, 640], [0, 900, 360], [0, 0, 1]])
-        cams.append(Camera(f"cam{i + 1:02d}", K, np.array([-0.1, 0.02, 0, 0, 0.0]), R, -R @ c,
-                           (1280, 720)))
-    return Calibration(tuple(cams))
+    from .multiview_scenes import look_at
+
+    K = np.array([[900.0, 0, 640], [0, 900, 360], [0, 0, 1]])
+    return Calibration(tuple(
+        look_at(f"cam{i + 1:02d}", [0.42 + 1.6 * np.sin(a), 0.3 - 1.6 * np.cos(a), 1.3],
+                [0.42, 0.3, 0.0], K, [-0.1, 0.02, 0, 0, 0.0], (1280, 720))
+        for i, a in enumerate(np.deg2rad([-60, 0, 70]))))
 
 
 def test_charuco_board_on_the_floor_places_every_camera(tmp_path, capsys):

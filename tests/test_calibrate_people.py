@@ -27,6 +27,8 @@ from posestack.multiview.triangulate import triangulate
 from posestack.poses import Poses
 from posestack.skeletons import get_skeleton
 
+from .multiview_scenes import look_at
+
 HALPE = get_skeleton("halpe26")
 FPS = 30.0
 
@@ -76,14 +78,8 @@ def _walker(T: int = 240, still: bool = False) -> np.ndarray:
 
 
 def _look_at(name: str, centre, target=(0.0, 0.0, 0.9), f: float = 1200.0) -> Camera:
-    z = np.asarray(target, float) - centre
-    z /= np.linalg.norm(z)
-    x = np.cross(z, [0.0, 0.0, 1.0])
-    x /= np.linalg.norm(x)
-    R = np.stack([x, np.cross(z, x), z])
     K = np.array([[f, 0, 960], [0, f, 540], [0, 0, 1.0]])
-    return Camera(name, K, np.array([-0.08, 0.03, 0.0, 0.0, 0.0]), R, -R @ np.asarray(centre),
-                  (1920, 1080))
+    return look_at(name, centre, target, K, [-0.08, 0.03, 0.0, 0.0, 0.0], (1920, 1080))
 
 
 def _rig(n: int = 4) -> Calibration:

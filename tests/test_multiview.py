@@ -17,18 +17,14 @@ from posestack.multiview.reconstruct import bone_length_cv, reconstruct
 from posestack.poses import Poses
 from posestack.skeletons import get_skeleton
 
+from .multiview_scenes import look_at
+
 COCO = get_skeleton("coco17")
 
 
 def _look_at(name: str, centre: np.ndarray, target=(0.0, 0.0, 1.0)) -> Camera:
-    z = np.asarray(target) - centre
-    z /= np.linalg.norm(z)
-    x = np.cross(z, [0.0, 0.0, 1.0])
-    x /= np.linalg.norm(x)
-    y = np.cross(z, x)
-    R = np.stack([x, y, z])
     K = np.array([[1000.0, 0, 640], [0, 1000.0, 360], [0, 0, 1]])
-    return Camera(name, K, np.array([0.05, -0.02, 0.0, 0.0]), R, -R @ centre, (1280, 720))
+    return look_at(name, centre, target, K, [0.05, -0.02, 0.0, 0.0], (1280, 720))
 
 
 def _rig(n: int = 4) -> Calibration:

@@ -472,12 +472,8 @@ def run_multiview(videos: str | os.PathLike | Iterable[str | os.PathLike],
         if calib_path is None:
             raise InputError("no calibration given and none found next to the videos; pass "
                              "--calibration FILE (.qca.txt, .toml, .yml or .json)")
-    paths = collect_inputs(videos)
-    paths = [p for p in paths if p.suffix.lower() not in (".txt", ".toml", ".json", ".yml",
-                                                          ".yaml")]
     autorotate = kwargs.get("autorotate", True)
-    infos = [probe(p, autorotate=autorotate) for p in paths]
-    names = _bundle_names(paths)
+    paths, infos, names = _camera_videos(videos, autorotate)
     calib = match_videos(_select_cameras(load_calibration(calib_path), cameras), names)
     calib.check_sizes({n: (i.width, i.height) for n, i in zip(names, infos, strict=True)},
                       rotations={n: i.rotation for n, i in zip(names, infos, strict=True)},
@@ -486,20 +482,43 @@ def run_multiview(videos: str | os.PathLike | Iterable[str | os.PathLike],
     filt, params = _split_params(kwargs)
     for p, info in zip(paths, infos, strict=True):  # the 3D filter too, before any 2D work
         _check_against_media(p, info, params)
+    results = _cameras_2d(paths, output, kwargs, filt)
+    warnings = _turned_calibration_warnings(names, infos)
+    return _3d_of_videos(results, calib, calib_path, output, params, offsets, paths, names,
+                         infos, min_views, max_error, warnings, kwargs)
+
+
+def _camera_videos(videos: list[Path], autorotate: bool
+                   ) -> tuple[list[Path], list[MediaInfo], list[str]]:
+    """The videos of the cameras (a calibration file among them left out), their media
+    information and camera names."""
+    paths = [p for p in collect_inputs(videos)
+             if p.suffix.lower() not in (".txt", ".toml", ".json", ".yml", ".yaml")]
+    return paths, [probe(p, autorotate=autorotate) for p in paths], _bundle_names(paths)
+
+
+def _cameras_2d(paths: list[Path], output, kwargs: dict[str, Any], filt: dict[str, Any]
+                ) -> list[Result]:
+    """2D of every camera's video, as the 3D wants it."""
     # left/right swaps are settled by the geometry of the other cameras (association takes
     # whole-body mirrored detections, fix_swaps_multiview single limbs), not per camera from
     # the motion, which would break a camera's whole-body mirror into pieces
     smooth = kwargs.get("smooth")
     if smooth is None:  # the 3D filter decides, as in RunParameters
         smooth = filt.get("filter", "none") != "butterworth"
-    results = run(paths, output, **{**kwargs, "fix_swaps": False, "smooth": smooth})
-    warnings = _turned_calibration_warnings(names, infos)
-    fps = next((i.fps for i in infos if i.fps), None)
+    return run(paths, output, **{**kwargs, "fix_swaps": False, "smooth": smooth})
+
+
+def _3d_of_videos(results: Sequence[Result], calib, calib_path: Path, output,
+                  params: RunParameters, offsets: dict[str, int], paths: list[Path],
+                  names: list[str], infos: list[MediaInfo], min_views: int, max_error: float,
+                  warnings: list[str], kwargs: dict[str, Any]) -> MultiviewResult:
+    """3D from the cameras' 2D results into ``output/multiview``."""
     out_dir = Path(output).expanduser() / "multiview" if output is not None else None
     mv = _multiview_3d([r.keypoints2d for r in results], [r.frames for r in results], calib,
-                       calib_path, out_dir, params, offsets, fps,
-                       [str(p) for p in paths], min_views, max_error,
-                       {n: i for n, i in zip(names, infos, strict=True)},
+                       calib_path, out_dir, params, offsets,
+                       next((i.fps for i in infos if i.fps), None), [str(p) for p in paths],
+                       min_views, max_error, dict(zip(names, infos, strict=True)),
                        kwargs.get("progress", True), warnings,
                        inputs_key=[r.manifest.get("run_key") or r.manifest.get("input", {})
                                    .get("sha256") for r in results],
@@ -525,6 +544,7 @@ def _run_self_calibrated(videos: list[Path], calibration, output, offsets, camer
     """``run_multiview`` with ``calibrate="people"``: 2D, then the cameras and offsets from
     the people, then 3D as with a calibration."""
     from .calibrate.joint import calibrate_and_sync
+    from .calibrate.people import check_height, lenses
     from .calibrate.sync import save_offsets
     from .multiview.calibration import load_calibration, save_toml
 
@@ -539,35 +559,24 @@ def _run_self_calibrated(videos: list[Path], calibration, output, offsets, camer
                          "people every video is a camera")
     if output is None:
         raise InputError("--calibrate people writes the calibration it finds: give -o OUT")
-    paths = collect_inputs(videos)
-    paths = [p for p in paths if p.suffix.lower() not in (".txt", ".toml", ".json", ".yml",
-                                                          ".yaml")]
+    autorotate = kwargs.get("autorotate", True)
+    paths, infos, names = _camera_videos(videos, autorotate)
     if len(paths) < 2:
         raise InputError(f"--calibrate people needs one video per camera, at least two; got "
                          f"{len(paths)}")
-    autorotate = kwargs.get("autorotate", True)
-    infos = [probe(p, autorotate=autorotate) for p in paths]
-    names = _bundle_names(paths)
     sizes = [(i.width, i.height) for i in infos]
-    height = kwargs.get("height")       # the person's: the scale, and OpenSim's
+    height = check_height(kwargs.get("height"))   # the person's: the scale, and OpenSim's
     if not kwargs.get("opensim"):
         kwargs.pop("height", None)      # the scale only
-    if height is not None and not (isinstance(height, int | float) and 0.5 <= height <= 2.5):
-        raise InputError(f"--height is the person's height in metres (0.5 to 2.5); got "
-                         f"{height!r}")
     own = None
     if intrinsics is not None:   # checked before any 2D work
-        from .calibrate.people import lenses
 
         own = lenses(load_calibration(Path(intrinsics).expanduser()), names, sizes)
     given = {n: float(v) for n, v in _camera_offsets(offsets, names).items()}
     filt, params = _split_params(kwargs)
     for p, info in zip(paths, infos, strict=True):
         _check_against_media(p, info, params)
-    smooth = kwargs.get("smooth")
-    if smooth is None:
-        smooth = filt.get("filter", "none") != "butterworth"
-    results = run(paths, output, **{**kwargs, "fix_swaps": False, "smooth": smooth})
+    results = _cameras_2d(paths, output, kwargs, filt)
     views = [r.keypoints2d for r in results]
     frames = [np.asarray(r.frames) for r in results]
     rates = [i.fps or 30.0 for i in infos]
@@ -587,13 +596,6 @@ def _run_self_calibrated(videos: list[Path], calibration, output, offsets, camer
     if any(abs(v - round(v)) > 0.25 for v in off.values()):
         warnings.append("offsets rounded to whole frames for the 3D: "
                         + ", ".join(f"{n} {v:+.2f}" for n, v in off.items()))
-    calib = load_calibration(calib_path)
-    out_dir = Path(output).expanduser() / "multiview"
-    mv = _multiview_3d(views, frames, calib, calib_path, out_dir, params, whole,
-                       next((i.fps for i in infos if i.fps), None), [str(p) for p in paths],
-                       min_views, max_error, {n: i for n, i in zip(names, infos, strict=True)},
-                       kwargs.get("progress", True), warnings,
-                       inputs_key=[r.manifest.get("run_key") or r.manifest.get("input", {})
-                                   .get("sha256") for r in results],
-                       force=bool(kwargs.get("force", False)))
-    return dataclasses.replace(mv, views=tuple(results))
+    # the 3D uses the file as written (what a rerun or 'triangulate' will read)
+    return _3d_of_videos(results, load_calibration(calib_path), calib_path, output, params,
+                         whole, paths, names, infos, min_views, max_error, warnings, kwargs)

@@ -112,6 +112,12 @@ def _parse_charuco(spec: str) -> CharucoBoard:
     return CharucoBoard(cols, rows, sq / 1000.0, mk / 1000.0, name)
 
 
+def gray(image: np.ndarray) -> np.ndarray:
+    """An RGB ``(H, W, 3)`` or grey ``(H, W)`` uint8 image as grey, for the detectors."""
+    image = np.asarray(image)
+    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+
+
 def find_charuco(gray: np.ndarray, board: CharucoBoard, min_corners: int = 6
                  ) -> tuple[np.ndarray, np.ndarray] | None:
     """The ChArUco corners found in a grey uint8 image: ``(M, 2)`` float32 pixels and their
@@ -204,4 +210,5 @@ def _steps(corners: np.ndarray, board: Board) -> np.ndarray:
                            np.linalg.norm(np.diff(grid, axis=1), axis=-1).ravel()])
 
 
-__all__ = ["Board", "CharucoBoard", "edge_blur", "find_charuco", "find_corners", "parse_board"]
+__all__ = ["Board", "CharucoBoard", "edge_blur", "find_charuco", "find_corners", "gray",
+           "parse_board"]

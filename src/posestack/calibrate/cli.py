@@ -125,13 +125,23 @@ def add_sync_parser(sub) -> None:
     sy.set_defaults(func=_cmd_sync)
 
 
+def _check_toml_output(path: Path) -> None:
+    """Refuse an output that is a folder or not a .toml file, before any work."""
+    from ..errors import InputError
+
+    if path.is_dir():
+        raise InputError(f"{path} is a folder: give the .toml file to write")
+    if path.suffix.lower() != ".toml":
+        raise InputError(f"{path}: the result is written as TOML; name it Calib.toml (or "
+                         "any .toml)")
+
+
 def _cmd_extrinsics(args: argparse.Namespace) -> int:
     from ..errors import InputError
     from ..multiview.calibration import Calibration, find_camera, load_calibration, save_toml
     from .extrinsics import camera_from_points, read_points
 
-    if args.output.is_dir() or args.output.suffix.lower() != ".toml":
-        raise InputError(f"{args.output}: give the Calib.toml file to write")
+    _check_toml_output(args.output)
     if (args.points is None) == (args.board is None):
         raise InputError("give either --board (a ChArUco board every camera sees) or "
                          "--points (scene points of known position)")
@@ -166,14 +176,12 @@ def _cmd_extrinsics(args: argparse.Namespace) -> int:
 def _extrinsics_from_board(args: argparse.Namespace, lens) -> int:
     from ..errors import InputError
     from ..multiview.calibration import Calibration, find_camera, save_toml
-    from .boards import CharucoBoard, find_charuco, parse_board
-    from .extrinsics import cameras_from_board
-    from .intrinsics import _gray
+    from .boards import find_charuco, gray, parse_board
+    from .extrinsics import cameras_from_board, require_charuco
     from .sources import group_inputs, views
 
     board = parse_board(args.board)
-    if not isinstance(board, CharucoBoard):
-        cameras_from_board([], [], board)           # says why a checkerboard cannot
+    require_charuco(board)                       # before any image is read
     if not args.inputs:
         raise InputError("--board: give one image, folder or video per camera")
     groups = group_inputs(args.inputs, image_per_camera=True)
@@ -181,11 +189,12 @@ def _extrinsics_from_board(args: argparse.Namespace, lens) -> int:
     for name, files in groups:
         cams.append(lens[find_camera(name, lens.names, "--intrinsics")])
         best, most = None, -1
-        for _, img in views(files, 30):
-            g = _gray(img)
+        for _, img in views(files, 30):     # the view that shows most of the board
+            g = gray(img)
             found = find_charuco(g, board)
-            if (len(found[1]) if found else 0) > most:
-                best, most = g, len(found[1]) if found else 0
+            n = len(found[1]) if found else 0
+            if n > most:
+                best, most = g, n
         images.append(best)
     placed = cameras_from_board(cams, images, board)
     for (cam, rms, n), (name, _) in zip(placed, groups, strict=True):
@@ -250,15 +259,12 @@ def _videos_2d(paths: list[Path]):
 def _cmd_people(args: argparse.Namespace) -> int:
     from ..errors import InputError
     from ..multiview.calibration import load_calibration, save_toml
-    from .people import calibrate_from_people
+    from .joint import calibrate_and_sync
+    from .people import check_height
     from .sync import read_offsets
-    from .timeline import on_timeline
 
-    if args.output.is_dir() or args.output.suffix.lower() != ".toml":
-        raise InputError(f"{args.output}: give the Calib.toml file to write")
-    if args.height is not None and not 0.5 <= args.height <= 2.5:
-        raise InputError(f"--height is the person's height in metres (0.5 to 2.5); got "
-                         f"{args.height:g}")
+    _check_toml_output(args.output)
+    check_height(args.height)
     intrinsics = load_calibration(args.intrinsics) if args.intrinsics else None
     offsets = read_offsets(args.sync) if args.sync else {}
     views, frames, names, rates, sizes = _read_cameras(args.inputs, args.fps)
@@ -274,10 +280,10 @@ def _cmd_people(args: argparse.Namespace) -> int:
     if unknown:
         raise InputError(f"{args.sync} has cameras {sorted(unknown)} that are not among the "
                          f"inputs ({', '.join(names)})")
-    fps = max(rates)
-    aligned = on_timeline(views, frames, [offsets.get(n, 0.0) for n in names], fps, rates)
-    res = calibrate_from_people(aligned, sizes, names, intrinsics=intrinsics,
-                                height=args.height)
+    # the offsets given (none: the videos are synchronised), not searched for
+    res = calibrate_and_sync(views, frames, names, sizes, rates, intrinsics=intrinsics,
+                             height=args.height,
+                             offsets={n: offsets.get(n, 0.0) for n in names}).calibration
     for n in names:
         cam = res.calibration[n]
         x, y, z = cam.center
@@ -299,8 +305,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     if args.max_lag is not None and not args.max_lag > 0:
         raise InputError(f"--max-lag must be a positive number of seconds; got {args.max_lag}")
     out = args.output or args.inputs[0].absolute().parent / "sync.toml"
-    if out.is_dir() or out.suffix.lower() != ".toml":
-        raise InputError(f"{out}: give the .toml file to write")
+    _check_toml_output(out)
     calib = load_calibration(args.calibration) if args.calibration else None
     views, frames, names, rates, _ = _read_cameras(args.inputs, args.fps)
     if calib is not None:
@@ -329,11 +334,7 @@ def _cmd_intrinsics(args: argparse.Namespace) -> int:
     groups = group_inputs(args.inputs)
     if args.max_views < 4:
         raise InputError(f"--max-views must be at least 4; got {args.max_views}")
-    if args.output.is_dir():
-        raise InputError(f"{args.output} is a folder: give the Calib.toml file to write")
-    if args.output.suffix.lower() != ".toml":
-        raise InputError(f"{args.output}: the calibration is written as TOML; name it "
-                         "Calib.toml (or any .toml)")
+    _check_toml_output(args.output)
     cams = []
     for name, files in groups:
         debug = args.debug / name if args.debug else None

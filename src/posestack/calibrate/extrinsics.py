@@ -145,6 +145,20 @@ def camera_from_points(camera: Camera, world: np.ndarray, pixels: np.ndarray,
 
 
 
+def require_charuco(board) -> None:
+    """Refuse a board that cannot place several cameras in one world.
+
+    Raises:
+        InputError: a checkerboard (its corner order can flip by 180° between cameras).
+    """
+    from .boards import CharucoBoard
+
+    if not isinstance(board, CharucoBoard):
+        raise InputError("a checkerboard cannot place several cameras in one world (its "
+                         "corner order can flip by 180° from one camera to the next): use a "
+                         "ChArUco board (--board charuco:...) or scene points (--points)")
+
+
 def cameras_from_board(cameras: list[Camera], images: list[np.ndarray], board
                        ) -> list[tuple[Camera, float, int]]:
     """Each camera's pose from one image of a ChArUco board that defines the world.
@@ -166,15 +180,12 @@ def cameras_from_board(cameras: list[Camera], images: list[np.ndarray], board
     Raises:
         InputError: a checkerboard, or a camera whose image shows fewer than 6 corners.
     """
-    from .boards import CharucoBoard, find_charuco
+    from .boards import find_charuco, gray
 
-    if not isinstance(board, CharucoBoard):
-        raise InputError("a checkerboard cannot place several cameras in one world (its "
-                         "corner order can flip by 180° from one camera to the next): use a "
-                         "ChArUco board (--board charuco:...) or scene points (--points)")
+    require_charuco(board)
     placed = []
     for cam, img in zip(cameras, images, strict=True):
-        g = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) if img.ndim == 3 else img
+        g = gray(img)
         if (g.shape[1], g.shape[0]) != tuple(cam.size):
             raise InputError(f"camera {cam.name}: its image is {g.shape[1]}×{g.shape[0]}, its "
                              f"intrinsics {cam.size[0]}×{cam.size[1]}")
@@ -195,4 +206,5 @@ def cameras_from_board(cameras: list[Camera], images: list[np.ndarray], board
     return placed
 
 
-__all__ = ["ScenePoints", "camera_from_points", "cameras_from_board", "read_points"]
+__all__ = ["ScenePoints", "camera_from_points", "cameras_from_board", "read_points",
+           "require_charuco"]

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..multiview.calibration import Camera
-from .boards import Board, CharucoBoard, edge_blur, find_charuco, find_corners
+from .boards import Board, CharucoBoard, edge_blur, find_charuco, find_corners, gray
 
 MIN_VIEWS = 4          # views with the whole board needed for a fit
 COVERAGE_GRID = 4      # the image is cut into 4 × 4 regions to judge coverage
@@ -57,10 +57,6 @@ class IntrinsicsResult:
     @property
     def used(self) -> list[View]:
         return [v for v in self.views if v.status == "used"]
-
-
-def _gray(rgb: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if rgb.ndim == 3 else rgb
 
 
 def _coverage(views: Sequence[View], size: tuple[int, int]) -> tuple[float, list[str]]:
@@ -138,7 +134,7 @@ def calibrate_intrinsics(frames: Iterable[tuple[str, np.ndarray]],
     size: tuple[int, int] | None = None
     grays = []
     for source, image in frames:
-        g = _gray(np.asarray(image))
+        g = gray(image)
         s = (g.shape[1], g.shape[0])
         if size is None:
             size = s

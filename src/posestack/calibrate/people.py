@@ -47,6 +47,7 @@ from ..errors import InputError
 from ..multiview.calibration import Calibration, Camera
 from ..multiview.triangulate import dlt
 from ..poses import Poses
+from .timeline import ranked_people
 
 MIN_SCORE = 0.5          # keypoints below this confidence are not used
 MIN_SHARED = 60          # common keypoints a camera pair needs to be related
@@ -99,25 +100,8 @@ class PeopleCalibration:
     frames: np.ndarray | None = None        # (F,) the rows of the views keypoints3d is of
 
 
-def _guess_camera(name: str, size: tuple[int, int]) -> Camera:
-    from ..body.fit import estimate_camera
-
-    cam = estimate_camera(int(size[0]), int(size[1]), name)
-    return Camera(name, cam.K, np.zeros(5), np.eye(3), np.zeros(3), cam.size)
-
-
 def _frame_sample(n: int) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, min(n, MAX_FRAMES)).round().astype(int))
-
-
-def _candidates(p: Poses, frames: np.ndarray) -> list[int]:
-    good = (p.scores[frames] >= MIN_SCORE).sum(axis=(0, 2))        # (P,)
-    order = np.argsort(-good, kind="stable")
-    return [int(i) for i in order[:CANDIDATES] if good[i] > 0]
-
-
-def _ideal(cam: Camera, xy: np.ndarray) -> np.ndarray:
-    return cam.undistort(xy)
 
 
 def _essential(a: np.ndarray, b: np.ndarray, ka: Camera, kb: Camera
@@ -162,27 +146,29 @@ def _observations(views: Sequence[Poses], cams: Sequence[Camera], frames: np.nda
         ok = (p.scores[frames, q] >= MIN_SCORE) & np.isfinite(xy).all(-1)
         ok[:, [i for i, k in enumerate(p.skeleton.keypoints) if k in exclude]] = False
         xy = np.where(ok[..., None], xy, np.nan)
-        out.append(_ideal(cam, xy))
+        out.append(cam.undistort(xy))
     return np.stack(out)
 
 
 def _match_people(views: Sequence[Poses], cams: Sequence[Camera], frames: np.ndarray
                   ) -> list[int]:
     """The person index in each camera that is the same person as in the others."""
-    cands = [_candidates(p, frames) for p in views]
+    cands = [ranked_people(p, MIN_SCORE, CANDIDATES, frames) for p in views]
     for cam, c in zip(cams, cands, strict=True):
         if not c:
             raise InputError(f"camera {cam.name}: nobody was seen with confidence "
                              f"≥ {MIN_SCORE} in the frames given: nothing to calibrate from")
+    # each candidate's ideal pixels (F·K, 2), once
+    obs = {(c, q): _observations([views[c]], [cams[c]], frames, [q])[0].reshape(-1, 2)
+           for c in range(len(views)) for q in cands[c]}
     # score every (camera pair, candidate pair) once; pick the joint choice with most inliers
     score: dict[tuple[int, int, int, int], int] = {}
     for a, b in itertools.combinations(range(len(views)), 2):
         for qa in cands[a]:
             for qb in cands[b]:
-                obs = _observations([views[a], views[b]], [cams[a], cams[b]], frames,
-                                    [qa, qb]).reshape(2, -1, 2)
-                ok = np.isfinite(obs).all(axis=(0, 2))
-                res = _essential(obs[0, ok], obs[1, ok], cams[a], cams[b]) \
+                xa, xb = obs[a, qa], obs[b, qb]
+                ok = np.isfinite(xa).all(-1) & np.isfinite(xb).all(-1)
+                res = _essential(xa[ok], xb[ok], cams[a], cams[b]) \
                     if ok.sum() >= MIN_SHARED else None
                 score[a, b, qa, qb] = res[0] if res else 0
     best, best_total = None, -1
@@ -408,6 +394,18 @@ def _world(X: np.ndarray, skeleton) -> tuple[np.ndarray, np.ndarray, list[str]]:
     return R, o, notes
 
 
+def check_height(height: float | None) -> float | None:
+    """``height`` if it is a person's height in metres (0.5 to 2.5) or None.
+
+    Raises:
+        InputError: anything else (a height in centimetres, text).
+    """
+    if height is not None and not (isinstance(height, int | float) and 0.5 <= height <= 2.5):
+        raise InputError(f"--height is the person's height in metres (0.5 to 2.5); got "
+                         f"{height!r}")
+    return height
+
+
 def lenses(intrinsics: Calibration, names: Sequence[str],
            sizes: Sequence[tuple[int, int]]) -> Calibration:
     """The intrinsics of the cameras ``names`` (matched as videos are: ``cam2`` finds
@@ -477,9 +475,7 @@ def calibrate_from_people(views: Sequence[Poses], sizes: Sequence[tuple[int, int
                          f"{C}")
     if not (len(sizes) == len(names) == C):
         raise InputError("views, sizes and names must have one entry per camera")
-    if height is not None and not (isinstance(height, int | float) and 0.5 <= height <= 2.5):
-        raise InputError(f"--height is the person's height in metres (0.5 to 2.5); got "
-                         f"{height!r}")
+    check_height(height)
     sk = views[0].skeleton
     for n, v in zip(names, views, strict=True):
         if v.skeleton.name != sk.name:
@@ -493,7 +489,10 @@ def calibrate_from_people(views: Sequence[Poses], sizes: Sequence[tuple[int, int
     if intrinsics is not None:
         base = list(lenses(intrinsics, names, sizes))
     else:
-        base = [_guess_camera(n, s) for n, s in zip(names, sizes, strict=True)]
+        from ..body.fit import estimate_camera
+
+        base = [estimate_camera(int(s[0]), int(s[1]), n) for n, s in zip(names, sizes,
+                                                                          strict=True)]
     _check_inside(views, base)
     frames = _frame_sample(T)
     people = _match_people(views, base, frames)

@@ -42,6 +42,7 @@ from scipy.signal import butter, medfilt, sosfiltfilt
 from ..errors import InputError
 from ..io.atomic import atomic_path
 from ..poses import Poses
+from .timeline import on_timeline, ranked_people
 
 MIN_SCORE = 0.4
 CUTOFF_HZ = 6.0
@@ -194,12 +195,6 @@ def _peak(c: np.ndarray, lags: np.ndarray) -> tuple[float, float]:
     return float(lags[j]) + frac, float(c[j])
 
 
-def _candidates(p: Poses) -> list[int]:
-    seen = (np.nan_to_num(p.scores) >= MIN_SCORE).sum(axis=(0, 2))
-    order = np.argsort(-seen, kind="stable")
-    return [int(i) for i in order[:CANDIDATES] if seen[i] > 0]
-
-
 def _fundamental(a, b) -> np.ndarray:
     """Fundamental matrix between the ideal pixels of calibrated cameras a and b."""
     R = b.R @ a.R.T
@@ -230,20 +225,14 @@ def _mean(x: np.ndarray) -> float:
     return float(np.nanmean(x)) if np.isfinite(x).any() else 0.0
 
 
-def _moving(p: Poses, fps: float, frames: np.ndarray) -> list[int]:
-    """The candidate people who move (a person standing still, or a statue or poster
-    detected as one, fits the epipolar geometry at every offset); all candidates when
-    none does."""
-    cands = _candidates(p)
-    moving = [q for q in cands if _mean(speed_signal(p, q, fps, frames)[0]) >= MIN_MOTION]
-    return moving or cands
-
-
 def _geometric(ref: Poses, view: Poses, cam_a, cam_b, fps: float, rate_b: float,
-               frames_a: np.ndarray, frames_b: np.ndarray, start: float, span: float
+               frames_a: np.ndarray, frames_b: np.ndarray, people_a: Sequence[int],
+               people_b: Sequence[int], start: float, span: float
                ) -> tuple[float, float, int, int]:
     """The offset (camera b frames) in ``start ± span`` at which the two views fit the
-    epipolar geometry best: offset, score (px), person in a, person in b.
+    epipolar geometry best, pairing each of ``people_a`` with each of ``people_b`` (the
+    people who move: someone standing still, or a statue taken for a person, fits the
+    epipolar geometry at every offset): offset, score (px), person in a, person in b.
 
     The score of an offset is the mean, over the frames where the reference camera sees
     the person, of each frame's median epipolar distance capped at ``EPIPOLAR_CAP`` px,
@@ -251,8 +240,6 @@ def _geometric(ref: Poses, view: Poses, cam_a, cam_b, fps: float, rate_b: float,
     offset that keeps little of the recording in common (or pairs the person with someone
     seen only for a while) cannot win by a few frames that happen to fit: an epipolar line
     constrains a point in one direction only, and some poses fit it at the wrong moment."""
-    from .timeline import on_timeline
-
     F = _fundamental(cam_a, cam_b)
     xa = cam_a.undistort(np.where((np.nan_to_num(ref.scores) >= MIN_SCORE)[..., None],
                                   ref.coords[..., :2], np.nan))
@@ -260,15 +247,13 @@ def _geometric(ref: Poses, view: Poses, cam_a, cam_b, fps: float, rate_b: float,
                                   view.coords[..., :2], np.nan))
     va = ref._replace(coords=xa)
     vb = view._replace(coords=xb)
-    seen_a = {q: int((np.isfinite(xa[:, q]).all(-1).sum(1) >= 3).sum())
-              for q in _moving(ref, fps, frames_a)}
-    moving_b = set(_moving(view, rate_b, frames_b))
+    seen_a = {q: int((np.isfinite(xa[:, q]).all(-1).sum(1) >= 3).sum()) for q in people_a}
 
     def error(o: float) -> tuple[float, int, int]:
         pa, pb = on_timeline([va, vb], [frames_a, frames_b], [0.0, o], fps, [fps, rate_b])
         best = (np.inf, 0, 0)
         for qa in seen_a:
-            for qb in moving_b:
+            for qb in people_b:
                 e = _epipolar(pa.coords[:, qa], pb.coords[:, qb], F)
                 e = np.minimum(e[np.isfinite(e)], EPIPOLAR_CAP)
                 score = (e.sum() + EPIPOLAR_CAP * max(seen_a[qa] - len(e), 0)) / max(
@@ -322,15 +307,14 @@ def estimate_offsets(views: Sequence[Poses], names: Sequence[str], fps: Sequence
     signals: list[dict[int, np.ndarray]] = []
     durations = []
     for v, n, r, fr in zip(views, names, fps, frames, strict=True):
-        cands = _candidates(v)
+        cands = ranked_people(v, MIN_SCORE, CANDIDATES)
         if not cands:
             raise InputError(f"camera {n}: nobody was seen with confidence ≥ {MIN_SCORE}: "
                              "nothing to synchronise from")
-        sig = {}
+        sig, motion_of = {}, {}
         for q in cands:
             s, sf = speed_signal(v, q, r, fr)
-            sig[q] = _on_grid(s, sf, r, rate)
-        motion_of = {q: _mean(x) for q, x in sig.items()}
+            sig[q], motion_of[q] = _on_grid(s, sf, r, rate), _mean(s)
         moving = {q: x for q, x in sig.items() if motion_of[q] >= MIN_MOTION}
         motion = max(motion_of.values())
         sig = moving or sig          # someone still (or a statue) says nothing of time
@@ -380,7 +364,8 @@ def estimate_offsets(views: Sequence[Poses], names: Sequence[str], fps: Sequence
             span = M / rate * fps[c]
             frames_c, epi, _, q = _geometric(views[0], views[c], calibration[names[0]],
                                              calibration[names[c]], float(fps[0]), float(fps[c]),
-                                             frames[0], frames[c], 0.0, span)
+                                             frames[0], frames[c], list(signals[0]),
+                                             list(signals[c]), 0.0, span)
             if not math.isfinite(epi):
                 raise InputError(f"cameras {names[0]} and {names[c]} never see the same "
                                  f"person at the same time within ±{lag_s:g} s: nothing to "

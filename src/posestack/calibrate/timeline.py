@@ -81,4 +81,14 @@ def on_timeline(views: Sequence[Poses], frames: Sequence[np.ndarray] | None,
     return out
 
 
-__all__ = ["on_timeline"]
+def ranked_people(poses: Poses, min_score: float, n: int,
+                  rows: np.ndarray | slice = slice(None)) -> list[int]:
+    """The indices of the (at most) ``n`` people seen most in ``poses`` over ``rows``
+    (keypoints with score ≥ ``min_score``, counted), most seen first; people never seen
+    are left out."""
+    seen = (np.nan_to_num(poses.scores[rows]) >= min_score).sum(axis=(0, 2))     # (P,)
+    order = np.argsort(-seen, kind="stable")
+    return [int(i) for i in order[:n] if seen[i] > 0]
+
+
+__all__ = ["on_timeline", "ranked_people"]
