@@ -654,6 +654,79 @@ def _add_biomech_args(p: argparse.ArgumentParser) -> None:
                         "default auto: from the estimator, else the layout")
 
 
+def add_run_options(p: argparse.ArgumentParser, calibration: bool = True) -> None:
+    """The options of ``run`` (``calibration``: also the per-trial ones, ``--calibration``,
+    ``--calibrate``, ``--intrinsics``, ``--cameras``, ``--offset``, ``--sync``), shared
+    with ``batch``."""
+    p.add_argument("--estimator", default="blazepose", choices=list(ESTIMATORS),
+                   help="keypoint estimator (default: blazepose; holistic adds hands and "
+                        "face; rtmw/dwpose/rtmpose/rtmo run your .onnx given with --model)")
+    p.add_argument("--model", type=Path, help="pose model .onnx for rtmw/dwpose/rtmpose/rtmo")
+    p.add_argument("--detector", help="person detector for top-down ONNX models: a YOLOX "
+                                      ".onnx file (default: --person-detector)")
+    p.add_argument("--person-detector", default="auto", choices=["auto", "ssdlite", "blazepose"],
+                   help="embedded person detector: auto (SSDLite over the image and its "
+                        "tiles plus BlazePose's; default), ssdlite, or blazepose "
+                        "(MediaPipe's, made for one person)")
+    p.add_argument("--max-identities", type=int,
+                   help="the number of people in the video: identities are capped at N and a "
+                        "person who comes back takes the most similar lost identity")
+    p.add_argument("--max-people", type=int, default=4, help="most people per frame (default 4)")
+    p.add_argument("--start", type=float, help="first time to process, seconds")
+    p.add_argument("--end", type=float, help="time to stop at (exclusive), seconds")
+    p.add_argument("--layout", default="native", choices=list(LAYOUTS), type=_layout_name,
+                   help="keypoint layout of the outputs (default: the estimator's own)")
+    p.add_argument("--no-track", action="store_true",
+                   help="no identities across frames (person = detection slot)")
+    p.add_argument("--max-age", type=float, default=1.0,
+                   help="seconds a lost person keeps their identity (default 1)")
+    _add_filter_args(p, "tracks")
+    p.add_argument("--no-video", action="store_true", help="do not write overlay.mp4")
+    p.add_argument("--style", default="skeleton", choices=list(STYLES),
+                   help="overlay: skeleton over the video (default), or openpose "
+                        "(ControlNet/DWPose pose image on black)")
+    p.add_argument("--no-smooth", action="store_true",
+                   help="no BlazePose one-euro smoothing of landmarks in video mode (the "
+                        "default with --filter butterworth: its zero-phase filtering does "
+                        "not lag, the one-euro smoothing does)")
+    p.add_argument("--no-autorotate", action="store_true",
+                   help="analyse frames as stored, not turned as a phone video's rotation "
+                        "(display matrix) or an image's EXIF orientation asks")
+    p.add_argument("--no-swap-fix", action="store_true",
+                   help="keep left/right labels as the estimator gave them (default: swapped "
+                        "legs, arms… are swapped back, from each person's motion and, with "
+                        "several cameras, from the other views; the manifest counts them)")
+    if calibration:
+        p.add_argument("--calibration", type=Path,
+                       help="calibration of the cameras (.qca.txt, .toml, .yml, .json): the "
+                            "inputs are one video per camera and 3D is triangulated into "
+                            "OUT/multiview (found automatically in an input folder)")
+        p.add_argument("--calibrate", choices=["people"],
+                       help="people: no calibration needed; the cameras and their time offsets "
+                            "are found from the people in the videos (one per camera), written "
+                            "to OUT/calibration/, then 3D as with --calibration (default: none)")
+        p.add_argument("--intrinsics", type=Path, metavar="FILE",
+                       help="with --calibrate people: K and distortion from any calibration file "
+                            "(its extrinsics ignored; default: guessed and refined)")
+        p.add_argument("--cameras", help=CAMERAS_HELP)
+        p.add_argument("--offset", action="append", metavar="CAM=N", help=OFFSET_HELP)
+        p.add_argument("--sync", type=Path, metavar="FILE", help=SYNC_HELP)
+    p.add_argument("--min-views", type=int, default=2,
+                   help="cameras a 3D point needs (default 2)")
+    p.add_argument("--max-error", type=float, default=15.0,
+                   help="reprojection error (px) above which a view is left out (default 15)")
+    _add_biomech_args(p)
+    p.add_argument("--device", default="cpu", help="compute device (default cpu, the only "
+                                                   "one today)")
+    p.add_argument("--detect-interval", type=int, default=10,
+                   help="frames between detector runs while looking for more people "
+                        "(default 10; 0: only when someone is lost)")
+    p.add_argument("--threads", type=int, help="inference threads (default: 2 where a core is "
+                   "free; 1 for the body alone on a 2-core machine or when all cores are busy)")
+    p.add_argument("--force", action="store_true", help="redo inputs whose bundle is complete")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     p = argparse.ArgumentParser(
@@ -672,72 +745,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "overlay.mp4.")
     r.add_argument("inputs", nargs="+", type=Path, help="videos, images, or folders of them")
     r.add_argument("-o", "--output", type=Path, required=True, help="output folder")
-    r.add_argument("--estimator", default="blazepose", choices=list(ESTIMATORS),
-                   help="keypoint estimator (default: blazepose; holistic adds hands and "
-                        "face; rtmw/dwpose/rtmpose/rtmo run your .onnx given with --model)")
-    r.add_argument("--model", type=Path, help="pose model .onnx for rtmw/dwpose/rtmpose/rtmo")
-    r.add_argument("--detector", help="person detector for top-down ONNX models: a YOLOX "
-                                      ".onnx file (default: --person-detector)")
-    r.add_argument("--person-detector", default="auto", choices=["auto", "ssdlite", "blazepose"],
-                   help="embedded person detector: auto (SSDLite over the image and its "
-                        "tiles plus BlazePose's; default), ssdlite, or blazepose "
-                        "(MediaPipe's, made for one person)")
-    r.add_argument("--max-identities", type=int,
-                   help="the number of people in the video: identities are capped at N and a "
-                        "person who comes back takes the most similar lost identity")
-    r.add_argument("--max-people", type=int, default=4, help="most people per frame (default 4)")
-    r.add_argument("--start", type=float, help="first time to process, seconds")
-    r.add_argument("--end", type=float, help="time to stop at (exclusive), seconds")
-    r.add_argument("--layout", default="native", choices=list(LAYOUTS), type=_layout_name,
-                   help="keypoint layout of the outputs (default: the estimator's own)")
-    r.add_argument("--no-track", action="store_true",
-                   help="no identities across frames (person = detection slot)")
-    r.add_argument("--max-age", type=float, default=1.0,
-                   help="seconds a lost person keeps their identity (default 1)")
-    _add_filter_args(r, "tracks")
-    r.add_argument("--no-video", action="store_true", help="do not write overlay.mp4")
-    r.add_argument("--style", default="skeleton", choices=list(STYLES),
-                   help="overlay: skeleton over the video (default), or openpose "
-                        "(ControlNet/DWPose pose image on black)")
-    r.add_argument("--no-smooth", action="store_true",
-                   help="no BlazePose one-euro smoothing of landmarks in video mode (the "
-                        "default with --filter butterworth: its zero-phase filtering does "
-                        "not lag, the one-euro smoothing does)")
-    r.add_argument("--no-autorotate", action="store_true",
-                   help="analyse frames as stored, not turned as a phone video's rotation "
-                        "(display matrix) or an image's EXIF orientation asks")
-    r.add_argument("--no-swap-fix", action="store_true",
-                   help="keep left/right labels as the estimator gave them (default: swapped "
-                        "legs, arms… are swapped back, from each person's motion and, with "
-                        "several cameras, from the other views; the manifest counts them)")
-    r.add_argument("--calibration", type=Path,
-                   help="calibration of the cameras (.qca.txt, .toml, .yml, .json): the "
-                        "inputs are one video per camera and 3D is triangulated into "
-                        "OUT/multiview (found automatically in an input folder)")
-    r.add_argument("--calibrate", choices=["people"],
-                   help="people: no calibration needed; the cameras and their time offsets "
-                        "are found from the people in the videos (one per camera), written "
-                        "to OUT/calibration/, then 3D as with --calibration (default: none)")
-    r.add_argument("--intrinsics", type=Path, metavar="FILE",
-                   help="with --calibrate people: K and distortion from any calibration file "
-                        "(its extrinsics ignored; default: guessed and refined)")
-    r.add_argument("--cameras", help=CAMERAS_HELP)
-    r.add_argument("--offset", action="append", metavar="CAM=N", help=OFFSET_HELP)
-    r.add_argument("--sync", type=Path, metavar="FILE", help=SYNC_HELP)
-    r.add_argument("--min-views", type=int, default=2,
-                   help="cameras a 3D point needs (default 2)")
-    r.add_argument("--max-error", type=float, default=15.0,
-                   help="reprojection error (px) above which a view is left out (default 15)")
-    _add_biomech_args(r)
-    r.add_argument("--device", default="cpu", help="compute device (default cpu, the only "
-                                                   "one today)")
-    r.add_argument("--detect-interval", type=int, default=10,
-                   help="frames between detector runs while looking for more people "
-                        "(default 10; 0: only when someone is lost)")
-    r.add_argument("--threads", type=int, help="inference threads (default: 2 where a core is "
-                   "free; 1 for the body alone on a 2-core machine or when all cores are busy)")
-    r.add_argument("--force", action="store_true", help="redo inputs whose bundle is complete")
-    r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_run_options(r)
     r.set_defaults(func=_cmd_run)
 
     tr = sub.add_parser("triangulate", help="3D from 2D keypoints of several cameras",
@@ -1042,6 +1050,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_calibrate(sub)
     add_sync_parser(sub)
+    from .cli_batch import add_parsers as add_batch
+
+    add_batch(sub, add_run_options)
     return p
 
 

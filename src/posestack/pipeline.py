@@ -157,6 +157,17 @@ class RunParameters:
         _choice("style", self.style, STYLES)
         if self.max_gap < 0:
             raise InputError(f"--max-gap must be ≥ 0 frames; got {self.max_gap}")
+        if self.filter == "butterworth" and not (np.isfinite(self.cutoff) and self.cutoff > 0):
+            raise InputError(f"--cutoff must be a positive number of Hz; got {self.cutoff}")
+        if self.filter == "butterworth" and not (self.order >= 2 and self.order % 2 == 0):
+            raise InputError(f"--order must be an even number ≥ 2 (the zero-phase filter runs "
+                             f"forwards and backwards); got {self.order}")
+        if self.filter == "oneeuro" and not (np.isfinite(self.min_cutoff)
+                                             and self.min_cutoff > 0):
+            raise InputError(f"--min-cutoff must be a positive number of Hz; got "
+                             f"{self.min_cutoff}")
+        if self.filter == "oneeuro" and not (np.isfinite(self.beta) and self.beta >= 0):
+            raise InputError(f"--beta must be ≥ 0; got {self.beta}")
         if not self.max_age > 0:
             raise InputError(f"--max-age must be > 0 seconds; got {self.max_age}")
         if self.height is not None and not 0.5 < self.height < 2.8:
@@ -305,7 +316,8 @@ def run(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | o
         min_tracking_confidence: float = 0.5, detect_interval: int = 10,
         person_detector: str = "auto", max_identities: int | None = None,
         num_threads: int | None = None, progress: bool = True, force: bool = False,
-        autorotate: bool = True, fix_swaps: bool = True) -> list[Result]:
+        autorotate: bool = True, fix_swaps: bool = True,
+        names: Sequence[str] | None = None) -> list[Result]:
     """Estimate keypoints on videos or images and (optionally) write a bundle per input.
 
     Args:
@@ -356,6 +368,9 @@ def run(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | o
             tracked person's motion (:func:`posestack.swaps.fix_swaps_temporal`;
             the manifest's ``swaps`` counts them). Multi-view runs settle swaps by
             the geometry of the other cameras instead, before triangulation.
+        names: the bundles' folder names, one per input file (after folders are
+            expanded); None: the inputs' stems, prefixed by their parent folders
+            where two would clash.
 
     Returns:
         one :class:`Result` per input, in order.
@@ -388,7 +403,12 @@ def run(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | o
     infos = [probe(p, autorotate=params.autorotate) for p in paths]
     for p, info in zip(paths, infos, strict=True):
         _check_against_media(p, info, params)
-    names = _bundle_names(paths)
+    if names is None:
+        names = _bundle_names(paths)
+    elif len(names) != len(paths) or len(set(names)) != len(names) or not all(
+            n and "/" not in n and n not in (".", "..") for n in names):
+        raise InputError(f"names must be {len(paths)} distinct folder names, one per input "
+                         f"file; got {list(names)}")
     if out_root is not None:
         for name in names:
             check_bundle_folder(out_root / name)
