@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 PS := $(VENV)/bin/posestack
 TEST_ASSETS := blazepose_detector blazepose_landmark_full ssdlite_person_detector selfie_segmentation hand_landmark_full hand_recrop face_detection_short_range face_landmark sports2d_demo pose2sim_demo_singleperson pose2sim_calibration_boards astronaut_image opensim_setup marker_augmenter
 
-.PHONY: demo test lint bench reference setup clean
+.PHONY: demo test lint bench reference setup clean chromium
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,14 @@ demo: $(VENV)/.installed
 	$(PS) assets fetch blazepose_detector blazepose_landmark_full ssdlite_person_detector sports2d_demo
 	$(PS) demo -o out/demo
 
-test: $(VENV)/.installed $(VENV)/.smpl
+# The viewer's and the report's tests look at pages in headless Chromium (Debian's).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { echo "installing Debian's chromium for the browser tests"; \
+	  (apt-get install -y -q chromium >/dev/null 2>&1 || \
+	   (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)) || \
+	  { echo "cannot install chromium (needs root and Debian's packages): the browser tests will fail"; }; }
+
+test: $(VENV)/.installed $(VENV)/.smpl chromium
 	$(PS) assets fetch $(TEST_ASSETS)
 	$(PY) -m pytest -q -ra
 

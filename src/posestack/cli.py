@@ -1053,6 +1053,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_batch import add_parsers as add_batch
 
     add_batch(sub, add_run_options)
+    from .view.cli import add_parsers as add_view
+
+    add_view(sub)
     return p
 
 
