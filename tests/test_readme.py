@@ -43,7 +43,8 @@ README = ROOT / "README.md"
 pytestmark = pytest.mark.assets
 
 # A step is slow when it needs the four-camera sample or the body model.
-_SLOW = re.compile(r"\$D\b|out/multiview|out/cam0|out3d|out2d/|posestack (body|render)\b")
+_SLOW = re.compile(r"\$D\b|out/multiview|posestack query out\b|out/cam0|out3d|out2d/|"
+                   r"posestack (body|render)\b")
 _SETUP = re.compile(r"^(make|pip)\b")
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 

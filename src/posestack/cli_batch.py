@@ -42,6 +42,7 @@ def add_parsers(sub, add_run_options) -> None:
                         "another worker (default 2)")
     add_run_options(b, calibration=False)
     b.set_defaults(func=_cmd_batch)
+    add_query_parser(sub)
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
@@ -63,3 +64,80 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     for r in res.failed:
         print(f"  failed: {r['input']}: {r['error']}", file=sys.stderr)
     return 1 if res.failed else 0
+
+
+def add_query_parser(sub) -> None:
+    """Add ``query`` to the main parser's subparsers."""
+    q = sub.add_parser(
+        "query", help="one SQL query over every bundle under a folder (DuckDB)",
+        description="Run SQL (DuckDB's dialect) over every bundle under OUT. Views: bundles "
+                    "(one row per bundle: bundle, trial, kind, input, estimator, layout, fps, "
+                    "width, height, frames, people, created, posestack, seconds, warnings, "
+                    "path), one view per table the bundles hold (keypoints2d, keypoints3d, "
+                    "keypoints3d_body, angles, angles_ik, angles_opensim, codes…) with the "
+                    "bundle's columns in front, and batch (the batch.parquet summaries). "
+                    "Needs posestack[query].")
+    q.add_argument("root", type=Path, metavar="OUT", help="a folder of bundles (run/batch -o)")
+    q.add_argument("sql", nargs="?", metavar="SQL",
+                   help="the query, e.g. \"select bundle, count(*) from keypoints2d group by "
+                        "bundle\" (default: list the views and their columns)")
+    q.add_argument("--csv", type=Path, metavar="FILE", help="also write the result as CSV")
+    q.add_argument("--parquet", type=Path, metavar="FILE",
+                   help="also write the result as Parquet")
+    q.add_argument("--max-rows", type=int, default=40,
+                   help="rows printed (default 40; the files get them all)")
+    q.set_defaults(func=_cmd_query)
+
+
+def _cmd_query(args: argparse.Namespace) -> int:
+    from .errors import InputError
+    from .io.atomic import atomic_path
+    from .io.tables import write_parquet
+    from .query import connect, query, tables
+
+    if args.max_rows < 0:
+        raise InputError(f"--max-rows must be 0 or more; got {args.max_rows}")
+    for f in (args.csv, args.parquet):
+        if f is not None and f.is_dir():
+            raise InputError(f"{f} is a folder: give a file name to write")
+    if args.sql is None:
+        con = connect(args.root)
+        for name in tables(con):
+            cols = con.execute(f"describe {name}").fetchall()
+            print(f"{name}: " + ", ".join(c[0] for c in cols))
+        con.close()
+        return 0
+    table = query(args.root, args.sql)
+    if args.csv is not None:
+        import pyarrow.csv as pacsv
+
+        with atomic_path(args.csv) as tmp:
+            pacsv.write_csv(table, tmp)
+    if args.parquet is not None:
+        write_parquet(args.parquet, table)
+    print(format_table(table, args.max_rows))
+    return 0
+
+
+def format_table(table, max_rows: int = 40) -> str:
+    """A ``pyarrow.Table`` as aligned text: a header, at most ``max_rows`` rows, and how
+    many more there are."""
+    names = table.column_names
+    rows = table.slice(0, max_rows).to_pylist()
+
+    def cell(v) -> str:
+        if v is None:
+            return ""
+        if isinstance(v, float):
+            return f"{v:.6g}"
+        return str(v)
+
+    cells = [[cell(r[n]) for n in names] for r in rows]
+    widths = [max([len(n), *(len(c[i]) for c in cells)]) for i, n in enumerate(names)]
+    lines = ["  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
+    more = table.num_rows - len(rows)
+    lines.append(f"({table.num_rows} rows" + (f"; {more} not shown: --csv or --parquet "
+                                                 "writes them all)" if more else ")"))
+    return "\n".join(lines)
