@@ -245,3 +245,20 @@ def test_ray_batch_survives_a_killed_worker(tmp_path, clips, serial):
     assert sum(r["status"] == "done" for r in rows.values()) == 1
     assert sum(r["status"] == "skipped" for r in rows.values()) == 19
     _same(_contents(out), _contents(serial))
+
+
+def test_a_camera_trial_is_one_task_with_its_3d(tmp_path):
+    """Pose2Sim's session folder (videos/ and calibration/) as one input: the 2D of every
+    camera and the triangulated 3D under OUT/<trial>/, one summary row."""
+    trial = assets.path("pose2sim_demo_singleperson")
+    out = tmp_path / "out"
+    assert main(["batch", str(trial), "-o", str(out), "--end", "0.25", "--no-video",
+                 "--layout", "halpe26", "-q"]) == 0
+    rows = _summary(out)
+    (row,) = rows.values()
+    assert (row["kind"], row["status"], row["people"]) == ("trial", "done", 1)
+    assert row["frames"] == 15  # 0.25 s at 60 frames/s, per camera
+    base = out / trial.name
+    assert {p.name for p in base.iterdir() if p.is_dir()} >= {"cam01", "cam04", "multiview"}
+    k3d = pq.read_table(base / "multiview" / "keypoints3d.parquet")
+    assert k3d.num_rows > 0 and "reprojection_error" in k3d.column_names
