@@ -126,6 +126,12 @@ def test_batch_refuses_an_option_that_makes_no_sense(tmp_path, clips, capsys):
     assert main(["batch", str(clips[0]), "-o", str(tmp_path / "o"), "--workers", "0"]) == 2
     assert main(["batch", str(clips[0]), "-o", str(tmp_path / "o"), "--filter",
                  "butterworth", "--cutoff", "-1"]) == 2
+    # an address nothing answers at: refused in seconds (Ray itself retries for minutes)
+    t0 = time.monotonic()
+    assert main(["batch", str(clips[0]), "-o", str(tmp_path / "o"), "--ray",
+                 "127.0.0.1:1"]) == 2
+    assert "no Ray cluster answers at 127.0.0.1:1" in capsys.readouterr().err
+    assert time.monotonic() - t0 < 10
     assert not (tmp_path / "o").exists()
 
 

@@ -343,6 +343,13 @@ def batch(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str |
         raise InputError(f"--threads must be at least 1; got {threads}")
     if retries < 0:
         raise InputError(f"retries must be 0 or more; got {retries}")
+    if ray is not False and ray is not None:
+        try:
+            import ray as _ray  # noqa: F401
+        except ImportError:
+            raise PosestackError("--ray needs Ray: pip install 'posestack[scale]'") from None
+        if isinstance(ray, str) and ray not in ("auto", "local"):
+            _check_reachable(ray)
     out = Path(output).expanduser()
     _check_writable(out)
     t0 = time.perf_counter()
@@ -437,6 +444,25 @@ def _local(tasks: Sequence[Task], out: Path, options: dict[str, Any], workers: i
                 todo.append(i)
         if todo:
             log.warning("a worker died; %d unfinished task(s) go to new workers", len(todo))
+
+
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Refuse, within seconds, a Ray address nothing answers at (Ray itself retries for
+    minutes)."""
+    import socket
+
+    hostport = address.split("://", 1)[-1].rsplit("/", 1)[0]
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise PosestackError(f"--ray {address}: give HOST:PORT (the head's GCS, e.g. "
+                             "head:6379), ray://HOST:PORT (Ray Client, e.g. head:10001) or auto")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            pass
+    except OSError as e:
+        raise PosestackError(f"no Ray cluster answers at {address} ({e}); start one with "
+                             "`ray start --head` on the head node, or leave out the address "
+                             "for a local Ray") from None
 
 
 def _on_ray(tasks: Sequence[Task], out: Path, options: dict[str, Any], workers: int | None,
