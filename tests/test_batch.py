@@ -104,6 +104,14 @@ def test_plan_reads_list_files_trials_and_image_folders(tmp_path, clips):
     assert plan([trial / "videos"]) == [Task(trial / "videos", "trial", "videos")]
     # a folder of videos without one: one task per video
     assert [t.name for t in plan([clips[0].parent])][:2] == ["clip_00", "clip_01"]
+    # a cohort's folder: participants, then trials (a camera trial among them)
+    cohort = tmp_path / "cohort"
+    for who in ("P01", "P02"):
+        (cohort / who / "walk").mkdir(parents=True)
+        (cohort / who / "walk" / "front.mp4").write_bytes(clips[0].read_bytes())
+    (cohort / "P02" / "run").symlink_to(trial)
+    assert [(t.kind, t.name) for t in plan([cohort])] == [
+        ("video", "P01_walk_front"), ("trial", "run"), ("video", "P02_walk_front")]
 
 
 @pytest.mark.parametrize("bad, message", [

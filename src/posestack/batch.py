@@ -28,6 +28,7 @@ that every node sees, and posestack installed on every node.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import logging
@@ -124,8 +125,10 @@ def plan(inputs: Iterable[str | os.PathLike]) -> list[Task]:
     A folder is a multi-camera trial when it holds (or its ``videos/`` holds) two
     videos or more and a calibration is found beside them (``Calib.toml``,
     ``.qca.txt``… here or in ``calibration/``); a folder of videos without one gives
-    one task per video; a folder of images only is one task. Task names are the
-    inputs' stems, prefixed by their parent folders where two would clash.
+    one task per video; a folder of images only is one task; a folder of folders (a
+    cohort: participants, then trials) gives the tasks of the folders below it, up
+    to three levels down. Task names are the inputs' stems, prefixed by their parent
+    folders where two would clash (``P01_walk``, ``P02_walk``).
 
     Raises:
         InputError: a missing path, a folder with nothing to read, an empty list file,
@@ -158,7 +161,7 @@ def plan(inputs: Iterable[str | os.PathLike]) -> list[Task]:
     return [Task(s, k, n) for (s, k), n in zip(sources, names, strict=True)]
 
 
-def _classify(p: Path) -> list[tuple[Path, str]]:
+def _classify(p: Path, depth: int = 0) -> list[tuple[Path, str]]:
     if p.is_file():
         ext = p.suffix.lower()
         if ext in VIDEO_EXTENSIONS:
@@ -175,8 +178,17 @@ def _classify(p: Path) -> list[tuple[Path, str]]:
     if not kids and (p / "videos").is_dir():
         kids = media_files(p / "videos")
         vids = [k for k in kids if k.suffix.lower() in VIDEO_EXTENSIONS]
-    if not kids:
-        raise InputError(f"folder {p} has no videos or images (and no videos/ subfolder)")
+    if not kids:  # a cohort's folder: its participants' and trials' folders, in order
+        found: list[tuple[Path, str]] = []
+        if depth < 3:
+            for d in sorted(d for d in p.iterdir() if d.is_dir() and not d.name.startswith(
+                    ".") and d.name.lower() != "calibration"):
+                with contextlib.suppress(InputError):
+                    found.extend(_classify(d, depth + 1))
+        if not found:
+            raise InputError(f"folder {p} has no videos or images, nor any folder below it "
+                             "that has (a videos/ folder or a camera trial counts)")
+        return found
     if vids:
         return [(k, "video" if k in vids else "image") for k in kids]
     return [(p, "images")]
@@ -478,8 +490,8 @@ def _on_ray(tasks: Sequence[Task], out: Path, options: dict[str, Any], workers: 
     if started:
         kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                               "configure_logging": False}
-        if address is None:
-            kw["num_cpus"] = workers or default_workers()
+        if address is None:  # all the cores; --workers limits the tasks at once
+            kw["num_cpus"] = default_workers()
         try:
             ray.init(address=address, **kw)
         except Exception as e:
