@@ -276,3 +276,35 @@ def test_a_camera_trial_is_one_task_with_its_3d(tmp_path):
     assert {p.name for p in base.iterdir() if p.is_dir()} >= {"cam01", "cam04", "multiview"}
     k3d = pq.read_table(base / "multiview" / "keypoints3d.parquet")
     assert k3d.num_rows > 0 and "reprojection_error" in k3d.column_names
+
+
+def test_ray_batch_on_an_existing_cluster_by_address(tmp_path, clips, serial):
+    """`ray start --head` first, as on a cluster's head node; the batch joins it by
+    address and leaves it running."""
+    pytest.importorskip("ray")
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ray_cli = Path(sys.executable).parent / "ray"
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+    subprocess.run([str(ray_cli), "start", "--head", f"--port={port}", "--num-cpus=2",
+                    "--include-dashboard=false", "--node-ip-address=127.0.0.1"],
+                   check=True, capture_output=True, env=env, timeout=180)
+    try:
+        out = tmp_path / "out"
+        proc = subprocess.run([*POSESTACK, "batch", *map(str, clips[:3]), "-o", str(out),
+                               "--ray", f"127.0.0.1:{port}", "--threads", "1", "-q"],
+                              capture_output=True, text=True, env=env, timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        rows = _summary(out)
+        assert [r["status"] for r in rows.values()] == ["done"] * 3
+        status = subprocess.run([str(ray_cli), "status", f"--address=127.0.0.1:{port}"],
+                                capture_output=True, text=True, env=env, timeout=60)
+        assert status.returncode == 0, "the batch must not stop a cluster it joined"
+        _same(_contents(out), {k: v for k, v in _contents(serial).items()
+                               if k.split("/")[0] in {c.stem for c in clips[:3]}})
+    finally:
+        subprocess.run([str(ray_cli), "stop", "--force"], capture_output=True, env=env,
+                       timeout=120)
