@@ -111,7 +111,12 @@ def test_plan_reads_list_files_trials_and_image_folders(tmp_path, clips):
         (cohort / who / "walk" / "front.mp4").write_bytes(clips[0].read_bytes())
     (cohort / "P02" / "run").symlink_to(trial)
     assert [(t.kind, t.name) for t in plan([cohort])] == [
-        ("video", "P01_walk_front"), ("trial", "run"), ("video", "P02_walk_front")]
+        ("video", "P01_walk_front"), ("trial", "P02_run"), ("video", "P02_walk_front")]
+    # a participant added later changes no one else's name
+    (cohort / "P03" / "walk").mkdir(parents=True)
+    (cohort / "P03" / "walk" / "front.mp4").write_bytes(clips[0].read_bytes())
+    assert [t.name for t in plan([cohort])] == ["P01_walk_front", "P02_run",
+                                               "P02_walk_front", "P03_walk_front"]
 
 
 @pytest.mark.parametrize("bad, message", [
@@ -165,8 +170,9 @@ def test_a_failed_input_is_recorded_and_the_others_go_on(tmp_path, clips, serial
 
 
 def test_killed_batch_resumes_exactly_the_missing_inputs(tmp_path, clips, serial):
-    """kill -9 of the whole batch (the driver and its workers) mid-run; the same command
-    again finishes what is missing, and the result is the serial run's, byte for byte."""
+    """kill -9 of the batch mid-run: its workers die with it (no orphan goes on holding a
+    bundle's lock); the same command again finishes exactly what is missing, and the
+    result is the serial run's."""
     out = tmp_path / "out"
     cmd = [*POSESTACK, "batch", *map(str, clips), "-o", str(out), "--workers", "2",
            "--threads", "1", "-q"]
@@ -176,8 +182,13 @@ def test_killed_batch_resumes_exactly_the_missing_inputs(tmp_path, clips, serial
     while sum(_complete(out / f"clip_{i:02d}") for i in range(20)) < 4:
         assert proc.poll() is None and time.monotonic() < deadline, "batch ended too soon"
         time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
+    workers = _children(proc.pid)
+    os.kill(proc.pid, signal.SIGKILL)  # the batch alone: its workers must die with it
     proc.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(w) for w in workers), "workers outlived the batch"
     finished = {c.stem for c in clips if _complete(out / c.stem)}
     assert 4 <= len(finished) < 20
     for c in clips:  # nothing that looks complete and is not
@@ -205,9 +216,36 @@ def test_a_killed_worker_is_replaced_and_its_task_redone(tmp_path, clips, serial
     assert proc.returncode == 0, err
     rows = _summary(out)
     assert all(r["status"] == "done" for r in rows.values())
-    assert max(r["attempts"] for r in rows.values()) == 2  # the killed worker's tasks again
+    # only the killed worker's task ran again; the other worker's work was kept
+    assert sorted(r["attempts"] for r in rows.values()) == [1] * 7 + [2]
     _same(_contents(out), {k: v for k, v in _contents(serial).items()
                            if k.split("/")[0] in {c.stem for c in clips[:8]}})
+
+
+def _children(pid: int) -> list[int]:
+    ps = subprocess.run(["ps", "-ww", "-eo", "pid=,ppid=,args="], capture_output=True,
+                        text=True).stdout
+    return [int(a) for a, b, *_ in (ln.split(None, 2) for ln in ps.splitlines())
+            if int(b) == pid]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def test_a_script_without_the_main_guard_gets_a_clear_error(tmp_path, clips):
+    script = tmp_path / "cohort.py"
+    script.write_text(f"import posestack.batch\nposestack.batch.batch([{str(clips[0])!r}], "
+                      f"{str(tmp_path / 'out')!r}, workers=2, progress=False)\n")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode != 0
+    assert 'if __name__ == "__main__":' in proc.stderr.splitlines()[-1]
+    assert not (tmp_path / "out" / "batch.parquet").exists()
 
 
 def _wait_for_worker(proc: subprocess.Popen, match, parent: int | None = None,

@@ -120,6 +120,17 @@ def test_a_thousand_bundles_are_queried_in_seconds(tmp_path):
     print(f"1,000 bundles: {took:.2f} s")  # benchmarks/bench_batch.py reports it
 
 
+def test_a_damaged_table_is_left_out_with_a_warning(cohort, tmp_path, caplog):
+    copy = tmp_path / "out"
+    shutil.copytree(cohort, copy)
+    bad = copy / "P01_trial2" / "angles.parquet"
+    bad.write_bytes(bad.read_bytes()[:200])
+    (n,) = query(copy, "select count(distinct bundle) from angles").column(0).to_pylist()
+    assert n == 3
+    assert "P01_trial2/angles.parquet is damaged" in caplog.text
+    assert query(copy, "select count(*) from bundles").column(0).to_pylist() == [4]
+
+
 def test_bad_queries_say_what_is_wrong(cohort, tmp_path, capsys):
     with pytest.raises(InputError, match="no bundle under"):
         query(tmp_path, "select 1")

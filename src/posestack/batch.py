@@ -17,7 +17,8 @@ Pose2Sim's session folders) — and runs :func:`posestack.run` or
   (at least 1), and the numerical libraries' thread pools are capped to match.
 - **Progress** is one bar over the batch: inputs done, frames/s, ETA.
 - **Summary**: ``OUT/batch.parquet``, one row per input (input, bundle, kind,
-  status ``done``/``skipped``/``failed``, frames, people, seconds, error, attempts),
+  status ``done``/``skipped``/``failed``/``not run`` (the batch was stopped first),
+  frames, people, seconds, error, attempts: None on Ray, which retries by itself),
   written atomically when the batch ends (also after a failure or Ctrl-C).
 
 Ray (the ``scale`` extra) runs the same tasks on a local Ray started on the spot
@@ -33,6 +34,7 @@ import dataclasses
 import functools
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Iterable, Sequence
@@ -127,8 +129,9 @@ def plan(inputs: Iterable[str | os.PathLike]) -> list[Task]:
     ``.qca.txt``… here or in ``calibration/``); a folder of videos without one gives
     one task per video; a folder of images only is one task; a folder of folders (a
     cohort: participants, then trials) gives the tasks of the folders below it, up
-    to three levels down. Task names are the inputs' stems, prefixed by their parent
-    folders where two would clash (``P01_walk``, ``P02_walk``).
+    to three levels down. A task is named by its path below the folder given
+    (``P01/walk.mp4`` → ``P01_walk``), or by its stem when given itself; where two
+    inputs give the same name, their parent folders go in front.
 
     Raises:
         InputError: a missing path, a folder with nothing to read, an empty list file,
@@ -137,6 +140,7 @@ def plan(inputs: Iterable[str | os.PathLike]) -> list[Task]:
     from .pipeline import _bundle_names
 
     sources: list[tuple[Path, str]] = []
+    names: list[str] = []
     pending = [Path(p).expanduser() for p in inputs]
     if not pending:
         raise InputError("no input given: name videos, images, folders or a list file")
@@ -144,21 +148,33 @@ def plan(inputs: Iterable[str | os.PathLike]) -> list[Task]:
         if not p.exists():
             raise InputError(f"input not found: {p} (check the path; give a video, an image, "
                              "a folder or a list file with one per line)")
-        if _is_list_file(p):
-            for q in read_list(p):
-                if not q.exists():
-                    raise InputError(f"{p} names {q}, which does not exist")
-                sources.extend(_classify(q))
-        else:
-            sources.extend(_classify(p))
+        for q in read_list(p) if _is_list_file(p) else [p]:
+            if not q.exists():
+                raise InputError(f"{p} names {q}, which does not exist")
+            found = _classify(q)
+            sources.extend(found)
+            names.extend(_name_below(q, src) for src, _ in found)
     seen: dict[Path, Path] = {}
     for src, _ in sources:
         key = src.resolve()
         if key in seen:
             raise InputError(f"{src} is given twice (also as {seen[key]}): each input once")
         seen[key] = src
-    names = _bundle_names([s for s, _ in sources])
+    clash = [i for i, n in enumerate(names) if names.count(n) > 1]
+    if clash:  # the same name from two inputs: their parent folders in front
+        for i, n in zip(clash, _bundle_names([sources[i][0] for i in clash]), strict=True):
+            names[i] = n
     return [Task(s, k, n) for (s, k), n in zip(sources, names, strict=True)]
+
+
+def _name_below(given: Path, source: Path) -> str:
+    """A task's name: its path below the folder the user gave (``P01/walk.mp4`` →
+    ``P01_walk``), so that a name does not change when other inputs are added; the
+    stem (or folder name) for what was given itself."""
+    if source == given or not given.is_dir():
+        return source.stem if source.is_file() else source.name
+    rel = source.relative_to(given)
+    return "_".join([*rel.parent.parts, rel.stem if source.is_file() else rel.name])
 
 
 def _classify(p: Path, depth: int = 0) -> list[tuple[Path, str]]:
@@ -304,8 +320,10 @@ def _check_options(options: dict[str, Any], tasks: Sequence[Task]) -> dict[str, 
     RunParameters(**{k: v for k, v in single.items() if k in fields})  # raises InputError
     multi = sorted(set(options) - set(_run_options()))
     if multi and not any(t.kind == "trial" for t in tasks):
-        raise InputError(f"{', '.join(multi)} are for multi-camera trials, and no input is "
-                         "one (a trial is a folder of camera videos with its calibration)")
+        opts = ", ".join("--" + m.replace("_", "-") for m in multi)
+        raise InputError(f"{opts} {'is' if len(multi) == 1 else 'are'} for multi-camera "
+                         "trials, and no input is one (a trial is a folder of camera videos "
+                         "with its calibration)")
     return options
 
 
@@ -367,6 +385,7 @@ def batch(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str |
     t0 = time.perf_counter()
     bar = _Bar(len(tasks), progress)
     rows: dict[int, dict[str, Any]] = {}
+    finished = False
     try:
         if ray is False or ray is None:
             _local(tasks, out, options, workers or default_workers(), threads, retries, bar,
@@ -374,6 +393,7 @@ def batch(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str |
         else:
             _on_ray(tasks, out, options, workers, None if ray is True else str(ray),
                     threads, retries, bar, rows)
+        finished = True
     finally:
         bar.close()
         ordered = [rows.get(i) or {"input": str(t.source), "bundle": t.name, "kind": t.kind,
@@ -381,7 +401,9 @@ def batch(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str |
                                    "seconds": 0.0, "error": "the batch stopped first",
                                    "attempts": 0}
                    for i, t in enumerate(tasks)]
-        summary = write_summary(out, ordered)
+        # a batch that stopped before any task ended (Ray unreachable, workers that
+        # cannot start) leaves the previous summary as it was
+        summary = write_summary(out, ordered) if finished or rows else None
     return BatchResult(ordered, summary, round(time.perf_counter() - t0, 3))
 
 
@@ -406,56 +428,129 @@ def _threads(workers: int, cores: int) -> int:
     return max(1, cores // max(1, workers))
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when its parent dies (a batch killed with -9 must
+    not leave workers running on, holding bundles' locks); elsewhere a no-op."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _worker(conn, threads: int) -> None:
+    """A local worker: says it is ready, then runs the tasks it is sent until ``None``."""
+    _die_with_parent()
+    conn.send("ready")
+    while True:
+        msg = conn.recv()
+        if msg is None:
+            return
+        i, task, out, options = msg
+        conn.send((i, run_task(task, out, options, threads)))
+
+
+class _Worker:
+    """One worker process, the pipe to it, and the task it runs (None: idle)."""
+
+    def __init__(self, ctx, threads: int) -> None:
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_worker, args=(child, threads), daemon=True)
+        self.proc.start()
+        child.close()
+        self.ready = False
+        self.task: int | None = None
+
+    def stop(self, kill: bool = False) -> None:
+        if kill:
+            self.proc.kill()
+        else:
+            with contextlib.suppress(OSError):
+                self.conn.send(None)
+        self.proc.join(timeout=None if kill else 10)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join()
+
+
+def _failed_row(task: Task, attempts: int | None, error: str) -> dict[str, Any]:
+    return {"input": str(task.source), "bundle": task.name, "kind": task.kind,
+            "status": "failed", "frames": 0, "people": 0, "seconds": 0.0,
+            "attempts": attempts, "error": error}
+
+
 def _local(tasks: Sequence[Task], out: Path, options: dict[str, Any], workers: int,
            threads: int | None, retries: int, bar: _Bar,
            rows: dict[int, dict[str, Any]]) -> None:
-    """A process pool of fresh interpreters (``spawn``: a fork would inherit the caller's
-    OpenCV or torch thread pools and can hang; so a script calling :func:`batch` needs
-    the usual ``if __name__ == "__main__":`` guard). A worker that dies
-    breaks the pool: the tasks it took down are given to a fresh pool, up to
-    ``retries`` more times each."""
+    """Worker processes that the batch follows one by one, each a fresh interpreter
+    (``spawn``: a fork would inherit the caller's OpenCV or torch thread pools and can
+    hang, so a script calling :func:`batch` needs the usual ``if __name__ ==
+    "__main__":`` guard). A worker that dies takes down only the task it was running:
+    that task goes to a new worker, up to ``retries`` more times; workers die with the
+    batch (Linux)."""
     import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    from concurrent.futures.process import BrokenProcessPool
+    from collections import deque
+    from multiprocessing.connection import wait
 
     threads = threads or _threads(workers, default_workers())
-    attempts = dict.fromkeys(range(len(tasks)), 0)
-    todo = list(range(len(tasks)))
     ctx = mp.get_context("spawn")
-    while todo:
-        n = min(workers, len(todo))
-        broken: list[int] = []
-        with ProcessPoolExecutor(n, mp_context=ctx) as pool:
-            futures = {}
-            for i in todo:
-                attempts[i] += 1
-                futures[pool.submit(run_task, tasks[i], str(out), options, threads)] = i
-            pending = set(futures)
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for f in finished:
-                    i = futures[f]
+    attempts = dict.fromkeys(range(len(tasks)), 0)
+    queue = deque(range(len(tasks)))
+    pool = [_Worker(ctx, threads) for _ in range(min(workers, len(tasks)))]
+    try:
+        while queue or any(w.task is not None for w in pool):
+            for w in pool:
+                if w.ready and w.task is None and queue:
+                    w.task = queue.popleft()
+                    attempts[w.task] += 1
+                    w.conn.send((w.task, tasks[w.task], str(out), options))
+            waiting = {w.conn: w for w in pool} | {w.proc.sentinel: w for w in pool}
+            for obj in wait(list(waiting)):
+                w = waiting[obj]
+                if w not in pool:  # its pipe and its end both woke us: replaced already
+                    continue
+                if obj is w.conn or w.conn.poll():
                     try:
-                        row = f.result()
-                    except BrokenProcessPool:
-                        broken.append(i)
+                        msg = w.conn.recv()
+                    except (EOFError, OSError):
+                        msg = None
+                    if msg == "ready":
+                        w.ready = True
                         continue
-                    row["attempts"] = attempts[i]
-                    rows[i] = row
-                    bar.done(row)
-        todo = []
-        for i in sorted(broken):
-            if attempts[i] > retries:
-                rows[i] = {"input": str(tasks[i].source), "bundle": tasks[i].name,
-                           "kind": tasks[i].kind, "status": "failed", "frames": 0,
-                           "people": 0, "seconds": 0.0, "attempts": attempts[i],
-                           "error": f"its worker died {attempts[i]} times (killed, or out "
-                                    "of memory)"}
-                bar.done(rows[i])
-            else:
-                todo.append(i)
-        if todo:
-            log.warning("a worker died; %d unfinished task(s) go to new workers", len(todo))
+                    if msg is not None:
+                        i, row = msg
+                        row["attempts"] = attempts[i]
+                        rows[i] = row
+                        w.task = None
+                        bar.done(row)
+                        continue
+                if w.proc.is_alive() and obj is w.conn:
+                    continue
+                w.proc.join()
+                if not w.ready:
+                    raise PosestackError(
+                        f"a worker process could not start (exit code {w.proc.exitcode}). A "
+                        "script that calls posestack.batch must call it under `if __name__ "
+                        "== \"__main__\":` (the workers are fresh interpreters that import the "
+                        "script); see the errors above")
+                i = w.task
+                pool[pool.index(w)] = _Worker(ctx, threads)
+                if i is None:
+                    continue
+                if attempts[i] > retries:
+                    rows[i] = _failed_row(tasks[i], attempts[i], "its worker died (killed, or "
+                                          f"out of memory), {attempts[i]} time(s)")
+                    bar.done(rows[i])
+                else:
+                    log.warning("the worker running %s died; it goes to a new worker",
+                                tasks[i].source)
+                    queue.appendleft(i)
+    except BaseException:
+        for w in pool:
+            w.stop(kill=True)
+        raise
+    for w in pool:
+        w.stop()
 
 
 def _check_reachable(address: str, timeout: float = 5.0) -> None:
@@ -512,10 +607,8 @@ def _on_ray(tasks: Sequence[Task], out: Path, options: dict[str, Any], workers: 
                     row = ray.get(ref)
                     row["attempts"] = None
                 except Exception as e:  # the worker died more often than retries allow
-                    row = {"input": str(tasks[i].source), "bundle": tasks[i].name,
-                           "kind": tasks[i].kind, "status": "failed", "frames": 0,
-                           "people": 0, "seconds": 0.0, "attempts": retries + 1,
-                           "error": f"{type(e).__name__}: {str(e).splitlines()[0]}"}
+                    row = _failed_row(tasks[i], retries + 1,
+                                      f"{type(e).__name__}: {str(e).splitlines()[0]}")
                 rows[i] = row
                 bar.done(row)
     finally:

@@ -100,6 +100,8 @@ def _cmd_query(args: argparse.Namespace) -> int:
     for f in (args.csv, args.parquet):
         if f is not None and f.is_dir():
             raise InputError(f"{f} is a folder: give a file name to write")
+        if f is not None and any(p.exists() and not p.is_dir() for p in f.parents):
+            raise InputError(f"cannot write {f}: a part of its path is a file, not a folder")
     if args.sql is None:
         con = connect(args.root)
         for name in tables(con):

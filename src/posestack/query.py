@@ -125,6 +125,9 @@ def connect(root: str | os.PathLike, database: Any = None):
     if not bundles:
         raise InputError(f"no bundle under {root} (no manifest.json found): run posestack "
                          f"run or batch with -o {root} first")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     rows, tables = [], {}
     for b in bundles:
         try:
@@ -135,11 +138,16 @@ def connect(root: str | os.PathLike, database: Any = None):
         row = _row(root, b, manifest)
         rows.append(row)
         for f in sorted(b.glob("*.parquet")):
-            if _NAME.match(f.stem) and f.stem != "batch":
-                tables.setdefault(f.stem, []).append((str(f.resolve()), row["bundle"]))
+            if not _NAME.match(f.stem) or f.stem == "batch":
+                continue
+            try:
+                columns = tuple(pq.read_schema(f).names)
+            except (OSError, ValueError, pa.ArrowException) as e:
+                log.warning("%s is damaged (%s) and left out of the %s view; rerun what "
+                            "wrote it with --force", f, str(e).splitlines()[0], f.stem)
+                continue
+            tables.setdefault(f.stem, []).append((str(f.resolve()), row["bundle"], columns))
     con = database if database is not None else duckdb.connect()
-    import pyarrow as pa
-
     con.register("_bundles_arrow", pa.Table.from_pylist(rows, schema=_bundle_schema(pa)))
     con.execute("create or replace table bundles as select * from _bundles_arrow")
     con.unregister("_bundles_arrow")
@@ -165,21 +173,19 @@ def _list(paths: Sequence[str]) -> str:
     return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
 
 
-def _table_view(con, name: str, files: Sequence[tuple[str, str]]) -> None:
-    """``name``: every file's rows with the bundle's columns in front."""
+def _table_view(con, name: str, files: Sequence[tuple[str, str, tuple[str, ...]]]) -> None:
+    """``name``: every file's rows with the bundle's columns in front (``files``: path,
+    bundle, column names)."""
     import pyarrow as pa
 
-    con.register(f"_files_{name}", pa.table({"_file": [f for f, _ in files],
-                                             "_bundle": [b for _, b in files]}))
+    con.register(f"_files_{name}", pa.table({"_file": [f for f, _, _ in files],
+                                             "_bundle": [b for _, b, _ in files]}))
     con.execute(f"create or replace table _files_of_{name} as select * from _files_{name}")
     con.unregister(f"_files_{name}")
     # union_by_name only where the files' columns differ (bundles of different versions):
     # DuckDB 2.0's union_by_name reader hides NaN from isnan() and comparisons
-    import pyarrow.parquet as pq
-
-    schemas = {tuple(pq.read_schema(f).names) for f, _ in files}
-    union = ", union_by_name = true" if len(schemas) > 1 else ""
-    source = f"read_parquet({_list([f for f, _ in files])}{union}, filename = true)"
+    union = ", union_by_name = true" if len({c for _, _, c in files}) > 1 else ""
+    source = f"read_parquet({_list([f for f, _, _ in files])}{union}, filename = true)"
     own = [(r[0], r[1]) for r in con.execute(f"describe select * from {source}").fetchall()
            if r[0] != "filename"]
     front = [f"b.{c}" for c in BUNDLE_COLUMNS if c not in dict(own) and c != "path"]
