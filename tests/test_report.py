@@ -243,3 +243,15 @@ def test_names_ranges_and_symmetry():
     assert moved and np.ptp(v[:4]) == pytest.approx(20) and np.isnan(v[4])
     v, moved = continuous_branch(np.array([-30.0, 40]))
     assert not moved and list(v) == [-30, 40]
+
+
+def test_a_person_seen_in_a_few_frames_is_flagged():
+    from types import SimpleNamespace
+
+    from posestack.view.report import FEW_FRAMES, _few_frames_note
+
+    rows = [SimpleNamespace(person=0, frames=120), SimpleNamespace(person=1, frames=3),
+            SimpleNamespace(person=1, frames=2)]
+    assert _few_frames_note(rows, 0) == ""
+    assert "Seen in only 3 frames" in _few_frames_note(rows, 1)
+    assert FEW_FRAMES > 3

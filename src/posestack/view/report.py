@@ -486,8 +486,8 @@ def build_html(files: BundleFiles, html_dir: Path) -> str:
         if files.other_angles:
             intro += ('<p class="muted small">Also in this bundle: ' + ", ".join(
                 f"<code>{_e(p.name)}</code>" for p in files.other_angles) + ".</p>")
-        rom = [intro] + [f'<h3>Person {p}</h3>' + rom_section(rows, sym, p, series.kind)
-                         for p in series.persons]
+        rom = [intro] + [f'<h3>Person {p}</h3>' + _few_frames_note(rows, p)
+                         + rom_section(rows, sym, p, series.kind) for p in series.persons]
         parts.append('<section id="rom"><h2>Range of motion</h2>' + "".join(rom) +
                      "</section>")
         legend = ('<div class="legend">' + "".join(
@@ -536,6 +536,18 @@ def build_html(files: BundleFiles, html_dir: Path) -> str:
             f"<title>Movement report — {_e(name)}</title><style>{CSS}</style></head>"
             f'<body><div class="page">{top}<main>{"".join(parts)}</main>{footer}</div>'
             f"{script}<script>{PLAYER_JS}</script></body></html>\n")
+
+
+FEW_FRAMES = 15  # a person seen in fewer frames gets a warning over their figures
+
+
+def _few_frames_note(rows, person: int) -> str:
+    """A warning above the tables of a person seen in only a few frames."""
+    n = max((r.frames for r in rows if r.person == person), default=0)
+    if n >= FEW_FRAMES:
+        return ""
+    return (f'<p class="small warn-inline">Seen in only {n} frame{"s" * (n != 1)}: these '
+            "ranges and symmetry indices rest on too little data to mean much.</p>")
 
 
 def report(bundle: str | os.PathLike, output: str | os.PathLike | None = None) -> Path:

@@ -42,6 +42,8 @@ code { font:12.5px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;
 .missing { border-color:var(--amber); background:var(--amber-bg); }
 .warnings { border-color:var(--red); background:var(--red-bg); }
 .info { border-color:#4a7fb0; background:#f1f6fb; }
+.warn-inline { color:#8a5a00; background:var(--amber-bg); border-left:3px solid var(--amber);
+  padding:4px 8px; }
 .movement { display:grid; grid-template-columns:repeat(auto-fit,minmax(420px,1fr)); gap:18px;
   align-items:start; }
 .panel { border:1px solid var(--rule); border-radius:6px; padding:10px; }
