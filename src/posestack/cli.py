@@ -1056,6 +1056,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .view.cli import add_parsers as add_view
 
     add_view(sub)
+    from .evaluate.cli import add_parser as add_evaluate
+
+    add_evaluate(sub)
     return p
 
 

@@ -1,0 +1,226 @@
+"""Predicted keypoints against a reference, matched by time, identity and name.
+
+:func:`load_keypoints` reads a posestack table (``keypoints3d.parquet``,
+``keypoints3d_body.parquet``, ``keypoints2d.parquet``), a bundle folder (its 3D table
+if it has one, else the 2D), or an OpenSim ``.trc`` (metres, Z up). :func:`evaluate`
+pairs the two: the keypoints both name, each predicted frame with the reference
+frame nearest in time (within half a reference frame), and people by identity
+where both are one person, else by the assignment that minimises their aligned
+error. It returns one row per person with MPJPE, N-MPJPE, PA-MPJPE, 3D PCK and AUC
+(millimetres), and the per-joint errors.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from . import metrics
+
+ALIGNMENTS = {"mpjpe": "root", "n_mpjpe": "scale", "pa_mpjpe": "procrustes"}
+
+
+@dataclass(frozen=True)
+class Keypoints:
+    """Keypoints read for evaluation: ``coords`` ``(T, P, K, D)`` (metres for 3D,
+    pixels for 2D), NaN where missing; ``times`` ``(T,)`` seconds; ``names`` the K
+    keypoint names; ``source`` the file read; ``space`` as :class:`posestack.Poses`
+    (``"world"``, ``"body"``, ``"image:…"``; ``"world"`` for a TRC)."""
+
+    coords: np.ndarray
+    times: np.ndarray
+    names: tuple[str, ...]
+    source: Path
+    space: str
+
+
+def load_keypoints(path: str | os.PathLike) -> Keypoints:
+    """Read keypoints from a posestack table, a bundle folder or a ``.trc`` file.
+
+    Raises:
+        InputError: a missing or unreadable file, or a folder with no keypoint table.
+    """
+    p = Path(path).expanduser()
+    if p.is_dir():
+        for name in ("keypoints3d.parquet", "keypoints3d_body.parquet", "keypoints2d.parquet"):
+            if (p / name).is_file():
+                p = p / name
+                break
+        else:
+            raise InputError(f"{p} holds no keypoint table (keypoints3d.parquet, "
+                             "keypoints3d_body.parquet or keypoints2d.parquet)")
+    if not p.is_file():
+        raise InputError(f"{p} not found: give a keypoint table (.parquet), a bundle folder "
+                         "or an OpenSim .trc file")
+    if p.suffix.lower() == ".trc":
+        from ..io.trc import read_trc
+
+        trc = read_trc(p, z_up=True, metres=True)
+        return Keypoints(trc.xyz[:, None], np.asarray(trc.times, np.float64),
+                         tuple(trc.names), p, "world")
+    if p.suffix.lower() != ".parquet":
+        raise InputError(f"{p}: keypoints are read from posestack .parquet tables and .trc "
+                         "files (joint angles: posestack compare)")
+    from ..pipeline import read_keypoints
+
+    poses, _ = read_keypoints(p)
+    coords = np.where(poses.scores[..., None] > 0, poses.coords, np.nan).astype(np.float64)
+    return Keypoints(coords, np.asarray(poses.times, np.float64),
+                     tuple(poses.skeleton.keypoints), p, poses.space)
+
+
+_ALIAS = {"head": "head_top", "hip": "mid_hip", "midhip": "mid_hip"}
+
+
+def canonical_name(name: str) -> str:
+    """A keypoint name in posestack's spelling, from OpenPose/Pose2Sim marker names too:
+    ``RBigToe`` → ``right_big_toe``, ``LHip`` → ``left_hip``, ``Head`` → ``head_top``,
+    ``Hip`` → ``mid_hip``; ``left_knee`` stays.
+
+    >>> [canonical_name(n) for n in ("RBigToe", "LHip", "Neck", "left_knee", "Head")]
+    ['right_big_toe', 'left_hip', 'neck', 'left_knee', 'head_top']
+    """
+    import re
+
+    n = name.strip()
+    side = ""
+    m = re.fullmatch(r"([RL])([A-Z].*)", n)
+    if m:
+        side = "right_" if m.group(1) == "R" else "left_"
+        n = m.group(2)
+    n = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", n).lower().replace(".", "_").replace(" ", "_")
+    return side + _ALIAS.get(n, n) if not side else side + n
+
+
+def _names(pred: Keypoints, gt: Keypoints) -> tuple[list[int], list[int], list[str]]:
+    """Indices of the keypoints both name (case and ``_`` / ``.`` spelling aside)."""
+    def key(n: str) -> str:
+        return canonical_name(n)
+
+    where = {key(n): i for i, n in enumerate(gt.names)}
+    pi, gi, names = [], [], []
+    for i, n in enumerate(pred.names):
+        if key(n) in where:
+            pi.append(i)
+            gi.append(where[key(n)])
+            names.append(n)
+    if len(names) < 4:
+        raise InputError(f"{pred.source.name} and {gt.source.name} share {len(names)} keypoint "
+                         f"name(s) ({', '.join(names) or 'none'}); at least 4 are needed (the "
+                         f"reference has {', '.join(gt.names[:8])}…)")
+    return pi, gi, names
+
+
+def _frames(pred_t: np.ndarray, gt_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each predicted time's nearest reference frame, within half a reference step."""
+    if len(gt_t) == 0 or len(pred_t) == 0:
+        return np.zeros(0, int), np.zeros(0, int)
+    step = float(np.median(np.diff(gt_t))) if len(gt_t) > 1 else np.inf
+    j = np.clip(np.searchsorted(gt_t, pred_t), 1, max(len(gt_t) - 1, 1))
+    if len(gt_t) > 1:
+        j = np.where(np.abs(gt_t[j - 1] - pred_t) <= np.abs(gt_t[j] - pred_t), j - 1, j)
+    else:
+        j = np.zeros(len(pred_t), int)
+    ok = np.abs(gt_t[j] - pred_t) <= step / 2 + 1e-9
+    return np.nonzero(ok)[0], j[ok]
+
+
+def _people(p: np.ndarray, g: np.ndarray) -> list[tuple[int, int]]:
+    """Pairs (predicted person, reference person): by identity for one person each,
+    else the assignment minimising the Procrustes-aligned error (people with no frame
+    in common are not paired)."""
+    from scipy.optimize import linear_sum_assignment
+
+    n_p, n_g = p.shape[1], g.shape[1]
+    cost = np.full((n_p, n_g), np.inf)
+    for a in range(n_p):
+        for b in range(n_g):
+            e = metrics.joint_errors(p[:, a], g[:, b], "procrustes")
+            if np.isfinite(e).any():
+                cost[a, b] = np.nanmean(e)
+    if not np.isfinite(cost).any():
+        return []
+    big = np.where(np.isfinite(cost), cost, 1e12)
+    rows, cols = linear_sum_assignment(big)
+    return [(int(a), int(b)) for a, b in zip(rows, cols, strict=True) if np.isfinite(cost[a, b])]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What :func:`evaluate` measured: ``rows`` (one dict per matched person: pred and
+    reference person, frames, mpjpe_mm, n_mpjpe_mm, pa_mpjpe_mm, pck150, auc, plus
+    ``pck2d`` for 2D), ``per_joint`` (per person, ``{name: mm}`` after root
+    alignment), ``names`` (the keypoints compared) and ``unit`` (``"mm"`` or ``"px"``)."""
+
+    rows: list[dict]
+    per_joint: dict[int, dict[str, float]]
+    names: tuple[str, ...]
+    unit: str
+
+
+def evaluate(pred: str | os.PathLike | Keypoints, gt: str | os.PathLike | Keypoints,
+             root: str | None = None, threshold_mm: float = 150.0) -> Evaluation:
+    """Score predicted keypoints against a reference.
+
+    Args:
+        pred, gt: paths (see :func:`load_keypoints`) or :class:`Keypoints`.
+        root: the root keypoint for MPJPE and N-MPJPE (default: the mid-hip, from
+            ``left_hip`` and ``right_hip`` when both have them, else the centroid).
+        threshold_mm: the 3D PCK threshold.
+
+    Returns:
+        an :class:`Evaluation`. 3D errors are in millimetres (inputs in metres); 2D in
+        pixels, where PCK is PCKh@0.5 when both have ears, else PCK@0.1 of the box.
+
+    Raises:
+        InputError: dimensions differ, fewer than 4 shared keypoints, no frame or no
+            person in common.
+    """
+    p = pred if isinstance(pred, Keypoints) else load_keypoints(pred)
+    g = gt if isinstance(gt, Keypoints) else load_keypoints(gt)
+    if p.coords.shape[-1] != g.coords.shape[-1]:
+        raise InputError(f"{p.source.name} is {p.coords.shape[-1]}D and {g.source.name} is "
+                         f"{g.coords.shape[-1]}D: compare 3D with 3D, 2D with 2D")
+    pi, gi, names = _names(p, g)
+    fp, fg = _frames(p.times, g.times)
+    if not len(fp):
+        raise InputError(f"no frame of {p.source.name} ({p.times[0]:.2f}–{p.times[-1]:.2f} s) "
+                         f"falls on one of {g.source.name} ({g.times[0]:.2f}–"
+                         f"{g.times[-1]:.2f} s)")
+    pc = p.coords[fp][:, :, pi]
+    gc = g.coords[fg][:, :, gi]
+    is3d = pc.shape[-1] == 3
+    scale = 1000.0 if is3d else 1.0
+    lower = [n.lower() for n in names]
+    roots = [lower.index(n) for n in ("left_hip", "right_hip") if n in lower]
+    if root is not None:
+        if root.lower() not in lower:
+            raise InputError(f"--root {root} is not a keypoint both have ({', '.join(names)})")
+        roots = [lower.index(root.lower())]
+    root_idx = roots if len(roots) in (1, 2) else None
+    rows, per = [], {}
+    for a, b in _people(pc, gc):
+        x, y = pc[:, a] * scale, gc[:, b] * scale
+        both = (np.isfinite(x).all(-1) & np.isfinite(y).all(-1)).any(-1)
+        row = {"person": a, "reference_person": b, "frames": int(both.sum())}
+        for key, mode in ALIGNMENTS.items():
+            row[key + ("_mm" if is3d else "_px")] = metrics.mpjpe(x, y, mode, root_idx)
+        if is3d:
+            row["pck150"] = metrics.pck3d(x, y, threshold_mm, "root", root_idx)
+            row["auc"] = metrics.auc3d(x, y, 1.0, "root", root_idx)
+            row["pa_pck150"] = metrics.pck3d(x, y, threshold_mm, "procrustes")
+        else:
+            ears = [lower.index(n) for n in ("left_ear", "right_ear") if n in lower]
+            row["pck2d"] = metrics.pck2d(x, y, 0.5, head=tuple(ears)) if len(ears) == 2 \
+                else metrics.pck2d(x, y, 0.1)
+        rows.append(row)
+        pj = metrics.per_joint(x, y, "root" if is3d else "none", root_idx)
+        per[a] = {n: float(v) for n, v in zip(names, pj, strict=True)}
+    if not rows:
+        raise InputError(f"no person of {p.source.name} shares a frame with one of "
+                         f"{g.source.name}")
+    return Evaluation(rows, per, tuple(names), "mm" if is3d else "px")

@@ -1,0 +1,92 @@
+"""posestack evaluate on keypoints: known truth (a moved copy of Pose2Sim's own 3D) and
+real data (our triangulation of the Pose2Sim sample against Pose2Sim's, and one
+camera's BlazePose world landmarks against the other cameras)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from posestack import assets
+from posestack.cli import main
+from posestack.errors import InputError
+from posestack.evaluate.keypoints import Keypoints, canonical_name, evaluate, load_keypoints
+
+ROOT = Path(__file__).resolve().parent.parent
+P2S_TRC = ROOT / "benchmarks/data/pose2sim_demo/pose2sim_filt_butterworth_0-100.trc"
+
+
+def test_a_moved_copy_of_known_truth():
+    """Pose2Sim's TRC against itself rotated 30° about Z, scaled 1.1 and shifted 5 cm:
+    the errors each alignment leaves are known."""
+    from scipy.spatial.transform import Rotation
+
+    gt = load_keypoints(P2S_TRC)
+    r = Rotation.from_euler("z", 30, degrees=True).as_matrix()
+    hips = np.nanmean(gt.coords[:, :, [0, 6]], axis=2, keepdims=True)  # RHip, LHip
+    moved = 1.1 * np.einsum("ij,tpkj->tpki", r, gt.coords - hips) + hips + [0.05, 0, 0]
+    ev = evaluate(Keypoints(moved, gt.times, gt.names, Path("moved.trc"), "world"), gt)
+    (row,) = ev.rows
+    assert row["pa_mpjpe_mm"] == pytest.approx(0.0, abs=1e-6)
+    assert row["mpjpe_mm"] > 50 and row["n_mpjpe_mm"] > 50  # rotation left in
+    shifted = Keypoints(gt.coords + np.array([0.05, 0, 0]), gt.times, gt.names,
+                        Path("s.trc"), "world")
+    (row,) = evaluate(shifted, gt).rows
+    assert row["mpjpe_mm"] == pytest.approx(0.0, abs=1e-6)  # root-aligned
+    assert row["pck150"] == 1.0 and row["auc"] > 0.96  # (the 0 mm threshold counts ~none)
+    assert row["frames"] == len(gt.times)
+
+
+def test_names_frames_and_people_are_matched():
+    assert canonical_name("RSmallToe") == "right_small_toe"
+    gt = load_keypoints(P2S_TRC)
+    # every other frame, a second (far) person first: person 1 pairs with reference 0
+    coords = np.concatenate([gt.coords[::2] + 3.0, gt.coords[::2]], axis=1)
+    ev = evaluate(Keypoints(coords, gt.times[::2], gt.names, Path("p.trc"), "world"), gt)
+    assert [(r["person"], r["reference_person"]) for r in ev.rows] == [(1, 0)]
+    assert ev.rows[0]["frames"] == len(gt.times[::2])
+    late = Keypoints(gt.coords, gt.times + 100, gt.names, Path("late.trc"), "world")
+    with pytest.raises(InputError, match=r"no frame of late\.trc"):
+        evaluate(late, gt)
+    few = Keypoints(gt.coords[:, :, :3], gt.times, ("a", "b", "c"), Path("few.trc"), "world")
+    with pytest.raises(InputError, match="share 0 keypoint"):
+        evaluate(few, gt)
+
+
+@pytest.mark.assets
+def test_our_triangulation_against_pose2sims(tmp_path):
+    """Real data: posestack's 3D of the Pose2Sim sample (BlazePose 2D, half a second)
+    against Pose2Sim's published OpenPose-based 3D of the same trial."""
+    d = assets.path("pose2sim_demo_singleperson")
+    out = tmp_path / "out"
+    assert main(["run", str(d / "videos"), "--calibration",
+                 str(d / "calibration" / "Calib.qca.txt"), "-o", str(out), "--layout",
+                 "halpe26", "--end", "0.5", "--no-video", "-q"]) == 0
+    ev_dir = tmp_path / "ev"
+    assert main(["evaluate", str(out / "multiview"), str(P2S_TRC), "-o", str(ev_dir)]) == 0
+    (row,) = pq.read_table(ev_dir / "evaluation.parquet").to_pylist()
+    assert 28 <= row["frames"] <= 30
+    # two pipelines, two 2D models (BlazePose's hips sit ~4 cm lower than OpenPose's)
+    assert 20 < row["mpjpe_mm"] < 90 and row["pa_mpjpe_mm"] < row["mpjpe_mm"]
+    assert row["pck150"] > 0.9
+    per = pq.read_table(ev_dir / "per_joint.parquet").to_pylist()
+    assert {r["keypoint"] for r in per} >= {"left_knee", "right_ankle", "nose", "neck"}
+    assert (ev_dir / "per_joint.png").stat().st_size > 5000
+    # one camera's BlazePose world landmarks against the triangulation: only the
+    # Procrustes-aligned error means something (their axes are the camera's)
+    cam = evaluate(out / "cam01", out / "multiview").rows[0]
+    assert 30 < cam["pa_mpjpe_mm"] < 150
+
+
+def test_bad_inputs(tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path / "none.parquet"), str(P2S_TRC)]) == 2
+    assert "not found" in capsys.readouterr().err
+    assert main(["evaluate", str(P2S_TRC), str(P2S_TRC), "--threshold", "0"]) == 2
+    mot = ROOT / "benchmarks/data/pose2sim_demo/pose2sim_filt_butterworth_0-100_body25b.mot"
+    assert main(["evaluate", str(mot), str(P2S_TRC)]) == 2
+    assert "angles and the other keypoints" in capsys.readouterr().err
+    with pytest.raises(InputError, match="holds no keypoint table"):
+        load_keypoints(tmp_path)
