@@ -68,6 +68,7 @@ bench: $(VENV)/.installed .mpref-venv/.installed
 	$(PY) benchmarks/bench_crowd.py --mediapipe-python .mpref-venv/bin/python
 	$(PY) benchmarks/bench_pose2sim_peer.py --json-out out/bench_pose2sim_peer.json
 	$(PY) benchmarks/bench_batch.py
+	$(PY) benchmarks/bench_monocular3d.py
 
 # Regenerate tests/data/mediapipe_reference.json from MediaPipe's own Pose solution.
 reference: $(VENV)/.installed .mpref-venv/.installed

@@ -162,8 +162,14 @@ class Evaluation:
     unit: str
 
 
+COCO17 = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
+          "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
+          "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")
+
+
 def evaluate(pred: str | os.PathLike | Keypoints, gt: str | os.PathLike | Keypoints,
-             root: str | None = None, threshold_mm: float = 150.0) -> Evaluation:
+             root: str | None = None, threshold_mm: float = 150.0,
+             keypoints: tuple[str, ...] | None = None) -> Evaluation:
     """Score predicted keypoints against a reference.
 
     Args:
@@ -171,6 +177,8 @@ def evaluate(pred: str | os.PathLike | Keypoints, gt: str | os.PathLike | Keypoi
         root: the root keypoint for MPJPE and N-MPJPE (default: the mid-hip, from
             ``left_hip`` and ``right_hip`` when both have them, else the centroid).
         threshold_mm: the 3D PCK threshold.
+        keypoints: only these names (e.g. :data:`COCO17`, the 17 joints most benchmarks
+            score); None: every name both have.
 
     Returns:
         an :class:`Evaluation`. 3D errors are in millimetres (inputs in metres); 2D in
@@ -186,6 +194,12 @@ def evaluate(pred: str | os.PathLike | Keypoints, gt: str | os.PathLike | Keypoi
         raise InputError(f"{p.source.name} is {p.coords.shape[-1]}D and {g.source.name} is "
                          f"{g.coords.shape[-1]}D: compare 3D with 3D, 2D with 2D")
     pi, gi, names = _names(p, g)
+    if keypoints is not None:
+        want = {canonical_name(k) for k in keypoints}
+        keep = [i for i, n in enumerate(names) if canonical_name(n) in want]
+        if len(keep) < 4:
+            raise InputError(f"only {len(keep)} of the keypoints asked for are in both")
+        pi, gi, names = [pi[i] for i in keep], [gi[i] for i in keep], [names[i] for i in keep]
     fp, fg = _frames(p.times, g.times)
     if not len(fp):
         raise InputError(f"no frame of {p.source.name} ({p.times[0]:.2f}–{p.times[-1]:.2f} s) "

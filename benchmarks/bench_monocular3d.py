@@ -1,0 +1,87 @@
+"""Monocular 3D against real multi-view truth: leave one camera out on the Pose2Sim sample.
+
+Run from the repository root with the project venv::
+
+    .venv/bin/python benchmarks/bench_monocular3d.py [--end S] [--json-out F]
+
+For each of the sample's four cameras, the reference is the triangulation of the other
+three (posestack's 2D, the Qualisys calibration, no filtering), and the route scored is
+that camera's single-view 3D:
+
+* ``blazepose_world``: BlazePose's world landmarks (metres, hip-centred, the camera's
+  axes). PA-MPJPE aligns each pose by a similarity; MPJPE turns the pose into the world
+  by the camera's calibrated rotation and puts its mid-hip on the reference's (the
+  usual root-relative protocol); N-MPJPE also fits the scale.
+
+Scored on the 17 COCO body joints. Printed: per camera and route, MPJPE, N-MPJPE,
+PA-MPJPE (mm), PCK@150 mm, AUC, frames, and the time per frame of the 2D+3D estimate.
+The lifter and the body fit of issue 18 are to be added as routes here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--end", type=float, default=None, help="seconds of the trial (default all)")
+    ap.add_argument("--json-out", type=Path, help="also write the table as json")
+    args = ap.parse_args()
+
+    import posestack
+    from posestack import assets
+    from posestack.evaluate.keypoints import COCO17, Keypoints, evaluate, load_keypoints
+    from posestack.multiview.calibration import load_calibration
+    from posestack.pipeline import triangulate_files
+
+    d = assets.path("pose2sim_demo_singleperson")
+    calib_path = d / "calibration" / "Calib.qca.txt"
+    videos = sorted((d / "videos").glob("cam0*.mp4"))
+    work = Path(tempfile.mkdtemp(prefix="bench_mono3d_"))
+    t0 = time.perf_counter()
+    results = posestack.run(videos, work, end=args.end, video=False, progress=False,
+                            max_people=1)
+    per_frame_ms = 1000 * (time.perf_counter() - t0) / sum(len(r.frames) for r in results)
+    calib = load_calibration(calib_path)
+    names = [v.stem for v in videos]
+    rows = []
+    for cam in names:
+        others = [n for n in names if n != cam]
+        ref_dir = work / f"loco_{cam}"
+        triangulate_files([work / n for n in others], calib_path, ref_dir, cameras=others)
+        ref = load_keypoints(ref_dir)
+        mono = load_keypoints(work / cam / "keypoints3d_body.parquet")
+        # into the world's axes: body = camera axes, so world = R^T body
+        r = calib[cam].R
+        world = Keypoints(np.einsum("ji,tpkj->tpki", r, mono.coords), mono.times, mono.names,
+                          mono.source, "world")
+        ev = evaluate(world, ref, keypoints=COCO17).rows[0]
+        rows.append({"camera": cam, "route": "blazepose_world", **ev})
+    print(f"Monocular 3D, leave one camera out (Pose2Sim sample, {len(results[0].frames)} "
+          f"frames per camera; 2D + world landmarks {per_frame_ms:.1f} ms/frame)")
+    print(f"{'camera':<8}{'route':<18}{'frames':>7}{'MPJPE':>8}{'N-MPJPE':>9}{'PA-MPJPE':>10}"
+          f"{'PCK150':>8}{'AUC':>7}")
+    for r in rows:
+        print(f"{r['camera']:<8}{r['route']:<18}{r['frames']:>7}{r['mpjpe_mm']:>8.1f}"
+              f"{r['n_mpjpe_mm']:>9.1f}{r['pa_mpjpe_mm']:>10.1f}{r['pck150']:>8.3f}"
+              f"{r['auc']:>7.3f}")
+    mean = {k: float(np.mean([r[k] for r in rows])) for k in
+            ("mpjpe_mm", "n_mpjpe_mm", "pa_mpjpe_mm", "pck150", "auc")}
+    print(f"{'mean':<26}{'':>7}{mean['mpjpe_mm']:>8.1f}{mean['n_mpjpe_mm']:>9.1f}"
+          f"{mean['pa_mpjpe_mm']:>10.1f}{mean['pck150']:>8.3f}{mean['auc']:>7.3f}")
+    if args.json_out:
+        args.json_out.write_text(json.dumps({"rows": rows, "mean": mean,
+                                             "ms_per_frame": per_frame_ms}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
