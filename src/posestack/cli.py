@@ -1059,6 +1059,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .evaluate.cli import add_parser as add_evaluate
 
     add_evaluate(sub)
+    from .examine.cli import add_parser as add_examine
+
+    add_examine(sub)
     return p
 
 

@@ -1,0 +1,234 @@
+"""Where an estimator breaks: PCK against its own clean run, under growing perturbations.
+
+:func:`examine` samples frames of a video (or the images of a folder), runs the
+estimator on each clean frame (the reference: per frame, the person with the highest
+score and at least 8 keypoints scored 0.5 or more), then on the frames perturbed at
+severities 1 to 5. A keypoint counts as found when it lies within ``alpha`` (0.1) of
+the person's size (the longer side of their keypoints' box) of the clean one; a person
+not found at all counts every keypoint as lost. The PCK of a severity is over every
+frame. An estimator **fails** where the PCK drops below ``fail_below`` (0.5); the
+severity is then narrowed by bisection between the last severity that passed and the
+first that failed, and reported with the perturbation's own parameter (blur sigma in
+pixels, JPEG quality…). This is PoseExaminer's idea (search the perturbation space for
+failures) on real frames with image-space perturbations.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from ..progress import progress_bar
+from . import perturb as pt
+
+DEFAULT = ("blur", "noise", "jpeg", "dark", "rotate", "occlude:left_leg")
+MIN_KEYPOINTS = 8
+
+
+@dataclass(frozen=True)
+class Frames:
+    """The sampled frames: ``images`` (RGB uint8), their source ``indices``; and the
+    clean reference per frame: ``xy`` ``(F, K, 2)`` pixels, ``ok`` ``(F, K)`` keypoints
+    scored ≥ 0.5, ``size`` ``(F,)`` pixels; ``names`` the K keypoint names."""
+
+    images: list[np.ndarray]
+    indices: np.ndarray
+    xy: np.ndarray
+    ok: np.ndarray
+    size: np.ndarray
+    names: tuple[str, ...]
+
+
+@dataclass
+class Examination:
+    """What :func:`examine` found: ``rows`` (perturbation, severity, parameter, unit,
+    pck, lost: the share of frames where no person was found, frames) and ``failures``
+    (perturbation, fails_at severity or None, parameter, unit, pck_at_5)."""
+
+    rows: list[dict[str, Any]]
+    failures: list[dict[str, Any]]
+    frames: int
+    calls: int
+
+
+def _read_frames(source: Path, count: int) -> tuple[list[np.ndarray], np.ndarray]:
+    from ..io.media import IMAGE_EXTENSIONS, frames_by_index, media_files, probe, read_image
+
+    if source.is_dir():
+        files = [f for f in media_files(source) if f.suffix.lower() in IMAGE_EXTENSIONS]
+        if not files:
+            raise InputError(f"{source} has no images (give a video or a folder of images)")
+        pick = np.unique(np.linspace(0, len(files) - 1, min(count, len(files))).round()
+                         ).astype(int)
+        return [read_image(files[i]) for i in pick], pick
+    if not source.is_file():
+        raise InputError(f"{source} not found: give a video or a folder of images")
+    info = probe(source)
+    if info.kind == "image":
+        return [read_image(source)], np.array([0])
+    n = info.n_frames or 1
+    pick = np.unique(np.linspace(0, n - 1, min(count, n)).round()).astype(int)
+    got = [(i, rgb) for i, rgb in frames_by_index(source, pick) if rgb is not None]
+    if not got:
+        raise InputError(f"no frame of {source} could be read")
+    return [rgb for _, rgb in got], np.array([i for i, _ in got])
+
+
+def _best(people: Sequence[Any]) -> Any | None:
+    scored = [p for p in people if (np.asarray(p.scores) >= 0.5).sum() >= MIN_KEYPOINTS]
+    if not scored:
+        return None
+    return max(scored, key=lambda p: float(np.mean(p.scores)))
+
+
+def reference(images: list[np.ndarray], indices: np.ndarray, est: Callable,
+              names: tuple[str, ...]) -> Frames:
+    """The estimator's clean results on the frames (frames with nobody clear dropped).
+
+    Raises:
+        InputError: nobody is found clearly in any frame.
+    """
+    keep, xys, oks = [], [], []
+    for i, rgb in enumerate(images):
+        p = _best(est(rgb, 0.0))
+        if p is None:
+            continue
+        keep.append(i)
+        xys.append(np.asarray(p.xy, np.float64))
+        oks.append(np.asarray(p.scores) >= 0.5)
+    if not keep:
+        raise InputError("the estimator finds nobody clearly (8 keypoints or more scored "
+                         "0.5) in any sampled frame: nothing to examine")
+    xy, ok = np.stack(xys), np.stack(oks)
+    box = np.where(ok[..., None], xy, np.nan)
+    size = np.nanmax(np.nanmax(box, 1) - np.nanmin(box, 1), -1)
+    return Frames([images[i] for i in keep], indices[keep], xy, ok, size, names)
+
+
+def _pck(people: Sequence[Any], ref_xy: np.ndarray, ok: np.ndarray, size: float,
+         back: pt.MapBack, alpha: float) -> tuple[int, int, bool]:
+    """(keypoints found, keypoints counted, person found) for one perturbed frame."""
+    n = int(ok.sum())
+    best = 0
+    found = False
+    for p in people:
+        xy = back(np.asarray(p.xy, np.float64))
+        d = np.linalg.norm(xy - ref_xy, axis=1)
+        good = int(((d <= alpha * size) & ok).sum())
+        if good > best or not found:
+            best, found = max(best, good), True
+    return best, n, found
+
+
+def examine(source: str | os.PathLike, estimator: str | Callable = "blazepose", *,
+            model: str | os.PathLike | None = None, frames: int = 100,
+            perturbations: Sequence[str] = DEFAULT, alpha: float = 0.1,
+            fail_below: float = 0.5, refine: int = 3, names: Sequence[str] | None = None,
+            person_detector: str = "blazepose", num_threads: int | None = None,
+            progress: bool = True) -> Examination:
+    """Search each perturbation for the severity at which the estimator fails.
+
+    Args:
+        source: a video or a folder of images.
+        estimator: a posestack estimator name (``blazepose``, ``holistic``, ``rtmw``,
+            ``dwpose``, ``rtmpose``, ``rtmo``), or a callable ``est(rgb, t)`` returning
+            people with ``xy (K, 2)`` and ``scores (K,)`` (then give ``names``).
+        model: the ``.onnx`` file of an ONNX estimator.
+        frames: frames sampled evenly from the video.
+        perturbations: names from :mod:`posestack.examine.perturb` (``blur``, ``noise``,
+            ``jpeg``, ``dark``, ``contrast``, ``rotate``, ``resolution``, ``crop``,
+            ``occlude:<part>``).
+        alpha: a keypoint is found within ``alpha`` × the person's size of the clean one.
+        fail_below: the PCK under which the estimator fails.
+        refine: bisection steps between the last passing and the first failing severity.
+        names: the keypoint names of a callable estimator.
+        person_detector, num_threads: as in :func:`posestack.run`; the default here is
+            ``"blazepose"`` (MediaPipe's detector, the one BlazePose is paired with):
+            examine audits the pose model on the clearest person of each frame;
+            ``"auto"`` audits the multi-person search too, at about 4 times the cost.
+        progress: a progress bar over the estimator calls.
+
+    Returns:
+        an :class:`Examination`.
+
+    Raises:
+        InputError: a bad perturbation name or option, an unreadable source, or an
+            estimator that finds nobody clearly in any frame.
+    """
+    if not 0 < alpha <= 1:
+        raise InputError(f"alpha must be in (0, 1]; got {alpha}")
+    if not 0 < fail_below < 1:
+        raise InputError(f"fail_below must be between 0 and 1; got {fail_below}")
+    if frames < 1 or refine < 0:
+        raise InputError(f"frames must be ≥ 1 and refine ≥ 0; got {frames}, {refine}")
+    perts = [pt.get(n) for n in perturbations]
+    if callable(estimator):
+        if names is None:
+            raise InputError("a callable estimator needs its keypoint names (names=...)")
+        est, kp_names = estimator, tuple(names)
+    else:
+        from ..estimate import make_estimator
+        from ..skeletons import get_skeleton
+
+        est = make_estimator(estimator, static=True, max_people=2, model=model,
+                             person_detector=person_detector, num_threads=num_threads)
+        kp_names = tuple(get_skeleton(est.skeleton_name).keypoints)
+    images, indices = _read_frames(Path(source).expanduser(), frames)
+    ref = reference(images, indices, est, kp_names)
+    n = len(ref.images)
+    bar = progress_bar(n * len(perts) * (5 + refine), "examine", unit="call",
+                       enabled=progress)
+    calls = n
+    cache: dict[tuple[str, float], dict[str, Any]] = {}
+
+    def measure(p: pt.Perturbation, s: float) -> dict[str, Any]:
+        nonlocal calls
+        key = (p.name, round(s, 6))
+        if key in cache:
+            return cache[key]
+        good = total = lost = 0
+        for f in range(n):
+            img, back, vis = pt.apply(p, ref.images[f], s, ref.xy[f], kp_names, seed=f)
+            ok = ref.ok[f] if vis is None else ref.ok[f] & vis
+            people = est(np.ascontiguousarray(img), 0.0) if img.size else []
+            g, t, found = _pck(people, ref.xy[f], ok, ref.size[f], back, alpha)
+            good, total, lost = good + g, total + t, lost + (not found)
+            calls += 1
+            bar.update(1)
+        row = {"perturbation": p.name, "severity": round(s, 4),
+               "parameter": round(p.parameter(s), 4), "unit": p.unit,
+               "pck": good / total if total else float("nan"), "lost": lost / n, "frames": n}
+        cache[key] = row
+        return row
+
+    rows, failures = [], []
+    try:
+        for p in perts:
+            grid = [measure(p, float(s)) for s in range(1, 6)]
+            rows.extend(grid)
+            bad = [r for r in grid if r["pck"] < fail_below]
+            if not bad:
+                failures.append({"perturbation": p.name, "fails_at": None, "parameter": None,
+                                 "unit": p.unit, "pck_at_5": grid[-1]["pck"]})
+                continue
+            first = bad[0]["severity"]
+            lo, hi = first - 1.0, first
+            if first > 1:
+                for _ in range(refine):
+                    mid = (lo + hi) / 2
+                    r = measure(p, mid)
+                    rows.append(r)
+                    lo, hi = (lo, mid) if r["pck"] < fail_below else (mid, hi)
+            failures.append({"perturbation": p.name, "fails_at": round(hi, 3),
+                             "parameter": round(p.parameter(hi), 4), "unit": p.unit,
+                             "pck_at_5": grid[-1]["pck"]})
+    finally:
+        bar.close()
+    rows.sort(key=lambda r: (r["perturbation"], r["severity"]))
+    return Examination(rows, failures, n, calls)
