@@ -101,3 +101,10 @@ def test_bad_shapes_and_options():
         align(np.zeros((1, 4, 3)), np.zeros((1, 4, 3)), "affine")
     with pytest.raises(InputError, match="root 20 is not a joint"):
         mpjpe(np.zeros((1, 4, 3)), np.zeros((1, 4, 3)), "root", root=20)
+
+
+def test_the_scale_uses_only_joints_present_in_both():
+    gt = np.array([[[0.0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [5, 5, 5]]])
+    pred = 2 * gt
+    gt[0, 4] = np.nan  # a joint the reference lacks must not pull the scale
+    assert mpjpe(pred, gt, "scale", root=0) == pytest.approx(0.0, abs=1e-12)
