@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e ".[dev,plot,biomech,body,query,scale,view]"
+	$(PY) -m pip install --quiet -e ".[dev,plot,biomech,body,query,scale,view,eval]"
 	touch $@
 
 # The SMPL-family loader's tests need smplx, whose code is under the Max Planck

@@ -90,3 +90,37 @@ def test_bad_inputs(tmp_path, capsys):
     assert "angles and the other keypoints" in capsys.readouterr().err
     with pytest.raises(InputError, match="holds no keypoint table"):
         load_keypoints(tmp_path)
+
+
+def test_coco_ap_by_a_maintained_library_agrees_with_the_oks_by_hand(tmp_path, capsys):
+    """One person, every keypoint predicted 10 px to the right: OKS is known by the
+    formula (0.647 with COCO's sigmas and an area of 10,000 px²), so AP over the ten
+    thresholds 0.50:0.95 is 0.3, AP50 1 and AP75 0."""
+    import json
+
+    from posestack.evaluate.coco import coco_keypoint_ap
+    from posestack.skeletons import get_skeleton
+
+    sig = np.array(get_skeleton("coco17").sigmas)
+    kp = np.stack([np.linspace(100, 200, 17), np.linspace(50, 400, 17)], 1)
+    ann = {"images": [{"id": 7, "width": 640, "height": 480}],
+           "categories": [{"id": 1, "name": "person"}],
+           "annotations": [{"id": 1, "image_id": 7, "category_id": 1, "iscrowd": 0,
+                            "area": 10000.0, "bbox": [100, 50, 100, 350],
+                            "num_keypoints": 17,
+                            "keypoints": np.c_[kp, np.full(17, 2)].ravel().tolist()}]}
+    res = [{"image_id": 7, "category_id": 1, "score": 0.9,
+            "keypoints": np.c_[kp + np.array([10.0, 0]), np.ones(17)].ravel().tolist()}]
+    (tmp_path / "gt.json").write_text(json.dumps(ann))
+    (tmp_path / "res.json").write_text(json.dumps(res))
+    oks = np.mean(np.exp(-10.0 ** 2 / (2 * 10000 * (2 * sig) ** 2)))
+    assert oks == pytest.approx(0.647, abs=1e-3)
+    stats = coco_keypoint_ap(tmp_path / "res.json", tmp_path / "gt.json")
+    assert stats["AP"] == pytest.approx(np.mean(oks >= np.linspace(0.5, 0.95, 10)))
+    assert (stats["AP50"], stats["AP75"]) == (1.0, 0.0)
+    assert main(["evaluate", str(tmp_path / "res.json"), str(tmp_path / "gt.json")]) == 0
+    assert "AP 0.300" in capsys.readouterr().out
+    res[0]["image_id"] = 8
+    (tmp_path / "res.json").write_text(json.dumps(res))
+    with pytest.raises(InputError, match=r"not in gt\.json"):
+        coco_keypoint_ap(tmp_path / "res.json", tmp_path / "gt.json")

@@ -22,7 +22,8 @@ def add_parser(sub) -> None:
                     "(+ scale), PA-MPJPE (+ rotation: Procrustes), 3D PCK@150 mm and AUC "
                     "(0-150 mm) - or 2D errors in pixels and PCK - and the worst joints. "
                     "Two angle files (angles*.parquet, .mot) go to the agreement of "
-                    "`posestack compare`.")
+                    "`posestack compare`; a COCO results json and a COCO annotation json "
+                    "give OKS AP and AR (posestack[eval]).")
     e.add_argument("pred", type=Path, metavar="PRED", help="the keypoints under test")
     e.add_argument("gt", type=Path, metavar="GT", help="the reference")
     e.add_argument("--root", metavar="NAME",
@@ -52,6 +53,19 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
         return _cmd_compare(argparse.Namespace(a=args.pred, b=args.gt, person=0,
                                                output=None))
+    if args.pred.suffix.lower() == ".json" or args.gt.suffix.lower() == ".json":
+        from .coco import coco_keypoint_ap
+
+        stats = coco_keypoint_ap(args.pred, args.gt)
+        print("COCO keypoints (OKS), " + ", ".join(f"{k} {v:.3f}" for k, v in stats.items()))
+        if args.output is not None:
+            import pyarrow as pa
+
+            from ..io.tables import write_parquet
+
+            args.output.mkdir(parents=True, exist_ok=True)
+            write_parquet(args.output / "evaluation.parquet", pa.Table.from_pylist([stats]))
+        return 0
     if not args.threshold > 0:
         raise InputError(f"--threshold must be a positive number of mm; got {args.threshold}")
     if args.output is not None and args.output.exists() and not args.output.is_dir():
