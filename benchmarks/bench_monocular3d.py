@@ -47,10 +47,28 @@ def _absolute(pred, ref) -> dict[str, float]:
     return {"mpjpe": mpjpe(p, g), "root": float(np.nanmean(root))}
 
 
+def _lifted(model, bundle, camera, ref) -> dict:
+    """The lifter on this camera's 2D (BlazePose-33 to COCO-17), turned into the world."""
+    import posestack
+    from posestack.evaluate.keypoints import COCO17, Keypoints, evaluate
+    from posestack.lift.infer import lift
+
+    poses, _ = posestack.read_keypoints(bundle / "keypoints2d.parquet")
+    coco = poses.to_skeleton("coco17")
+    xyz = lift(model, coco.coords[:, 0], coco.scores[:, 0], float(camera.K[0, 0]),
+               (float(camera.K[0, 2]), float(camera.K[1, 2])))
+    world = xyz @ camera.R  # camera axes to world axes
+    kp = Keypoints(world[:, None], coco.times, tuple(coco.skeleton.keypoints), bundle,
+                   "world")
+    return evaluate(kp, ref, keypoints=COCO17).rows[0]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--end", type=float, default=None, help="seconds of the trial (default all)")
     ap.add_argument("--json-out", type=Path, help="also write the table as json")
+    ap.add_argument("--lifter", type=Path,
+                    help="a lifter .onnx (python -m posestack.lift.train) to score as a route")
     args = ap.parse_args()
 
     import posestack
@@ -91,6 +109,9 @@ def main() -> int:
         absolute = _absolute(gk, ref)
         rows.append({"camera": cam, "route": "blazepose_global", **glob,
                      "absolute_mm": absolute["mpjpe"], "root_mm": absolute["root"]})
+        if args.lifter is not None:
+            rows.append({"camera": cam, "route": "lifter",
+                         **_lifted(args.lifter, work / cam, calib[cam], ref)})
     print(f"Monocular 3D, leave one camera out (Pose2Sim sample, {len(results[0].frames)} "
           f"frames per camera; 2D + world landmarks {per_frame_ms:.1f} ms/frame)")
     print(f"{'camera':<8}{'route':<18}{'frames':>7}{'MPJPE':>8}{'N-MPJPE':>9}{'PA-MPJPE':>10}"
@@ -101,11 +122,15 @@ def main() -> int:
         print(f"{r['camera']:<8}{r['route']:<18}{r['frames']:>7}{r['mpjpe_mm']:>8.1f}"
               f"{r['n_mpjpe_mm']:>9.1f}{r['pa_mpjpe_mm']:>10.1f}{r['pck150']:>8.3f}"
               f"{r['auc']:>7.3f}")
-    world = [r for r in rows if r["route"] == "blazepose_world"]
-    mean = {k: float(np.mean([r[k] for r in world])) for k in
-            ("mpjpe_mm", "n_mpjpe_mm", "pa_mpjpe_mm", "pck150", "auc")}
-    print(f"{'mean':<26}{'':>7}{mean['mpjpe_mm']:>8.1f}{mean['n_mpjpe_mm']:>9.1f}"
-          f"{mean['pa_mpjpe_mm']:>10.1f}{mean['pck150']:>8.3f}{mean['auc']:>7.3f}")
+    mean = {}
+    for route in ("blazepose_world", "lifter"):
+        these = [r for r in rows if r["route"] == route]
+        if not these:
+            continue
+        m = mean[route] = {k: float(np.mean([r[k] for r in these])) for k in
+                           ("mpjpe_mm", "n_mpjpe_mm", "pa_mpjpe_mm", "pck150", "auc")}
+        print(f"{'mean':<8}{route:<18}{'':>7}{m['mpjpe_mm']:>8.1f}{m['n_mpjpe_mm']:>9.1f}"
+              f"{m['pa_mpjpe_mm']:>10.1f}{m['pck150']:>8.3f}{m['auc']:>7.3f}")
     print("Placed in the world from one camera (lowest foot point on the floor, z = 0.05 m):")
     print(f"{'camera':<8}{'absolute MPJPE':>16}{'mid-hip error':>15}")
     for r in rows:
