@@ -45,3 +45,21 @@ def test_the_model_and_its_onnx_export_agree(tmp_path):
     np.testing.assert_allclose(got, want, atol=1e-4)
     xy[3, 11] = np.nan  # no hips: no 3D
     assert np.isnan(lift(path, xy, scores, 1000.0, (500.0, 500.0))[3]).all()
+
+
+def test_a_short_training_learns_to_lift_generated_sequences():
+    """45 s of training (about 300 steps on 2 cores) take the held-out PA-MPJPE on
+    generated sequences well below an untrained model's. (Eight minutes reach 80 mm,
+    the figure the README and benchmarks/bench_monocular3d.py report.)"""
+    from posestack.evaluate import mpjpe
+    from posestack.lift.train import _data, train
+
+    xv, yv = _data(60, 4242)
+    untrained = Lifter().eval()
+    with torch.no_grad():
+        base = 1000 * mpjpe(untrained(torch.from_numpy(xv)).numpy(), yv, "procrustes")
+    model, figures = train(sequences=600, minutes=0.75, seed=1)
+    assert figures["steps"] > 30
+    with torch.no_grad():
+        got = 1000 * mpjpe(model(torch.from_numpy(xv)).numpy(), yv, "procrustes")
+    assert got < 0.75 * base and got < 200, (got, base)
