@@ -122,8 +122,11 @@ def align(pred, gt, mode: str = "procrustes", root: int | list[int] | None = Non
             out = pc + cg
         else:
             gc = g - cg
-            okm = ok[..., None]  # joints present in both only
-            pcz, gcz = np.where(okm, pc, 0.0), np.where(okm, gc, 0.0)
+            if ok.all():
+                pcz, gcz = pc, gc
+            else:  # joints present in both only
+                okm = ok[..., None]
+                pcz, gcz = np.where(okm, pc, 0.0), np.where(okm, gc, 0.0)
             num = np.einsum("nki,nki->n", pcz, gcz)
             den = np.einsum("nki,nki->n", pcz, pcz)
             with np.errstate(invalid="ignore", divide="ignore"):
