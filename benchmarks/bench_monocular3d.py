@@ -120,7 +120,7 @@ def main() -> int:
         if r["route"] == "blazepose_global":
             continue
         print(f"{r['camera']:<8}{r['route']:<18}{r['frames']:>7}{r['mpjpe_mm']:>8.1f}"
-              f"{r['n_mpjpe_mm']:>9.1f}{r['pa_mpjpe_mm']:>10.1f}{r['pck150']:>8.3f}"
+              f"{r['n_mpjpe_mm']:>9.1f}{r['pa_mpjpe_mm']:>10.1f}{r['pck']:>8.3f}"
               f"{r['auc']:>7.3f}")
     mean = {}
     for route in ("blazepose_world", "lifter"):
@@ -128,9 +128,9 @@ def main() -> int:
         if not these:
             continue
         m = mean[route] = {k: float(np.mean([r[k] for r in these])) for k in
-                           ("mpjpe_mm", "n_mpjpe_mm", "pa_mpjpe_mm", "pck150", "auc")}
+                           ("mpjpe_mm", "n_mpjpe_mm", "pa_mpjpe_mm", "pck", "auc")}
         print(f"{'mean':<8}{route:<18}{'':>7}{m['mpjpe_mm']:>8.1f}{m['n_mpjpe_mm']:>9.1f}"
-              f"{m['pa_mpjpe_mm']:>10.1f}{m['pck150']:>8.3f}{m['auc']:>7.3f}")
+              f"{m['pa_mpjpe_mm']:>10.1f}{m['pck']:>8.3f}{m['auc']:>7.3f}")
     print("Placed in the world from one camera (lowest foot point on the floor, z = 0.05 m):")
     print(f"{'camera':<8}{'absolute MPJPE':>16}{'mid-hip error':>15}")
     for r in rows:

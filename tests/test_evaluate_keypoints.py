@@ -36,7 +36,7 @@ def test_a_moved_copy_of_known_truth():
                         Path("s.trc"), "world")
     (row,) = evaluate(shifted, gt).rows
     assert row["mpjpe_mm"] == pytest.approx(0.0, abs=1e-6)  # root-aligned
-    assert row["pck150"] == 1.0 and row["auc"] > 0.96  # (the 0 mm threshold counts ~none)
+    assert row["pck"] == 1.0 and row["auc"] > 0.96  # (the 0 mm threshold counts ~none)
     assert row["frames"] == len(gt.times)
 
 
@@ -71,14 +71,19 @@ def test_our_triangulation_against_pose2sims(tmp_path):
     assert 28 <= row["frames"] <= 30
     # two pipelines, two 2D models (BlazePose's hips sit ~4 cm lower than OpenPose's)
     assert 20 < row["mpjpe_mm"] < 90 and row["pa_mpjpe_mm"] < row["mpjpe_mm"]
-    assert row["pck150"] > 0.9
+    assert row["pck"] > 0.9
     per = pq.read_table(ev_dir / "per_joint.parquet").to_pylist()
     assert {r["keypoint"] for r in per} >= {"left_knee", "right_ankle", "nose", "neck"}
     assert (ev_dir / "per_joint.png").stat().st_size > 5000
     # one camera's BlazePose world landmarks against the triangulation: only the
     # Procrustes-aligned error means something (their axes are the camera's)
-    cam = evaluate(out / "cam01", out / "multiview").rows[0]
-    assert 30 < cam["pa_mpjpe_mm"] < 150
+    cam = evaluate(out / "cam01", out / "multiview")
+    assert 30 < cam.rows[0]["pa_mpjpe_mm"] < 150
+    assert any("only PA-MPJPE is meaningful" in w for w in cam.warnings)
+    # the keypoints compared are those present in both; the others are named
+    ev = evaluate(out / "multiview", P2S_TRC, threshold_mm=100)
+    assert "head_top" not in ev.names and any("head_top" in w for w in ev.warnings)
+    assert ev.rows[0]["threshold_mm"] == 100 and ev.rows[0]["pck"] < row["pck"]
 
 
 def test_bad_inputs(tmp_path, capsys):
@@ -120,6 +125,10 @@ def test_coco_ap_by_a_maintained_library_agrees_with_the_oks_by_hand(tmp_path, c
     assert (stats["AP50"], stats["AP75"]) == (1.0, 0.0)
     assert main(["evaluate", str(tmp_path / "res.json"), str(tmp_path / "gt.json")]) == 0
     assert "AP 0.300" in capsys.readouterr().out
+    del ann["annotations"][0]["area"]
+    (tmp_path / "gt2.json").write_text(json.dumps(ann))
+    with pytest.raises(InputError, match="lack 'area'"):
+        coco_keypoint_ap(tmp_path / "res.json", tmp_path / "gt2.json")
     res[0]["image_id"] = 8
     (tmp_path / "res.json").write_text(json.dumps(res))
     with pytest.raises(InputError, match=r"not in gt\.json"):

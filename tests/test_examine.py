@@ -100,3 +100,6 @@ def test_the_command_line_writes_tables_and_a_plot(shots, tmp_path, capsys):
     assert (out / "robustness.png").stat().st_size > 5000
     assert len(pq.read_table(out / "failures.parquet")) == 2
     assert main(["examine", str(shots), "--perturbations", "fog"]) == 2
+    assert main(["examine", str(shots), "--perturbations", ""]) == 2
+    assert main(["examine", str(shots), "--frames", "0"]) == 2
+    assert "--frames must be at least 1" in capsys.readouterr().err

@@ -83,12 +83,13 @@ def format_evaluation(ev) -> str:
     u = ev.unit
     lines = [f"{len(ev.names)} keypoints compared ({u})"]
     if u == "mm":
+        pck = f"PCK{ev.rows[0]['threshold_mm']:g}" if ev.rows else "PCK"
         lines.append(f"{'person':>6} {'ref':>4} {'frames':>7} {'MPJPE':>8} {'N-MPJPE':>8} "
-                     f"{'PA-MPJPE':>9} {'PCK150':>7} {'AUC':>6}")
+                     f"{'PA-MPJPE':>9} {pck:>7} {'AUC':>6}")
         for r in ev.rows:
             lines.append(f"{r['person']:>6} {r['reference_person']:>4} {r['frames']:>7} "
                          f"{r['mpjpe_mm']:>8.1f} {r['n_mpjpe_mm']:>8.1f} "
-                         f"{r['pa_mpjpe_mm']:>9.1f} {r['pck150']:>7.3f} {r['auc']:>6.3f}")
+                         f"{r['pa_mpjpe_mm']:>9.1f} {r['pck']:>7.3f} {r['auc']:>6.3f}")
     else:
         lines.append(f"{'person':>6} {'ref':>4} {'frames':>7} {'error':>8} {'N-error':>8} "
                      f"{'PA-error':>9} {'PCK':>6}")
@@ -100,6 +101,7 @@ def format_evaluation(ev) -> str:
         worst = sorted(((v, n) for n, v in pj.items() if v == v), reverse=True)[:5]
         lines.append(f"person {person}, worst joints: " +
                      ", ".join(f"{n} {v:.0f}" for v, n in worst))
+    lines += [f"warning: {w}" for w in ev.warnings]
     return "\n".join(lines)
 
 

@@ -75,6 +75,15 @@ def coco_keypoint_ap(results: str | os.PathLike, annotations: str | os.PathLike,
     if not isinstance(gt, dict) or not gt.get("annotations"):
         raise InputError(f"{ann_path} is not a COCO annotation file with keypoints "
                          "(no 'annotations'); the results go first, the reference second")
+    if not gt.get("categories"):
+        raise InputError(f"{ann_path} has no 'categories' (a COCO annotation file lists the "
+                         "person category and its keypoint names)")
+    lacking = [a.get("id") for a in gt["annotations"]
+               if "area" not in a or "keypoints" not in a or "bbox" not in a]
+    if lacking:
+        raise InputError(f"{len(lacking)} annotations of {ann_path.name} lack 'area', "
+                         f"'bbox' or 'keypoints' (first id: {lacking[0]}); OKS needs each "
+                         "person's area")
     if not isinstance(dets, list) or not dets:
         raise InputError(f"{res_path} holds no detections (a list of results is expected)")
     images = {im["id"] for im in gt.get("images", [])}

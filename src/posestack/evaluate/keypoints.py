@@ -152,14 +152,17 @@ def _people(p: np.ndarray, g: np.ndarray) -> list[tuple[int, int]]:
 @dataclass(frozen=True)
 class Evaluation:
     """What :func:`evaluate` measured: ``rows`` (one dict per matched person: pred and
-    reference person, frames, mpjpe_mm, n_mpjpe_mm, pa_mpjpe_mm, pck150, auc, plus
+    reference person, frames, mpjpe_mm, n_mpjpe_mm, pa_mpjpe_mm, pck (within
+    ``threshold_mm``), pa_pck, auc (0–150 mm), plus
     ``pck2d`` for 2D), ``per_joint`` (per person, ``{name: mm}`` after root
-    alignment), ``names`` (the keypoints compared) and ``unit`` (``"mm"`` or ``"px"``)."""
+    alignment), ``names`` (the keypoints compared), ``unit`` (``"mm"`` or ``"px"``) and
+    ``warnings`` (what makes some figures meaningless, keypoints left out)."""
 
     rows: list[dict]
     per_joint: dict[int, dict[str, float]]
     names: tuple[str, ...]
     unit: str
+    warnings: tuple[str, ...] = ()
 
 
 COCO17 = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
@@ -200,6 +203,9 @@ def evaluate(pred: str | os.PathLike | Keypoints, gt: str | os.PathLike | Keypoi
         if len(keep) < 4:
             raise InputError(f"only {len(keep)} of the keypoints asked for are in both")
         pi, gi, names = [pi[i] for i in keep], [gi[i] for i in keep], [names[i] for i in keep]
+    for k in (p, g):
+        if not len(k.times):
+            raise InputError(f"{k.source.name} holds no frame")
     fp, fg = _frames(p.times, g.times)
     if not len(fp):
         raise InputError(f"no frame of {p.source.name} ({p.times[0]:.2f}–{p.times[-1]:.2f} s) "
@@ -207,6 +213,13 @@ def evaluate(pred: str | os.PathLike | Keypoints, gt: str | os.PathLike | Keypoi
                          f"{g.times[-1]:.2f} s)")
     pc = p.coords[fp][:, :, pi]
     gc = g.coords[fg][:, :, gi]
+    seen = (np.isfinite(pc).all(-1).any((0, 1)) & np.isfinite(gc).all(-1).any((0, 1)))
+    if seen.sum() < 4:
+        raise InputError(f"fewer than 4 keypoints are present in both {p.source.name} and "
+                         f"{g.source.name} in the same frames")
+    never = tuple(n for n, s in zip(names, seen, strict=True) if not s)
+    pc, gc = pc[:, :, seen], gc[:, :, seen]
+    names = [canonical_name(n) for n, s in zip(names, seen, strict=True) if s]
     is3d = pc.shape[-1] == 3
     scale = 1000.0 if is3d else 1.0
     lower = [n.lower() for n in names]
@@ -221,12 +234,14 @@ def evaluate(pred: str | os.PathLike | Keypoints, gt: str | os.PathLike | Keypoi
         x, y = pc[:, a] * scale, gc[:, b] * scale
         both = (np.isfinite(x).all(-1) & np.isfinite(y).all(-1)).any(-1)
         row = {"person": a, "reference_person": b, "frames": int(both.sum())}
+        if is3d:
+            row["threshold_mm"] = float(threshold_mm)
         for key, mode in ALIGNMENTS.items():
             row[key + ("_mm" if is3d else "_px")] = metrics.mpjpe(x, y, mode, root_idx)
         if is3d:
-            row["pck150"] = metrics.pck3d(x, y, threshold_mm, "root", root_idx)
+            row["pck"] = metrics.pck3d(x, y, threshold_mm, "root", root_idx)
             row["auc"] = metrics.auc3d(x, y, 1.0, "root", root_idx)
-            row["pa_pck150"] = metrics.pck3d(x, y, threshold_mm, "procrustes")
+            row["pa_pck"] = metrics.pck3d(x, y, threshold_mm, "procrustes")
         else:
             ears = [lower.index(n) for n in ("left_ear", "right_ear") if n in lower]
             row["pck2d"] = metrics.pck2d(x, y, 0.5, head=tuple(ears)) if len(ears) == 2 \
@@ -237,4 +252,12 @@ def evaluate(pred: str | os.PathLike | Keypoints, gt: str | os.PathLike | Keypoi
     if not rows:
         raise InputError(f"no person of {p.source.name} shares a frame with one of "
                          f"{g.source.name}")
-    return Evaluation(rows, per, tuple(names), "mm" if is3d else "px")
+    warnings = []
+    if is3d and {p.space, g.space} == {"body", "world"}:
+        warnings.append(f"{(p if p.space == 'body' else g).source.name} is in its camera's "
+                        "axes (BlazePose's world landmarks), the other in the world's: only "
+                        "PA-MPJPE is meaningful (benchmarks/bench_monocular3d.py turns the "
+                        "pose by the camera's rotation first)")
+    if never:
+        warnings.append(f"never present in both, left out: {', '.join(never)}")
+    return Evaluation(rows, per, tuple(names), "mm" if is3d else "px", tuple(warnings))

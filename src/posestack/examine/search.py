@@ -165,9 +165,13 @@ def examine(source: str | os.PathLike, estimator: str | Callable = "blazepose", 
         raise InputError(f"alpha must be in (0, 1]; got {alpha}")
     if not 0 < fail_below < 1:
         raise InputError(f"fail_below must be between 0 and 1; got {fail_below}")
-    if frames < 1 or refine < 0:
-        raise InputError(f"frames must be ≥ 1 and refine ≥ 0; got {frames}, {refine}")
-    perts = [pt.get(n) for n in perturbations]
+    if frames < 1:
+        raise InputError(f"--frames must be at least 1; got {frames}")
+    if refine < 0:
+        raise InputError(f"refine must be 0 or more; got {refine}")
+    perts = [pt.get(n) for n in dict.fromkeys(perturbations)]  # each once
+    if not perts:
+        raise InputError("no perturbation given: name at least one (e.g. blur,noise,jpeg)")
     if callable(estimator):
         if names is None:
             raise InputError("a callable estimator needs its keypoint names (names=...)")
