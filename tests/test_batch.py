@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from posestack import assets
-from posestack.batch import Task, plan
+from posestack.batch import plan
 from posestack.cli import main
 from posestack.errors import InputError
 
@@ -101,7 +101,11 @@ def test_plan_reads_list_files_trials_and_image_folders(tmp_path, clips):
         ("video", "clip_00"), ("video", "clip_01"), ("trial", trial.name), ("images", "shots")]
     assert tasks[3].source == images  # relative to the list file
     # a folder of videos with a calibration beside them (Pose2Sim's layout) is a trial too
-    assert plan([trial / "videos"]) == [Task(trial / "videos", "trial", "videos")]
+    (videos,) = plan([trial / "videos"])
+    assert (videos.source, videos.kind, videos.name) == (trial / "videos", "trial", "videos")
+    assert [v.name for v in videos.videos] == ["cam01.mp4", "cam02.mp4", "cam03.mp4",
+                                               "cam04.mp4"]
+    assert videos.calibration.name == "Calib.qca.txt"
     # a folder of videos without one: one task per video
     assert [t.name for t in plan([clips[0].parent])][:2] == ["clip_00", "clip_01"]
     # a cohort's folder: participants, then trials (a camera trial among them)

@@ -49,7 +49,6 @@ from .progress import progress_bar
 log = logging.getLogger(__name__)
 
 SUMMARY = "batch.parquet"
-KINDS = ("video", "image", "images", "trial")
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                 "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
 # run_multiview's options for the 3D of a trial (each trial has its own calibration)
@@ -66,6 +65,8 @@ class Task:
     source: Path
     kind: str
     name: str
+    videos: tuple[Path, ...] = ()        # a trial's camera videos (found when planning)
+    calibration: Path | None = None      # and its calibration
 
 
 @dataclass
@@ -139,7 +140,7 @@ def plan(inputs: Iterable[str | os.PathLike]) -> list[Task]:
     """
     from .pipeline import _bundle_names
 
-    sources: list[tuple[Path, str]] = []
+    sources: list[tuple[Path, str, tuple[list[Path], Path] | None]] = []
     names: list[str] = []
     pending = [Path(p).expanduser() for p in inputs]
     if not pending:
@@ -153,9 +154,9 @@ def plan(inputs: Iterable[str | os.PathLike]) -> list[Task]:
                 raise InputError(f"{p} names {q}, which does not exist")
             found = _classify(q)
             sources.extend(found)
-            names.extend(_name_below(q, src) for src, _ in found)
+            names.extend(_name_below(q, src) for src, _, _ in found)
     seen: dict[Path, Path] = {}
-    for src, _ in sources:
+    for src, _, _ in sources:
         key = src.resolve()
         if key in seen:
             raise InputError(f"{src} is given twice (also as {seen[key]}): each input once")
@@ -164,7 +165,8 @@ def plan(inputs: Iterable[str | os.PathLike]) -> list[Task]:
     if clash:  # the same name from two inputs: their parent folders in front
         for i, n in zip(clash, _bundle_names([sources[i][0] for i in clash]), strict=True):
             names[i] = n
-    return [Task(s, k, n) for (s, k), n in zip(sources, names, strict=True)]
+    return [Task(s, k, n, *((tuple(trial[0]), trial[1]) if trial else ()))
+            for (s, k, trial), n in zip(sources, names, strict=True)]
 
 
 def _name_below(given: Path, source: Path) -> str:
@@ -177,25 +179,28 @@ def _name_below(given: Path, source: Path) -> str:
     return "_".join([*rel.parent.parts, rel.stem if source.is_file() else rel.name])
 
 
-def _classify(p: Path, depth: int = 0) -> list[tuple[Path, str]]:
+def _classify(p: Path, depth: int = 0
+              ) -> list[tuple[Path, str, tuple[list[Path], Path] | None]]:
+    """``(source, kind, (videos, calibration) of a trial or None)`` for what ``p`` holds."""
     if p.is_file():
         ext = p.suffix.lower()
         if ext in VIDEO_EXTENSIONS:
-            return [(p, "video")]
+            return [(p, "video", None)]
         if ext in IMAGE_EXTENSIONS:
-            return [(p, "image")]
+            return [(p, "image", None)]
         raise InputError(f"{p} is not a video or an image this batch can read (videos: "
                          f"{', '.join(sorted(VIDEO_EXTENSIONS))}; images: "
                          f"{', '.join(sorted(IMAGE_EXTENSIONS))}; a list file ends in .txt)")
-    if _trial(p) is not None:
-        return [(p, "trial")]
+    trial = _trial(p)
+    if trial is not None:
+        return [(p, "trial", trial)]
     kids = media_files(p)
     vids = [k for k in kids if k.suffix.lower() in VIDEO_EXTENSIONS]
     if not kids and (p / "videos").is_dir():
         kids = media_files(p / "videos")
         vids = [k for k in kids if k.suffix.lower() in VIDEO_EXTENSIONS]
     if not kids:  # a cohort's folder: its participants' and trials' folders, in order
-        found: list[tuple[Path, str]] = []
+        found: list[tuple[Path, str, tuple[list[Path], Path] | None]] = []
         if depth < 3:
             for d in sorted(d for d in p.iterdir() if d.is_dir() and not d.name.startswith(
                     ".") and d.name.lower() != "calibration"):
@@ -206,8 +211,8 @@ def _classify(p: Path, depth: int = 0) -> list[tuple[Path, str]]:
                              "that has (a videos/ folder or a camera trial counts)")
         return found
     if vids:
-        return [(k, "video" if k in vids else "image") for k in kids]
-    return [(p, "images")]
+        return [(k, "video" if k in vids else "image", None) for k in kids]
+    return [(p, "images", None)]
 
 
 def default_workers() -> int:
@@ -240,13 +245,10 @@ def run_task(task: Task, output: str, options: dict[str, Any], threads: int) -> 
 
     out = Path(output)
     t0 = time.perf_counter()
-    row: dict[str, Any] = {"input": str(task.source), "bundle": task.name, "kind": task.kind,
-                           "status": "failed", "frames": 0, "people": 0, "seconds": 0.0,
-                           "error": None}
+    row = _row(task, "failed", None, None)
     try:
         if task.kind == "trial":
-            videos, calibration = _trial(task.source)
-            mv = run_multiview(videos, calibration, out / task.name,
+            mv = run_multiview(list(task.videos), task.calibration, out / task.name,
                                num_threads=threads, progress=False, **options)
             skipped = mv.skipped and all(r.skipped for r in mv.views or ())
             row["frames"] = max((_frames(r.manifest) for r in mv.views or ()), default=0)
@@ -306,7 +308,7 @@ class _Bar:
         self.bar.close()
 
 
-def _check_options(options: dict[str, Any], tasks: Sequence[Task]) -> dict[str, Any]:
+def _check_options(options: dict[str, Any], tasks: Sequence[Task]) -> None:
     """Refuse unknown options and ``run``'s own checks before any work (a bad option
     would otherwise fail every task, one after another)."""
     from .pipeline import RunParameters
@@ -324,7 +326,6 @@ def _check_options(options: dict[str, Any], tasks: Sequence[Task]) -> dict[str, 
         raise InputError(f"{opts} {'is' if len(multi) == 1 else 'are'} for multi-camera "
                          "trials, and no input is one (a trial is a folder of camera videos "
                          "with its calibration)")
-    return options
 
 
 def batch(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | os.PathLike,
@@ -366,7 +367,7 @@ def batch(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str |
     if isinstance(inputs, str | os.PathLike):
         inputs = [inputs]
     tasks = plan(inputs)
-    options = _check_options(options, tasks)
+    _check_options(options, tasks)
     if workers is not None and not 1 <= int(workers) <= 4096:
         raise InputError(f"--workers must be at least 1; got {workers}")
     if threads is not None and not 1 <= int(threads) <= 1024:
@@ -396,10 +397,7 @@ def batch(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str |
         finished = True
     finally:
         bar.close()
-        ordered = [rows.get(i) or {"input": str(t.source), "bundle": t.name, "kind": t.kind,
-                                   "status": "not run", "frames": 0, "people": 0,
-                                   "seconds": 0.0, "error": "the batch stopped first",
-                                   "attempts": 0}
+        ordered = [rows.get(i) or _row(t, "not run", 0, "the batch stopped first")
                    for i, t in enumerate(tasks)]
         # a batch that stopped before any task ended (Ray unreachable, workers that
         # cannot start) leaves the previous summary as it was
@@ -473,9 +471,11 @@ class _Worker:
             self.proc.join()
 
 
-def _failed_row(task: Task, attempts: int | None, error: str) -> dict[str, Any]:
+def _row(task: Task, status: str, attempts: int | None, error: str | None
+         ) -> dict[str, Any]:
+    """A summary row of a task that produced nothing (yet): failed, or not run."""
     return {"input": str(task.source), "bundle": task.name, "kind": task.kind,
-            "status": "failed", "frames": 0, "people": 0, "seconds": 0.0,
+            "status": status, "frames": 0, "people": 0, "seconds": 0.0,
             "attempts": attempts, "error": error}
 
 
@@ -538,7 +538,7 @@ def _local(tasks: Sequence[Task], out: Path, options: dict[str, Any], workers: i
                 if i is None:
                     continue
                 if attempts[i] > retries:
-                    rows[i] = _failed_row(tasks[i], attempts[i], "its worker died (killed, or "
+                    rows[i] = _row(tasks[i], "failed", attempts[i], "its worker died (killed, or "
                                           f"out of memory), {attempts[i]} time(s)")
                     bar.done(rows[i])
                 else:
@@ -607,7 +607,7 @@ def _on_ray(tasks: Sequence[Task], out: Path, options: dict[str, Any], workers: 
                     row = ray.get(ref)
                     row["attempts"] = None
                 except Exception as e:  # the worker died more often than retries allow
-                    row = _failed_row(tasks[i], retries + 1,
+                    row = _row(tasks[i], "failed", retries + 1,
                                       f"{type(e).__name__}: {str(e).splitlines()[0]}")
                 rows[i] = row
                 bar.done(row)

@@ -7,10 +7,6 @@ import argparse
 import sys
 from pathlib import Path
 
-_MULTIVIEW_DEFAULTS = {"min_views": 2, "max_error": 15.0, "ik": False, "opensim": False,
-                       "augment": False, "height": None, "mass": 70.0,
-                       "keypoints_from": "auto"}
-
 
 def add_parsers(sub, add_run_options) -> None:
     """Add ``batch`` and ``query`` to the main parser's subparsers."""
@@ -41,7 +37,11 @@ def add_parsers(sub, add_run_options) -> None:
                    help="times a task whose worker died (killed, out of memory) is given to "
                         "another worker (default 2)")
     add_run_options(b, calibration=False)
-    b.set_defaults(func=_cmd_batch)
+    from .batch import MULTIVIEW_OPTIONS
+
+    # the 3D options given (differing from their defaults) go to the trials
+    b.set_defaults(func=_cmd_batch,
+                   multiview_defaults={k: b.get_default(k) for k in MULTIVIEW_OPTIONS})
     add_query_parser(sub)
 
 
@@ -52,7 +52,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     options = _run_kwargs(args)
     threads = options.pop("num_threads")
     progress = options.pop("progress")
-    for k, default in _MULTIVIEW_DEFAULTS.items():
+    for k, default in args.multiview_defaults.items():
         if getattr(args, k) != default:
             options[k] = getattr(args, k)
     res = batch(args.inputs, args.output, workers=args.workers, ray=args.ray,

@@ -54,12 +54,19 @@ def _duckdb():
 def find_bundles(root: Path) -> list[Path]:
     """Every bundle folder under ``root`` (``root`` itself included), sorted; hidden
     folders (a run's staging ``.name.part-*``) are passed over."""
-    found = []
+    return _walk(root)[0]
+
+
+def _walk(root: Path) -> tuple[list[Path], list[Path]]:
+    """The bundle folders and the batch summaries under ``root``, in one walk."""
+    bundles, summaries = [], []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         if MANIFEST in filenames:
-            found.append(Path(dirpath))
-    return found
+            bundles.append(Path(dirpath))
+        if "batch.parquet" in filenames:
+            summaries.append(Path(dirpath) / "batch.parquet")
+    return bundles, summaries
 
 
 def _row(root: Path, bundle: Path, manifest: dict[str, Any]) -> dict[str, Any]:
@@ -121,7 +128,7 @@ def connect(root: str | os.PathLike, database: Any = None):
     if not root.is_dir():
         raise InputError(f"{root} is not a folder of bundles (give the -o folder of "
                          "posestack run or batch)")
-    bundles = find_bundles(root)
+    bundles, summary_files = _walk(root)
     if not bundles:
         raise InputError(f"no bundle under {root} (no manifest.json found): run posestack "
                          f"run or batch with -o {root} first")
@@ -153,8 +160,7 @@ def connect(root: str | os.PathLike, database: Any = None):
     con.unregister("_bundles_arrow")
     for name, files in sorted(tables.items()):
         _table_view(con, name, files)
-    summaries = sorted(str(p.resolve()) for p in root.rglob("batch.parquet")
-                       if not any(part.startswith(".") for part in p.relative_to(root).parts))
+    summaries = sorted(str(p.resolve()) for p in summary_files)
     if summaries:
         con.execute(f"create or replace view batch as select regexp_replace(filename, "
                     f"'/batch\\.parquet$', '') as folder, * exclude (filename) from "
@@ -210,19 +216,17 @@ def query(root: str | os.PathLike, sql: str):
             views there are).
     """
     duckdb = _duckdb()
+    if not sql.strip():
+        raise InputError("the query is empty: give SQL, e.g. \"select * from bundles\"")
     con = connect(root)
     try:
-        return con.sql(sql).to_arrow_table() if sql.strip() else _empty(sql)
+        return con.sql(sql).to_arrow_table()
     except duckdb.Error as e:
         views = ", ".join(tables(con))
         raise InputError(f"the query failed: {str(e).splitlines()[0]} (the views: "
                          f"{views})") from None
     finally:
         con.close()
-
-
-def _empty(sql: str):
-    raise InputError("the query is empty: give SQL, e.g. \"select * from bundles\"")
 
 
 def tables(con) -> list[str]:

@@ -118,10 +118,7 @@ def write_evaluation(ev, folder: Path) -> None:
     per = [{"person": p, "keypoint": n, f"error_{ev.unit}": v}
            for p, pj in ev.per_joint.items() for n, v in pj.items()]
     write_parquet(folder / "per_joint.parquet", pa.Table.from_pylist(per))
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # a private figure: no pyplot, no global backend
 
     fig = Figure(figsize=(max(6, 0.35 * len(ev.names)), 3.6), layout="constrained")
     ax = fig.add_subplot()

@@ -81,17 +81,14 @@ def write_examination(ex, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     write_parquet(folder / "robustness.parquet", pa.Table.from_pylist(ex.rows))
     write_parquet(folder / "failures.parquet", pa.Table.from_pylist(ex.failures))
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # a private figure: no pyplot, no global backend
 
     fig = Figure(figsize=(7, 4), layout="constrained")
     ax = fig.add_subplot()
     for name in dict.fromkeys(r["perturbation"] for r in ex.rows):
         pts = sorted((r["severity"], r["pck"]) for r in ex.rows if r["perturbation"] == name)
         ax.plot(*zip(*pts, strict=True), marker="o", ms=3, label=name)
-    ax.axhline(ex.rows and 0.5, color="grey", lw=0.8, ls="--")
+    ax.axhline(ex.fail_below, color="grey", lw=0.8, ls="--")
     ax.set_xlabel("severity")
     ax.set_ylabel("PCK against the clean frames")
     ax.set_ylim(0, 1.02)

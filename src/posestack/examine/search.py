@@ -48,13 +48,15 @@ class Frames:
 @dataclass
 class Examination:
     """What :func:`examine` found: ``rows`` (perturbation, severity, parameter, unit,
-    pck, lost: the share of frames where no person was found, frames) and ``failures``
-    (perturbation, fails_at severity or None, parameter, unit, pck_at_5)."""
+    pck, lost: the share of frames where no person was found, frames), ``failures``
+    (perturbation, fails_at severity or None, parameter, unit, pck_at_5), and the
+    ``fail_below`` PCK they were judged by."""
 
     rows: list[dict[str, Any]]
     failures: list[dict[str, Any]]
     frames: int
     calls: int
+    fail_below: float
 
 
 def _read_frames(source: Path, count: int) -> tuple[list[np.ndarray], np.ndarray]:
@@ -114,16 +116,9 @@ def reference(images: list[np.ndarray], indices: np.ndarray, est: Callable,
 def _pck(people: Sequence[Any], ref_xy: np.ndarray, ok: np.ndarray, size: float,
          back: pt.MapBack, alpha: float) -> tuple[int, int, bool]:
     """(keypoints found, keypoints counted, person found) for one perturbed frame."""
-    n = int(ok.sum())
-    best = 0
-    found = False
-    for p in people:
-        xy = back(np.asarray(p.xy, np.float64))
-        d = np.linalg.norm(xy - ref_xy, axis=1)
-        good = int(((d <= alpha * size) & ok).sum())
-        if good > best or not found:
-            best, found = max(best, good), True
-    return best, n, found
+    best = max((int(((np.linalg.norm(back(np.asarray(p.xy, np.float64)) - ref_xy, axis=1)
+                      <= alpha * size) & ok).sum()) for p in people), default=0)
+    return best, int(ok.sum()), len(people) > 0
 
 
 def examine(source: str | os.PathLike, estimator: str | Callable = "blazepose", *,
@@ -235,4 +230,4 @@ def examine(source: str | os.PathLike, estimator: str | Callable = "blazepose", 
     finally:
         bar.close()
     rows.sort(key=lambda r: (r["perturbation"], r["severity"]))
-    return Examination(rows, failures, n, calls)
+    return Examination(rows, failures, n, calls, fail_below)
