@@ -40,7 +40,7 @@ def model2d(tmp_path_factory):
     b = synthetic_dataset(4, dim=2, seed=2, split="val")
     write_pyskl(d / "data.pkl", ActionData({**a.split, **b.split},
                                            a.annotations + b.annotations, a.label_names))
-    _cli("actions", "train", d / "data.pkl", "-o", d / "model", "--epochs", "12",
+    _cli("actions", "train", d / "data.pkl", "-o", d / "model", "--epochs", "20",
          "--base-channels", "32", "--lr", "0.05", "--onnx", "-q")
     return d
 
@@ -67,6 +67,8 @@ def test_training_writes_the_confusion_matrix_and_onnx(model2d):
     assert rows[0].split(",")[1:] == json.loads((m / "history.json").read_text())[
         "label_names"]
     counts = np.array([[int(v) for v in r.split(",")[1:]] for r in rows[1:]])
+    # 8 classes (chance 1/8). 20 epochs: after 12 the accuracy depended on the machine's
+    # floating-point paths (0.81 on one 2-core machine, 0.85 or more on others)
     assert counts.sum() == 32 and np.trace(counts) / 32 >= 0.85
 
 
