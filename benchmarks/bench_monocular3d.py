@@ -15,7 +15,15 @@ that camera's single-view 3D:
 
 Scored on the 17 COCO body joints. Printed: per camera and route, MPJPE, N-MPJPE,
 PA-MPJPE (mm), PCK@150 mm, AUC, frames, and the time per frame of the 2D+3D estimate.
-The lifter and the body fit of issue 18 are to be added as routes here.
+
+* ``lifter``: posestack's lifter (``--lifter``, default the bundled one) on that camera's
+  BlazePose 2D (to COCO-17) with the calibrated focal length, turned into the world
+  like the world landmarks. ``lifter_guessed_f``: what ``posestack run --lift`` writes,
+  with the focal length guessed as the image's larger side.
+* ``body_fit``: the parametric body (Anny, ``posestack.body.fit_body``) fitted to that
+  camera's 2D alone through its calibration (SMPLify-style), in the world directly;
+  scored like the others and also placed (absolute error, no alignment at all).
+  ``--no-body`` leaves it out (it takes most of the run's time).
 """
 
 from __future__ import annotations
@@ -33,12 +41,12 @@ import numpy as np
 def _absolute(pred, ref) -> dict[str, float]:
     """MPJPE with no alignment at all, and the mid-hip's error, in mm (COCO-17)."""
     from posestack.evaluate import mpjpe
-    from posestack.evaluate.keypoints import COCO17, _frames, _names
+    from posestack.evaluate.keypoints import COCO17, match_frames, match_names
 
-    pi, gi, names = _names(pred, ref)
+    pi, gi, names = match_names(pred, ref)
     keep = [i for i, n in enumerate(names) if n in COCO17]
     pi, gi = [pi[i] for i in keep], [gi[i] for i in keep]
-    fp, fg = _frames(pred.times, ref.times)
+    fp, fg = match_frames(pred.times, ref.times)
     p = pred.coords[fp][:, 0][:, pi] * 1000
     g = ref.coords[fg][:, 0][:, gi] * 1000
     hips = [names[i] for i in keep].index("left_hip"), [names[i] for i in keep].index(
@@ -47,33 +55,50 @@ def _absolute(pred, ref) -> dict[str, float]:
     return {"mpjpe": mpjpe(p, g), "root": float(np.nanmean(root))}
 
 
-def _lifted(model, bundle, camera, ref) -> dict:
-    """The lifter on this camera's 2D (BlazePose-33 to COCO-17), turned into the world."""
+def _lifted(model, bundle, camera) -> tuple[object, float]:
+    """The lifter on this camera's 2D (BlazePose-33 to COCO-17) with the calibrated focal
+    length; and the seconds it took."""
     import posestack
-    from posestack.evaluate.keypoints import COCO17, Keypoints, evaluate
-    from posestack.lift.infer import lift
+    from posestack.evaluate.keypoints import Keypoints
+    from posestack.lift.infer import lift_poses
 
     poses, _ = posestack.read_keypoints(bundle / "keypoints2d.parquet")
-    coco = poses.to_skeleton("coco17")
-    xyz = lift(model, coco.coords[:, 0], coco.scores[:, 0], float(camera.K[0, 0]),
-               (float(camera.K[0, 2]), float(camera.K[1, 2])))
-    world = xyz @ camera.R  # camera axes to world axes
-    kp = Keypoints(world[:, None], coco.times, tuple(coco.skeleton.keypoints), bundle,
-                   "world")
-    return evaluate(kp, ref, keypoints=COCO17).rows[0]
+    t0 = time.perf_counter()
+    lifted = lift_poses(poses, model, focal=float(camera.K[0, 0]),
+                        centre=(float(camera.K[0, 2]), float(camera.K[1, 2])))
+    seconds = time.perf_counter() - t0
+    coords = np.where(lifted.scores[..., None] > 0, lifted.coords, np.nan)
+    return Keypoints(coords.astype(np.float64), lifted.times,
+                     tuple(lifted.skeleton.keypoints), bundle, lifted.space), seconds
+
+
+def _body_fitted(bundle, camera, body) -> tuple[object, float]:
+    """The body fitted to this camera's 2D through its calibration (world axes)."""
+    import posestack
+    from posestack.body import fit_body
+    from posestack.evaluate.keypoints import Keypoints
+
+    poses, _ = posestack.read_keypoints(bundle / "keypoints2d.parquet")
+    t0 = time.perf_counter()
+    fit = fit_body(poses, camera=camera, body=body, confidence=False)
+    seconds = time.perf_counter() - t0
+    return Keypoints(fit.keypoints[:, None].astype(np.float64), fit.times,
+                     tuple(poses.skeleton.keypoints), bundle, "world"), seconds
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--end", type=float, default=None, help="seconds of the trial (default all)")
     ap.add_argument("--json-out", type=Path, help="also write the table as json")
-    ap.add_argument("--lifter", type=Path,
-                    help="a lifter .onnx (python -m posestack.lift.train) to score as a route")
+    ap.add_argument("--lifter", default="posestack",
+                    help="the lifter to score (default: the bundled one; or a .onnx made by "
+                         "python -m posestack.lift.train)")
+    ap.add_argument("--no-body", action="store_true", help="leave the body-fit route out")
     args = ap.parse_args()
 
     import posestack
     from posestack import assets
-    from posestack.evaluate.keypoints import COCO17, Keypoints, evaluate, load_keypoints
+    from posestack.evaluate.keypoints import COCO17, Keypoints, evaluate, load_keypoints, to_world
     from posestack.multiview.calibration import load_calibration
     from posestack.multiview.ground import place_on_floor
     from posestack.pipeline import triangulate_files
@@ -84,8 +109,15 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="bench_mono3d_"))
     t0 = time.perf_counter()
     results = posestack.run(videos, work, end=args.end, video=False, progress=False,
-                            max_people=1)
-    per_frame_ms = 1000 * (time.perf_counter() - t0) / sum(len(r.frames) for r in results)
+                            max_people=1, lift=args.lifter)
+    n_frames = sum(len(r.frames) for r in results)
+    per_frame_ms = 1000 * (time.perf_counter() - t0) / n_frames
+    lift_s = body_s = 0.0
+    body = None
+    if not args.no_body:
+        from posestack.body.anny_body import AnnyBody
+
+        body = AnnyBody()
     calib = load_calibration(calib_path)
     names = [v.stem for v in videos]
     rows = []
@@ -96,10 +128,7 @@ def main() -> int:
         ref = load_keypoints(ref_dir)
         mono = load_keypoints(work / cam / "keypoints3d_body.parquet")
         # into the world's axes: body = camera axes, so world = R^T body
-        r = calib[cam].R
-        world = Keypoints(np.einsum("ji,tpkj->tpki", r, mono.coords), mono.times, mono.names,
-                          mono.source, "world")
-        ev = evaluate(world, ref, keypoints=COCO17).rows[0]
+        ev = evaluate(to_world(mono, calib_path, cam), ref, keypoints=COCO17).rows[0]
         rows.append({"camera": cam, "route": "blazepose_world", **ev})
         # placed in the world from this camera alone: the lowest foot point on the floor
         xy2d = load_keypoints(work / cam / "keypoints2d.parquet")
@@ -109,11 +138,23 @@ def main() -> int:
         absolute = _absolute(gk, ref)
         rows.append({"camera": cam, "route": "blazepose_global", **glob,
                      "absolute_mm": absolute["mpjpe"], "root_mm": absolute["root"]})
-        if args.lifter is not None:
-            rows.append({"camera": cam, "route": "lifter",
-                         **_lifted(args.lifter, work / cam, calib[cam], ref)})
+        lifted, seconds = _lifted(args.lifter, work / cam, calib[cam])
+        lift_s += seconds
+        guessed = load_keypoints(work / cam / "keypoints3d_lifted.parquet")
+        for route, kp in (("lifter", lifted), ("lifter_guessed_f", guessed)):
+            ev = evaluate(to_world(kp, calib_path, cam), ref, keypoints=COCO17).rows[0]
+            rows.append({"camera": cam, "route": route, **ev})
+        if body is not None:
+            fitted, seconds = _body_fitted(work / cam, calib[cam], body)
+            body_s += seconds
+            ev = evaluate(fitted, ref, keypoints=COCO17).rows[0]
+            absolute = _absolute(fitted, ref)
+            rows.append({"camera": cam, "route": "body_fit", **ev,
+                         "absolute_mm": absolute["mpjpe"], "root_mm": absolute["root"]})
     print(f"Monocular 3D, leave one camera out (Pose2Sim sample, {len(results[0].frames)} "
-          f"frames per camera; 2D + world landmarks {per_frame_ms:.1f} ms/frame)")
+          f"frames per camera; 2D + world landmarks {per_frame_ms:.1f} ms/frame, the "
+          f"lifter {1000 * lift_s / n_frames:.2f} ms/frame, the body fit "
+          f"{1000 * body_s / n_frames:.0f} ms/frame)")
     print(f"{'camera':<8}{'route':<18}{'frames':>7}{'MPJPE':>8}{'N-MPJPE':>9}{'PA-MPJPE':>10}"
           f"{'PCK150':>8}{'AUC':>7}")
     for r in rows:
@@ -123,7 +164,7 @@ def main() -> int:
               f"{r['n_mpjpe_mm']:>9.1f}{r['pa_mpjpe_mm']:>10.1f}{r['pck']:>8.3f}"
               f"{r['auc']:>7.3f}")
     mean = {}
-    for route in ("blazepose_world", "lifter"):
+    for route in ("blazepose_world", "lifter", "lifter_guessed_f", "body_fit"):
         these = [r for r in rows if r["route"] == route]
         if not these:
             continue
@@ -136,9 +177,17 @@ def main() -> int:
     for r in rows:
         if r["route"] == "blazepose_global":
             print(f"{r['camera']:<8}{r['absolute_mm']:>16.1f}{r['root_mm']:>15.1f}")
+    if body is not None:
+        print("Placed by the body fit through the camera (its size sets the depth):")
+        for r in rows:
+            if r["route"] == "body_fit":
+                print(f"{r['camera']:<8}{r['absolute_mm']:>16.1f}{r['root_mm']:>15.1f}")
     if args.json_out:
         args.json_out.write_text(json.dumps({"rows": rows, "mean": mean,
-                                             "ms_per_frame": per_frame_ms}, indent=2))
+                                             "ms_per_frame": per_frame_ms,
+                                             "lifter_ms_per_frame": 1000 * lift_s / n_frames,
+                                             "body_ms_per_frame": 1000 * body_s / n_frames},
+                                            indent=2))
     return 0
 
 

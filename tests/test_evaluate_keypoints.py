@@ -4,6 +4,7 @@ camera's BlazePose world landmarks against the other cameras)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,13 @@ import pytest
 from posestack import assets
 from posestack.cli import main
 from posestack.errors import InputError
-from posestack.evaluate.keypoints import Keypoints, canonical_name, evaluate, load_keypoints
+from posestack.evaluate.keypoints import (
+    Keypoints,
+    canonical_name,
+    evaluate,
+    load_keypoints,
+    to_world,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 P2S_TRC = ROOT / "benchmarks/data/pose2sim_demo/pose2sim_filt_butterworth_0-100.trc"
@@ -61,9 +68,10 @@ def test_our_triangulation_against_pose2sims(tmp_path):
     """Real data: posestack's 3D of the Pose2Sim sample (BlazePose 2D, half a second)
     against Pose2Sim's published OpenPose-based 3D of the same trial."""
     d = assets.path("pose2sim_demo_singleperson")
+    calib = d / "calibration" / "Calib.qca.txt"
     out = tmp_path / "out"
     assert main(["run", str(d / "videos"), "--calibration",
-                 str(d / "calibration" / "Calib.qca.txt"), "-o", str(out), "--layout",
+                 str(calib), "-o", str(out), "--layout",
                  "halpe26", "--end", "0.5", "--no-video", "-q"]) == 0
     ev_dir = tmp_path / "ev"
     assert main(["evaluate", str(out / "multiview"), str(P2S_TRC), "-o", str(ev_dir)]) == 0
@@ -80,6 +88,17 @@ def test_our_triangulation_against_pose2sims(tmp_path):
     cam = evaluate(out / "cam01", out / "multiview")
     assert 30 < cam.rows[0]["pa_mpjpe_mm"] < 150
     assert any("only PA-MPJPE is meaningful" in w for w in cam.warnings)
+    # turned into the world by cam01's calibrated rotation, MPJPE means something
+    turned = evaluate(to_world(load_keypoints(out / "cam01"), calib), out / "multiview")
+    assert turned.rows[0]["mpjpe_mm"] < min(200, cam.rows[0]["mpjpe_mm"] / 2)
+    assert turned.rows[0]["pa_mpjpe_mm"] == pytest.approx(cam.rows[0]["pa_mpjpe_mm"], abs=0.5)
+    assert not any("PA-MPJPE" in w for w in turned.warnings)
+    assert main(["evaluate", str(out / "cam01"), str(out / "multiview"), "--calibration",
+                 str(calib)]) == 0
+    with pytest.raises(InputError, match="not a camera here"):
+        to_world(load_keypoints(out / "cam01"), calib, "cam07")
+    with pytest.raises(InputError, match="not 3D in a camera's axes"):
+        to_world(load_keypoints(out / "multiview"), calib)
     # the keypoints compared are those present in both; the others are named
     ev = evaluate(out / "multiview", P2S_TRC, threshold_mm=100)
     assert "head_top" not in ev.names and any("head_top" in w for w in ev.warnings)
@@ -95,6 +114,22 @@ def test_bad_inputs(tmp_path, capsys):
     assert "angles and the other keypoints" in capsys.readouterr().err
     with pytest.raises(InputError, match="holds no keypoint table"):
         load_keypoints(tmp_path)
+
+
+def test_coco_ap_reproduces_the_librarys_published_example(capsys):
+    """faster-coco-eval's own keypoint example (a COCO val2017 image, its test suite's
+    data; tests/data/coco_keypoints_example/SOURCE.md), whose stats that suite checks
+    against pycocotools: posestack gives the same ten numbers, through the CLI too."""
+    from posestack.evaluate.coco import coco_keypoint_ap
+
+    d = ROOT / "tests/data/coco_keypoints_example"
+    published = [0.5048844884488449, 0.7227722772277227, 0.6336633663366337,
+                 0.46633663366336636, 0.7504950495049505, 0.5181818181818182,
+                 0.7272727272727273, 0.6363636363636364, 0.4666666666666666, 0.75]
+    stats = coco_keypoint_ap(d / "dt_dataset.json", d / "gt_dataset.json")
+    assert list(stats.values()) == pytest.approx(published, abs=1e-12)
+    assert main(["evaluate", str(d / "dt_dataset.json"), str(d / "gt_dataset.json")]) == 0
+    assert "AP 0.505" in capsys.readouterr().out
 
 
 def test_coco_ap_by_a_maintained_library_agrees_with_the_oks_by_hand(tmp_path, capsys):
@@ -133,3 +168,20 @@ def test_coco_ap_by_a_maintained_library_agrees_with_the_oks_by_hand(tmp_path, c
     (tmp_path / "res.json").write_text(json.dumps(res))
     with pytest.raises(InputError, match=r"not in gt\.json"):
         coco_keypoint_ap(tmp_path / "res.json", tmp_path / "gt.json")
+
+
+def test_unrelated_recordings_are_named(tmp_path, s2d_bundle):
+    """Two bundles made from different videos are paired by time alone: the evaluation
+    says so, naming both sources; a bundle against itself says nothing of the kind."""
+    import shutil
+
+    other = tmp_path / "other"
+    shutil.copytree(s2d_bundle, other)
+    manifest = json.loads((other / "manifest.json").read_text())
+    manifest["input"]["path"] = "/somewhere/another_take.mp4"
+    (other / "manifest.json").write_text(json.dumps(manifest))
+    ev = evaluate(other / "keypoints2d.parquet", s2d_bundle / "keypoints2d.parquet")
+    assert any("not the same recording" in w and "another_take.mp4" in w
+               for w in ev.warnings), ev.warnings
+    same = evaluate(s2d_bundle / "keypoints2d.parquet", s2d_bundle / "keypoints2d.parquet")
+    assert not any("not the same recording" in w for w in same.warnings)

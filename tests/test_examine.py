@@ -103,3 +103,91 @@ def test_the_command_line_writes_tables_and_a_plot(shots, tmp_path, capsys):
     assert main(["examine", str(shots), "--perturbations", ""]) == 2
     assert main(["examine", str(shots), "--frames", "0"]) == 2
     assert "--frames must be at least 1" in capsys.readouterr().err
+
+
+def test_a_multiview_reference_replaces_the_clean_run(tmp_path, capsys):
+    """The sample's triangulation (four cameras, Qualisys calibration) reprojected into
+    cam01 is the reference: the clean frames score below 1 against it (the estimator is
+    not the truth), blur lowers it further, and another camera's reprojection is refused
+    as not of this video."""
+    d = assets.path("pose2sim_demo_singleperson")
+    calib = d / "calibration" / "Calib.qca.txt"
+    out = tmp_path / "out"
+    assert main(["run", str(d / "videos"), "--calibration", str(calib), "-o", str(out),
+                 "--no-video", "-q"]) == 0
+    video = d / "videos" / "cam01.mp4"
+    ex = tmp_path / "ex"
+    assert main(["examine", str(video), "--reference", str(out / "multiview"),
+                 "--calibration", str(calib), "--frames", "6", "--perturbations", "blur",
+                 "-o", str(ex), "-q"]) == 0
+    printed = capsys.readouterr().out
+    assert "keypoints3d.parquet through cam01" in printed and "clean" in printed
+    rows = pq.read_table(ex / "robustness.parquet").to_pylist()
+    clean = [r for r in rows if r["perturbation"] == "clean"]
+    assert len(clean) == 1 and clean[0]["frames"] == 6
+    assert 0.7 < clean[0]["pck"] < 1.0, clean
+    blur = sorted((r["severity"], r["pck"]) for r in rows if r["perturbation"] == "blur")
+    assert blur[-1][1] < clean[0]["pck"]
+    # cam03's view of the same 3D is not what cam01 filmed
+    assert main(["examine", str(video), "--reference", str(out / "multiview"),
+                 "--calibration", str(calib), "--camera", "cam03", "--frames", "4",
+                 "--perturbations", "blur", "-q"]) == 2
+    assert "not of this video" in capsys.readouterr().err
+    assert main(["examine", str(video), "--reference", str(out / "multiview")]) == 2
+    assert "go together" in capsys.readouterr().err
+    assert main(["examine", str(video), "--reference", str(out / "cam01"), "--calibration",
+                 str(calib), "-q"]) == 2
+    assert "not 3D in the world's axes" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def anny_body():
+    pytest.importorskip("anny")
+    from posestack.body.anny_body import AnnyBody
+
+    return AnnyBody()
+
+
+def test_a_sweep_over_rendered_bodies_finds_a_planted_failure(anny_body):
+    """BlazePose wrapped to see nobody smaller than 45 % of the image height: the
+    distance sweep (the body's largest side at 0.6, 0.3, 0.15, 0.09, 0.06 of the image,
+    geometric in between) must fail between severities 1.375 (46 %) and 1.5 (42 %); the
+    view sweep, which keeps the body large, must not fail. (BlazePose itself, with
+    MediaPipe's detector, loses the body below about a quarter of the image.)"""
+    from posestack.estimate import make_estimator
+    from posestack.examine.anny import SIZE, sweep
+    from posestack.skeletons import get_skeleton
+
+    real = make_estimator("blazepose", static=True, max_people=1,
+                          person_detector="blazepose")
+
+    def planted(rgb, t):
+        body_rows = np.flatnonzero((np.abs(rgb.astype(int) - 118).sum(-1) > 0).any(1))
+        tall = np.ptp(body_rows) if len(body_rows) else 0
+        return real(rgb, t) if tall >= 0.45 * SIZE[1] else []
+
+    ex = sweep(planted, sweeps=("distance", "view"), renders=3, refine=3, progress=False,
+               names=get_skeleton("blazepose33").keypoints, body=anny_body)
+    fails = {f["perturbation"]: f for f in ex.failures}
+    assert 1.375 < fails["distance"]["fails_at"] <= 1.5, fails
+    assert fails["view"]["fails_at"] is None
+    near = [r for r in ex.rows if r["perturbation"] == "distance" and r["severity"] <= 1.375]
+    assert all(r["pck"] > 0.8 and r["median_px"] < 20 for r in near), near
+    assert all(r["lost"] == 1.0 for r in ex.rows
+               if r["perturbation"] == "distance" and r["severity"] >= 1.5)
+
+
+def test_the_command_line_sweeps_rendered_bodies(anny_body, tmp_path, capsys):
+    out = tmp_path / "sw"
+    assert main(["examine", "--anny", "--sweeps", "view,pose", "--renders", "2", "-o",
+                 str(out), "-q"]) == 0
+    printed = capsys.readouterr().out
+    assert "rendered bodies" in printed and "view" in printed and "pose" in printed
+    rows = pq.read_table(out / "robustness.parquet").to_pylist()
+    assert {r["perturbation"] for r in rows} == {"view", "pose"}
+    assert (out / "robustness.png").stat().st_size > 5000
+    assert main(["examine", "--anny", "--sweeps", "gravity"]) == 2
+    assert "unknown sweep" in capsys.readouterr().err
+    assert main(["examine", "--anny", "clip.mp4"]) == 2
+    assert main(["examine"]) == 2
+    assert "--anny" in capsys.readouterr().err

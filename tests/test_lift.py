@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,11 @@ torch = pytest.importorskip("torch")
 
 from posestack.lift.model import Lifter  # noqa: E402
 from posestack.lift.synthetic import sample_motions, view  # noqa: E402
+
+# PA-MPJPE of the bundled lifter on 1.6 s of the Pose2Sim sample's cam01 against
+# Pose2Sim's own 3D: measured 104.5 mm (BlazePose's world landmarks: 81.9 mm; a lifter
+# trained for 39 steps: 197 mm); the bound leaves room for thread-count noise
+LIFT_PA_BOUND_MM = 125.0
 
 
 def test_generated_motions_stand_on_the_floor_and_are_filmed_consistently():
@@ -63,3 +70,78 @@ def test_a_short_training_learns_to_lift_generated_sequences():
     with torch.no_grad():
         got = 1000 * mpjpe(model(torch.from_numpy(xv)).numpy(), yv, "procrustes")
     assert got < 0.75 * base and got < 200, (got, base)
+
+
+def test_a_high_frame_rate_is_lifted_at_the_trained_rate(tmp_path):
+    """At 60 frames/s the even and the odd frames are lifted as two 30 frames/s
+    sequences, interleaved back."""
+    from posestack.lift.infer import lift
+    from posestack.lift.train import export
+
+    torch.manual_seed(0)
+    path = export(Lifter(width=32).eval(), tmp_path / "l.onnx", {})
+    rng = np.random.default_rng(1)
+    xy = 500 + np.cumsum(rng.normal(0, 2, (40, 17, 2)), axis=0)
+    scores = np.ones((40, 17))
+    at60 = lift(path, xy, scores, 1000.0, (500.0, 500.0), fps=60.0)
+    even = lift(path, xy[0::2], scores[0::2], 1000.0, (500.0, 500.0), fps=30.0)
+    odd = lift(path, xy[1::2], scores[1::2], 1000.0, (500.0, 500.0), fps=30.0)
+    np.testing.assert_allclose(at60[0::2], even, atol=1e-6)
+    np.testing.assert_allclose(at60[1::2], odd, atol=1e-6)
+    assert not np.allclose(at60, lift(path, xy, scores, 1000.0, (500.0, 500.0), fps=30.0))
+
+
+def test_a_wrong_lifter_is_refused_before_any_work(tmp_path, sports2d_video, capsys):
+    from posestack import assets
+    from posestack.cli import main
+
+    out = tmp_path / "out"
+    cases = {
+        tmp_path / "none.onnx": "no such file",
+        Path(__file__): "not an ONNX model",
+        assets.path("blazepose_landmark_full"): "not an ONNX model",  # a .tflite
+    }
+    # an ONNX model of another kind: the bundled marker augmenter
+    aug = next(assets.path("marker_augmenter").rglob("*.onnx"), None)
+    if aug is not None:
+        cases[aug] = "not a posestack lifter"
+    for model, message in cases.items():
+        assert main(["run", str(sports2d_video), "-o", str(out), "--lift", str(model),
+                     "-q"]) == 2
+        err = capsys.readouterr().err
+        assert message in err and str(model.name) in err, err
+        assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.assets
+def test_run_lift_on_the_sample_against_pose2sims_3d(tmp_path, p2s_videos, capsys):
+    """Real data: `posestack run cam01.mp4 --lift` (the bundled lifter, the focal length
+    guessed) scored against Pose2Sim's published 3D of the same trial (OpenPose, four
+    cameras), which nobody here made."""
+    import pyarrow.parquet as pq
+
+    from posestack.cli import main
+    from posestack.evaluate.keypoints import evaluate
+
+    out = tmp_path / "out"
+    assert main(["run", str(p2s_videos / "cam01.mp4"), "-o", str(out), "--lift", "--end",
+                 "1.6", "--no-video", "--max-people", "1", "-q"]) == 0
+    table = out / "cam01" / "keypoints3d_lifted.parquet"
+    meta = pq.read_schema(table).metadata
+    assert meta[b"posestack.space"] == b"camera:cam01"
+    ev = evaluate(table, Path(__file__).parents[1] / "benchmarks/data/pose2sim_demo/"
+                  "pose2sim_filt_butterworth_0-100.trc")
+    row = ev.rows[0]
+    assert row["frames"] >= 90
+    assert row["pa_mpjpe_mm"] < LIFT_PA_BOUND_MM, row
+    assert any("camera's axes" in w for w in ev.warnings)
+    capsys.readouterr()
+    assert main(["run", str(p2s_videos / "cam01.mp4"), "-o", str(out), "--lift", "--end",
+                 "1.6", "--no-video", "--max-people", "1", "-q"]) == 0
+    assert "skipped" in capsys.readouterr().out
+    import posestack
+
+    (again,) = posestack.run(p2s_videos / "cam01.mp4", out, lift="posestack", end=1.6,
+                             video=False, max_people=1, progress=False)
+    assert again.skipped and again.lifted.coords.shape[1:] == (1, 17, 3)
+    assert again.lifted.space == "camera:cam01"

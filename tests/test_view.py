@@ -50,10 +50,11 @@ def trial(tmp_path_factory, p2s_videos) -> Path:
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory, sports2d_video) -> Path:
-    """One video (the Sports2D sample, 9 frames): a 2D bundle without calibration."""
+    """One video (the Sports2D sample, 9 frames): a 2D bundle without calibration, with
+    lifted 3D."""
     out = tmp_path_factory.mktemp("view_clip")
     assert main(["run", str(sports2d_video), "-o", str(out), "--end", "0.3",
-                 "--max-people", "2", "-q"]) == 0
+                 "--max-people", "2", "--lift", "-q"]) == 0
     return out / sports2d_video.stem
 
 
@@ -175,6 +176,12 @@ def test_save_clip_shows_what_a_2d_bundle_has_and_says_what_it_lacks(clip, tmp_p
     rdf = [[3, 2, 5]]          # Rerun's axis codes: Right = 3, Down = 2, Forward = 5
     assert _column(ents[f"/body3d/{name}"], "ViewCoordinates:xyz") == [rdf]
     assert _column(ents[f"/body3d/{name}/skeleton/points"], "Points3D:positions", FRAME)
+    # the lifted 3D (--lift): the same axes
+    assert _column(ents[f"/lifted3d/{name}"], "ViewCoordinates:xyz") == [rdf]
+    lifted = _rows(clip / "keypoints3d_lifted.parquet", FRAME)
+    got = _column(ents[f"/lifted3d/{name}/skeleton/points"], "Points3D:positions", FRAME)[0]
+    np.testing.assert_allclose(sorted(map(tuple, got)),
+                               sorted((r["x"], r["y"], r["z"]) for r in lifted), atol=1e-5)
     assert any(e.startswith(f"/angles/{name}/p0/") for e in ents)
     notes = _column(ents["/notes"], "TextLog:text", 0)
     assert any("no multi-view 3D" in str(n) for n in notes)

@@ -64,6 +64,7 @@ BUNDLE_FILES = {
     "keypoints2d": "keypoints2d.parquet",
     "angles": "angles.parquet",
     "keypoints3d_body": "keypoints3d_body.parquet",
+    "keypoints3d_lifted": "keypoints3d_lifted.parquet",
     "coco": "coco_results.json",
     "openpose": "openpose",
     "overlay": "overlay.mp4",
@@ -92,6 +93,9 @@ class RunParameters:
     matrix or an image's EXIF orientation asks), else as stored. ``keypoints_from``:
     the 2D model whose hip definition the keypoints follow (``"coco"``,
     ``"blazepose"``; None: from ``estimator``), see :mod:`posestack.biomech.anatomy`.
+    ``lift``: lift every person's 2D to 3D with a lifter (``"posestack"``: the bundled
+    one, else a path to a lifter ``.onnx``), written as ``keypoints3d_lifted.parquet``
+    (:func:`posestack.lift.infer.lift_poses`); None: no lifting.
     """
 
     estimator: str = "blazepose"
@@ -126,6 +130,7 @@ class RunParameters:
     autorotate: bool = True
     fix_swaps: bool = True
     keypoints_from: str | None = None
+    lift: str | None = None
 
     def __post_init__(self) -> None:
         from .biomech.anatomy import keypoint_source
@@ -179,6 +184,10 @@ class RunParameters:
         if (self.height is not None or self.mass != 70.0) and not self.opensim:
             raise InputError("--height and --mass scale the OpenSim model: use them with "
                              "--opensim (3D from several cameras)")
+        if self.lift is not None:
+            from .lift.infer import lifter_path
+
+            lifter_path(self.lift)  # a missing file or another kind of model: refused now
 
 
 @dataclass(frozen=True)
@@ -191,6 +200,8 @@ class Result:
     landmarks, hip-centred), or None for estimators without 3D.
     ``frames``: (T,) index of each time step in the source.
     ``bundle``: the output folder, or None when nothing was written.
+    ``lifted``: with ``lift``, (T, P, 17, 3) COCO-17 metres in the camera's axes,
+    space ``camera:<camera>`` (:func:`posestack.lift.infer.lift_poses`), else None.
     """
 
     name: str
@@ -204,6 +215,7 @@ class Result:
     warnings: tuple[str, ...] = ()
     skipped: bool = False
     angles: Any = None
+    lifted: Poses | None = None
 
 
 def _versions() -> dict[str, str]:
@@ -317,7 +329,8 @@ def run(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | o
         person_detector: str = "auto", max_identities: int | None = None,
         num_threads: int | None = None, progress: bool = True, force: bool = False,
         autorotate: bool = True, fix_swaps: bool = True,
-        names: Sequence[str] | None = None) -> list[Result]:
+        names: Sequence[str] | None = None,
+        lift: str | os.PathLike | None = None) -> list[Result]:
     """Estimate keypoints on videos or images and (optionally) write a bundle per input.
 
     Args:
@@ -371,6 +384,11 @@ def run(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | o
         names: the bundles' folder names, one per input file (after folders are
             expanded); None: the inputs' stems, prefixed by their parent folders
             where two would clash.
+        lift: also lift each person's 2D to 3D with a lifter: ``"posestack"`` for
+            the bundled one (:mod:`posestack.lift`), or a lifter ``.onnx``; written as
+            ``keypoints3d_lifted.parquet`` (COCO-17, metres, the camera's axes,
+            origin at the mid-hip; the focal length is guessed as the image's larger
+            side). None: no lifting.
 
     Returns:
         one :class:`Result` per input, in order.
@@ -391,7 +409,8 @@ def run(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | o
         person_detector=person_detector, max_identities=max_identities,
         layout=layout, track=track, max_age=max_age, filter=filter, cutoff=cutoff,
         order=order, min_cutoff=min_cutoff, beta=beta, max_gap=max_gap, video=video,
-        style=style, autorotate=autorotate, fix_swaps=fix_swaps)
+        style=style, autorotate=autorotate, fix_swaps=fix_swaps,
+        lift=str(lift) if lift is not None else None)
     paths = collect_inputs(inputs)
     out_root = Path(output).expanduser() if output is not None else None
     if out_root is not None:
@@ -416,6 +435,10 @@ def run(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | o
     model_digests = {k: sha256_file(Path(v)) for k, v in
                      (("model", params.model), ("detector", params.detector))
                      if v is not None and Path(v).is_file()}
+    if params.lift is not None:
+        from .lift.infer import lifter_path
+
+        model_digests["lift"] = sha256_file(lifter_path(params.lift))
     est = None
     results = []
     for path, info, name in zip(paths, infos, names, strict=True):
@@ -787,6 +810,16 @@ def _postprocess(est: _Estimates, native: Skeleton, params: RunParameters, camer
     return kp2d, kp3d
 
 
+def _lifted(kp2d: Poses, params: RunParameters, info: MediaInfo) -> Poses | None:
+    """The 2D lifted to 3D when ``--lift`` asks for it (COCO-17, the camera's axes)."""
+    if params.lift is None:
+        return None
+    from .lift.infer import lift_poses
+
+    return lift_poses(kp2d, params.lift, size=(info.width, info.height),
+                      fps=info.fps if info.fps else None)
+
+
 def filter_warnings(poses: Poses, params: RunParameters, what: str = "keypoint") -> list[str]:
     """Say where the requested filter could not run (too few frames, or tracks too short
     for Butterworth), so that a manifest never claims more filtering than was done."""
@@ -907,6 +940,7 @@ def _run_staged(est, path: Path, info: MediaInfo, name: str, bundle: Path | None
     tracked = params.track and not static
     meta = {"source": str(path), "estimator": params.estimator}
     kp2d, kp3d = _postprocess(raw, native, params, camera, tracked, meta)
+    lifted = _lifted(kp2d, params, info)
     t_render = time.perf_counter()
     if stage is not None and params.video:
         with atomic_path(stage / _overlay_name(info)) as tmp:
@@ -971,6 +1005,11 @@ def _run_staged(est, path: Path, info: MediaInfo, name: str, bundle: Path | None
                            "y down; missing = NaN, score 0; person = identity when tracked",
             "keypoints3d_body": "blazepose33 world landmarks: metres, origin between the "
                                 "hips, x right, y down, z away from the camera",
+            "keypoints3d_lifted": "coco17 lifted from the 2D (--lift): metres, the "
+                                  "camera's axes (x right, y down, z forward), origin at the "
+                                  "mid-hip; focal length "
+                                  f"{lifted.meta['focal_px'] if lifted else 0:.0f} px "
+                                  "(guessed: the image's larger side)",
             "coco_results": "COCO-17 layout; image_id = frame index",
             "angles": "planar joint and segment angles in degrees, Sports2D conventions "
                       "(docs/angles.md)",
@@ -992,6 +1031,10 @@ def _run_staged(est, path: Path, info: MediaInfo, name: str, bundle: Path | None
             write_parquet(stage / BUNDLE_FILES["keypoints3d_body"],
                           poses_to_table(kp3d, raw.frames, camera))
             outputs.append("keypoints3d_body")
+        if lifted is not None:
+            write_parquet(stage / BUNDLE_FILES["keypoints3d_lifted"],
+                          poses_to_table(lifted, raw.frames, camera))
+            outputs.append("keypoints3d_lifted")
         if coco_ok:
             write_coco_results(stage / BUNDLE_FILES["coco"], coco17, raw.frames)
             outputs.append("coco")
@@ -1006,7 +1049,7 @@ def _run_staged(est, path: Path, info: MediaInfo, name: str, bundle: Path | None
         write_json(stage / BUNDLE_FILES["manifest"], manifest)
         commit(stage, bundle, [*BUNDLE_FILES.values(), "overlay.png"])
     return Result(name, path, info, kp2d, kp3d, raw.frames, bundle, manifest, tuple(warnings),
-                  angles=angles)
+                  angles=angles, lifted=lifted)
 
 
 def _people_counts(kp2d: Poses) -> dict[str, int]:
@@ -1079,9 +1122,12 @@ def _load_result(name: str, path: Path, info: MediaInfo, bundle: Path, manifest:
     kp3d = None
     if "keypoints3d_body" in manifest.get("outputs", {}):
         kp3d, _ = read_keypoints(bundle / BUNDLE_FILES["keypoints3d_body"])
+    lifted = None
+    if "keypoints3d_lifted" in manifest.get("outputs", {}):
+        lifted, _ = read_keypoints(bundle / BUNDLE_FILES["keypoints3d_lifted"])
     return Result(name, path, info, kp2d, kp3d, frames, bundle, manifest,
                   tuple(w for w in manifest.get("warnings", ()) if not w.startswith(_RERUN)),
-                  skipped=True)
+                  skipped=True, lifted=lifted)
 
 
 # warnings about what a run replaced: said by that run, not again when a rerun skips it

@@ -30,6 +30,12 @@ def add_parser(sub) -> None:
                    help="root keypoint for MPJPE (default: the mid-hip, else the centroid)")
     e.add_argument("--threshold", type=float, default=150.0, metavar="MM",
                    help="3D PCK threshold, mm (default 150)")
+    e.add_argument("--calibration", type=Path,
+                   help="turn PRED's 3D from its camera's axes (BlazePose's world landmarks, "
+                        "lifted 3D) into the world's by this calibration's rotation, so that "
+                        "MPJPE means something (default: not turned; only PA-MPJPE holds)")
+    e.add_argument("--camera", help="PRED's camera in --calibration (default: from the "
+                                    "table, or its bundle folder's name)")
     e.add_argument("-o", "--output", type=Path, metavar="DIR",
                    help="also write DIR/evaluation.parquet, DIR/per_joint.parquet and "
                         "DIR/per_joint.png (default: print only)")
@@ -70,7 +76,14 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         raise InputError(f"--threshold must be a positive number of mm; got {args.threshold}")
     if args.output is not None and args.output.exists() and not args.output.is_dir():
         raise InputError(f"-o {args.output} is a file: give a folder")
-    ev = evaluate(args.pred, args.gt, root=args.root, threshold_mm=args.threshold)
+    if args.camera is not None and args.calibration is None:
+        raise InputError("--camera names PRED's camera in --calibration: give both")
+    pred = args.pred
+    if args.calibration is not None:
+        from .keypoints import load_keypoints, to_world
+
+        pred = to_world(load_keypoints(args.pred), args.calibration, args.camera)
+    ev = evaluate(pred, args.gt, root=args.root, threshold_mm=args.threshold)
     print(format_evaluation(ev))
     if args.output is not None:
         write_evaluation(ev, args.output)

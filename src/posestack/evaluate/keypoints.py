@@ -76,6 +76,53 @@ def load_keypoints(path: str | os.PathLike) -> Keypoints:
 _ALIAS = {"head": "head_top", "hip": "mid_hip", "midhip": "mid_hip"}
 
 
+def recordings(table: Path) -> set[str] | None:
+    """The source videos a posestack table was made from (its bundle's manifest:
+    ``input.path`` of a 2D bundle, ``sources`` of a multiview one), as file names with
+    their sizes where known; None when there is no readable manifest (a ``.trc``)."""
+    import json
+
+    try:
+        m = json.loads((Path(table).parent / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if isinstance(m.get("input"), dict) and m["input"].get("path"):
+        return {Path(m["input"]["path"]).name}
+    if isinstance(m.get("sources"), list) and m["sources"]:
+        return {Path(str(x)).name for x in m["sources"]}
+    return None
+
+
+def to_world(kp: Keypoints, calibration: str | os.PathLike,
+             camera: str | None = None) -> Keypoints:
+    """3D in a camera's axes (BlazePose's world landmarks, ``"body"``; lifted 3D,
+    ``"camera:<cam>"``) turned into the world's by the camera's calibrated rotation
+    (x_world = Rᵀ x_camera). The origin stays the body's (the mid-hip), so root-aligned
+    MPJPE and N-MPJPE then mean something; PA-MPJPE is unchanged.
+
+    Args:
+        kp: ``(T, P, K, 3)`` keypoints in a camera's axes.
+        calibration: the calibration file (any format posestack reads).
+        camera: the camera's name in it; None: from ``kp.space`` (``camera:<cam>``),
+            else from the bundle folder the table is in (``out/cam01/…`` → ``cam01``).
+
+    Raises:
+        InputError: keypoints already in the world, or a camera the calibration lacks.
+    """
+    from ..multiview.calibration import find_camera, load_calibration
+
+    if kp.space == "world" or kp.coords.shape[-1] != 3:
+        raise InputError(f"{kp.source.name} is not 3D in a camera's axes ({kp.space}): "
+                         "--calibration turns a camera's 3D into the world's")
+    if camera is None:
+        camera = (kp.space.split(":", 1)[1] if kp.space.startswith("camera:")
+                  else kp.source.parent.name)
+    calib = load_calibration(calibration)
+    cam = calib[find_camera(camera, calib.names, f"camera (of {Path(calibration).name})")]
+    coords = np.einsum("ji,tpkj->tpki", cam.R, kp.coords)
+    return Keypoints(coords, kp.times, kp.names, kp.source, "world")
+
+
 def canonical_name(name: str) -> str:
     """A keypoint name in posestack's spelling, from OpenPose/Pose2Sim marker names too:
     ``RBigToe`` → ``right_big_toe``, ``LHip`` → ``left_hip``, ``Head`` → ``head_top``,
@@ -96,7 +143,7 @@ def canonical_name(name: str) -> str:
     return side + _ALIAS.get(n, n) if not side else side + n
 
 
-def _names(pred: Keypoints, gt: Keypoints) -> tuple[list[int], list[int], list[str]]:
+def match_names(pred: Keypoints, gt: Keypoints) -> tuple[list[int], list[int], list[str]]:
     """Indices of the keypoints both name (case and ``_`` / ``.`` spelling aside)."""
     def key(n: str) -> str:
         return canonical_name(n)
@@ -115,7 +162,7 @@ def _names(pred: Keypoints, gt: Keypoints) -> tuple[list[int], list[int], list[s
     return pi, gi, names
 
 
-def _frames(pred_t: np.ndarray, gt_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def match_frames(pred_t: np.ndarray, gt_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each predicted time's nearest reference frame, within half a reference step."""
     if len(gt_t) == 0 or len(pred_t) == 0:
         return np.zeros(0, int), np.zeros(0, int)
@@ -196,7 +243,7 @@ def evaluate(pred: str | os.PathLike | Keypoints, gt: str | os.PathLike | Keypoi
     if p.coords.shape[-1] != g.coords.shape[-1]:
         raise InputError(f"{p.source.name} is {p.coords.shape[-1]}D and {g.source.name} is "
                          f"{g.coords.shape[-1]}D: compare 3D with 3D, 2D with 2D")
-    pi, gi, names = _names(p, g)
+    pi, gi, names = match_names(p, g)
     if keypoints is not None:
         want = {canonical_name(k) for k in keypoints}
         keep = [i for i, n in enumerate(names) if canonical_name(n) in want]
@@ -206,7 +253,7 @@ def evaluate(pred: str | os.PathLike | Keypoints, gt: str | os.PathLike | Keypoi
     for k in (p, g):
         if not len(k.times):
             raise InputError(f"{k.source.name} holds no frame")
-    fp, fg = _frames(p.times, g.times)
+    fp, fg = match_frames(p.times, g.times)
     if not len(fp):
         raise InputError(f"no frame of {p.source.name} ({p.times[0]:.2f}–{p.times[-1]:.2f} s) "
                          f"falls on one of {g.source.name} ({g.times[0]:.2f}–"
@@ -253,11 +300,17 @@ def evaluate(pred: str | os.PathLike | Keypoints, gt: str | os.PathLike | Keypoi
         raise InputError(f"no person of {p.source.name} shares a frame with one of "
                          f"{g.source.name}")
     warnings = []
-    if is3d and {p.space, g.space} == {"body", "world"}:
-        warnings.append(f"{(p if p.space == 'body' else g).source.name} is in its camera's "
-                        "axes (BlazePose's world landmarks), the other in the world's: only "
-                        "PA-MPJPE is meaningful (benchmarks/bench_monocular3d.py turns the "
-                        "pose by the camera's rotation first)")
+    if is3d and "world" in {p.space, g.space} and p.space != g.space:
+        warnings.append(f"{(p if p.space != 'world' else g).source.name} is in its camera's "
+                        "axes (BlazePose's world landmarks, or lifted), the other in the "
+                        "world's: only PA-MPJPE is meaningful (--calibration turns it by the "
+                        "camera's rotation first)")
     if never:
         warnings.append(f"never present in both, left out: {', '.join(never)}")
+    rp, rg = recordings(p.source), recordings(g.source)
+    if rp and rg and not rp & rg:
+        warnings.append(f"{p.source.parent.name}/{p.source.name} was made from "
+                        f"{', '.join(sorted(rp))} and {g.source.parent.name}/{g.source.name} "
+                        f"from {', '.join(sorted(rg))}: not the same recording? (frames "
+                        "are paired by time alone)")
     return Evaluation(rows, per, tuple(names), "mm" if is3d else "px", tuple(warnings))

@@ -11,6 +11,11 @@ severity is then narrowed by bisection between the last severity that passed and
 first that failed, and reported with the perturbation's own parameter (blur sigma in
 pixels, JPEG quality…). This is PoseExaminer's idea (search the perturbation space for
 failures) on real frames with image-space perturbations.
+
+With a multi-view reference (``truth``, :func:`posestack.examine.truth.reprojected`: a
+trial's 3D reprojected into the examined camera), that reference replaces the clean
+run: the PCK is against it, the person's size is the reference's, and a ``clean`` row
+gives the unperturbed frames' PCK.
 """
 
 from __future__ import annotations
@@ -50,16 +55,20 @@ class Examination:
     """What :func:`examine` found: ``rows`` (perturbation, severity, parameter, unit,
     pck, lost: the share of frames where no person was found, frames), ``failures``
     (perturbation, fails_at severity or None, parameter, unit, pck_at_5), and the
-    ``fail_below`` PCK they were judged by."""
+    ``fail_below`` PCK they were judged by; ``reference`` what the PCK is against."""
 
     rows: list[dict[str, Any]]
     failures: list[dict[str, Any]]
     frames: int
     calls: int
     fail_below: float
+    reference: str = "the clean frames"
 
 
-def _read_frames(source: Path, count: int) -> tuple[list[np.ndarray], np.ndarray]:
+def _read_frames(source: Path, count: int
+                 ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray | None, tuple | None]:
+    """Sampled frames, their indices, times (s; None for images) and the video's
+    ``(width, height)`` (None for a folder)."""
     from ..io.media import IMAGE_EXTENSIONS, frames_by_index, media_files, probe, read_image
 
     if source.is_dir():
@@ -68,18 +77,20 @@ def _read_frames(source: Path, count: int) -> tuple[list[np.ndarray], np.ndarray
             raise InputError(f"{source} has no images (give a video or a folder of images)")
         pick = np.unique(np.linspace(0, len(files) - 1, min(count, len(files))).round()
                          ).astype(int)
-        return [read_image(files[i]) for i in pick], pick
+        return [read_image(files[i]) for i in pick], pick, None, None
     if not source.is_file():
         raise InputError(f"{source} not found: give a video or a folder of images")
     info = probe(source)
     if info.kind == "image":
-        return [read_image(source)], np.array([0])
+        return [read_image(source)], np.array([0]), None, (info.width, info.height)
     n = info.n_frames or 1
     pick = np.unique(np.linspace(0, n - 1, min(count, n)).round()).astype(int)
     got = [(i, rgb) for i, rgb in frames_by_index(source, pick) if rgb is not None]
     if not got:
         raise InputError(f"no frame of {source} could be read")
-    return [rgb for _, rgb in got], np.array([i for i, _ in got])
+    idx = np.array([i for i, _ in got])
+    times = idx / info.fps if info.fps else None
+    return [rgb for _, rgb in got], idx, times, (info.width, info.height)
 
 
 def _best(people: Sequence[Any]) -> Any | None:
@@ -90,27 +101,43 @@ def _best(people: Sequence[Any]) -> Any | None:
 
 
 def reference(images: list[np.ndarray], indices: np.ndarray, est: Callable,
-              names: tuple[str, ...]) -> Frames:
-    """The estimator's clean results on the frames (frames with nobody clear dropped).
+              names: tuple[str, ...], truth: Any = None, times: np.ndarray | None = None
+              ) -> tuple[Frames, list[list[Any]]]:
+    """The reference on the frames, and the estimator's clean people per kept frame.
+
+    Without ``truth``: the estimator's clean results (frames with nobody clear dropped).
+    With ``truth`` (a :class:`posestack.examine.truth.Truth`) and the frames' ``times``:
+    its keypoints in each frame (frames it does not cover dropped).
 
     Raises:
-        InputError: nobody is found clearly in any frame.
+        InputError: nobody is found clearly in any frame, or the reference covers none.
     """
-    keep, xys, oks = [], [], []
-    for i, rgb in enumerate(images):
-        p = _best(est(rgb, 0.0))
-        if p is None:
-            continue
-        keep.append(i)
-        xys.append(np.asarray(p.xy, np.float64))
-        oks.append(np.asarray(p.scores) >= 0.5)
-    if not keep:
-        raise InputError("the estimator finds nobody clearly (8 keypoints or more scored "
-                         "0.5) in any sampled frame: nothing to examine")
-    xy, ok = np.stack(xys), np.stack(oks)
+    clean = [est(rgb, 0.0) for rgb in images]
+    best = [_best(c) for c in clean]
+    if truth is None:
+        keep = [i for i, p in enumerate(best) if p is not None]
+        if not keep:
+            raise InputError("the estimator finds nobody clearly (8 keypoints or more "
+                             "scored 0.5) in any sampled frame: nothing to examine")
+        xy = np.stack([np.asarray(best[i].xy, np.float64) for i in keep])
+        ok = np.stack([np.asarray(best[i].scores) >= 0.5 for i in keep])
+    else:
+        from .truth import truth_frames
+
+        if times is None:
+            raise InputError("a multi-view reference needs a video (frame times), not images")
+        txy, has = truth_frames(truth, times, names, [
+            None if p is None else np.asarray(p.xy, np.float64) for p in best])
+        keep = list(np.flatnonzero(has))
+        if not keep:
+            raise InputError(f"the reference ({truth.source}) covers none of the sampled "
+                             f"frames ({times[0]:.2f}-{times[-1]:.2f} s)")
+        xy = txy[keep]
+        ok = np.isfinite(xy).all(-1)
     box = np.where(ok[..., None], xy, np.nan)
     size = np.nanmax(np.nanmax(box, 1) - np.nanmin(box, 1), -1)
-    return Frames([images[i] for i in keep], indices[keep], xy, ok, size, names)
+    return (Frames([images[i] for i in keep], indices[keep], xy, ok, size, names),
+            [clean[i] for i in keep])
 
 
 def _pck(people: Sequence[Any], ref_xy: np.ndarray, ok: np.ndarray, size: float,
@@ -121,12 +148,80 @@ def _pck(people: Sequence[Any], ref_xy: np.ndarray, ok: np.ndarray, size: float,
     return best, int(ok.sum()), len(people) > 0
 
 
+def make_examined(estimator: str | Callable, names: Sequence[str] | None,
+                  model: str | os.PathLike | None, person_detector: str,
+                  num_threads: int | None) -> tuple[Callable, tuple[str, ...]]:
+    """The estimator to examine, as ``est(rgb, t)`` returning people, and its keypoint
+    names: a posestack estimator by name (on single images), or a callable with the
+    ``names`` given."""
+    if callable(estimator):
+        if names is None:
+            raise InputError("a callable estimator needs its keypoint names (names=...)")
+        return estimator, tuple(names)
+    from ..estimate import make_estimator
+    from ..skeletons import get_skeleton
+
+    est = make_estimator(estimator, static=True, max_people=2, model=model,
+                         person_detector=person_detector, num_threads=num_threads)
+    return est, tuple(get_skeleton(est.skeleton_name).keypoints)
+
+
+def search(perts: Sequence[pt.Perturbation], measure: Callable[[pt.Perturbation, float],
+           dict[str, Any]], fail_below: float, refine: int
+           ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Measure each perturbation at severities 1 to 5, then narrow its first failing
+    severity by ``refine`` bisection steps.
+
+    Args:
+        perts: the perturbations (or sweeps) to search.
+        measure: ``measure(p, severity)`` returns a row with at least ``pck`` (called
+            once per perturbation and severity).
+        fail_below: the PCK under which the estimator fails.
+        refine: bisection steps.
+
+    Returns:
+        ``(rows, failures)``: every row measured, sorted by perturbation and severity;
+        per perturbation, ``fails_at`` (the severity, None if it never fails),
+        ``parameter`` and ``unit`` there, and ``pck_at_5``.
+    """
+    rows, failures = [], []
+    cache: dict[tuple[str, float], dict[str, Any]] = {}
+
+    def measured(p: pt.Perturbation, s: float) -> dict[str, Any]:
+        key = (p.name, round(s, 6))
+        if key not in cache:
+            cache[key] = measure(p, s)
+        return cache[key]
+
+    for p in perts:
+        grid = [measured(p, float(s)) for s in range(1, 6)]
+        rows.extend(grid)
+        bad = [r for r in grid if r["pck"] < fail_below]
+        if not bad:
+            failures.append({"perturbation": p.name, "fails_at": None, "parameter": None,
+                             "unit": p.unit, "pck_at_5": grid[-1]["pck"]})
+            continue
+        first = bad[0]["severity"]
+        lo, hi = first - 1.0, first
+        if first > 1:
+            for _ in range(refine):
+                mid = (lo + hi) / 2
+                r = measured(p, mid)
+                rows.append(r)
+                lo, hi = (lo, mid) if r["pck"] < fail_below else (mid, hi)
+        failures.append({"perturbation": p.name, "fails_at": round(hi, 3),
+                         "parameter": round(p.parameter(hi), 4), "unit": p.unit,
+                         "pck_at_5": grid[-1]["pck"]})
+    rows.sort(key=lambda r: (r["perturbation"], r["severity"]))
+    return rows, failures
+
+
 def examine(source: str | os.PathLike, estimator: str | Callable = "blazepose", *,
             model: str | os.PathLike | None = None, frames: int = 100,
             perturbations: Sequence[str] = DEFAULT, alpha: float = 0.1,
             fail_below: float = 0.5, refine: int = 3, names: Sequence[str] | None = None,
             person_detector: str = "blazepose", num_threads: int | None = None,
-            progress: bool = True) -> Examination:
+            progress: bool = True, truth: Any = None) -> Examination:
     """Search each perturbation for the severity at which the estimator fails.
 
     Args:
@@ -148,13 +243,16 @@ def examine(source: str | os.PathLike, estimator: str | Callable = "blazepose", 
             examine audits the pose model on the clearest person of each frame;
             ``"auto"`` audits the multi-person search too, at about 4 times the cost.
         progress: a progress bar over the estimator calls.
+        truth: a multi-view reference (:func:`posestack.examine.truth.reprojected`) to
+            score against instead of the clean run (videos only).
 
     Returns:
         an :class:`Examination`.
 
     Raises:
-        InputError: a bad perturbation name or option, an unreadable source, or an
-            estimator that finds nobody clearly in any frame.
+        InputError: a bad perturbation name or option, an unreadable source, an
+            estimator that finds nobody clearly in any frame, or a reference that the
+            clean frames already miss (another camera or another recording).
     """
     if not 0 < alpha <= 1:
         raise InputError(f"alpha must be in (0, 1]; got {alpha}")
@@ -167,30 +265,29 @@ def examine(source: str | os.PathLike, estimator: str | Callable = "blazepose", 
     perts = [pt.get(n) for n in dict.fromkeys(perturbations)]  # each once
     if not perts:
         raise InputError("no perturbation given: name at least one (e.g. blur,noise,jpeg)")
-    if callable(estimator):
-        if names is None:
-            raise InputError("a callable estimator needs its keypoint names (names=...)")
-        est, kp_names = estimator, tuple(names)
-    else:
-        from ..estimate import make_estimator
-        from ..skeletons import get_skeleton
-
-        est = make_estimator(estimator, static=True, max_people=2, model=model,
-                             person_detector=person_detector, num_threads=num_threads)
-        kp_names = tuple(get_skeleton(est.skeleton_name).keypoints)
-    images, indices = _read_frames(Path(source).expanduser(), frames)
-    ref = reference(images, indices, est, kp_names)
+    est, kp_names = make_examined(estimator, names, model, person_detector, num_threads)
+    images, indices, times, _ = _read_frames(Path(source).expanduser(), frames)
+    ref, clean = reference(images, indices, est, kp_names, truth, times)
     n = len(ref.images)
+    clean_row = None
+    if truth is not None:
+        got = [_pck(clean[f], ref.xy[f], ref.ok[f], ref.size[f], lambda a: a, alpha)
+               for f in range(n)]
+        total = sum(g[1] for g in got)
+        clean_row = {"perturbation": "clean", "severity": 0.0, "parameter": 0.0, "unit": "",
+                     "pck": sum(g[0] for g in got) / total if total else float("nan"),
+                     "lost": sum(not g[2] for g in got) / n, "frames": n}
+        if not clean_row["pck"] >= fail_below:
+            raise InputError(f"against the reference ({truth.source}) the clean frames "
+                             f"already score PCK {clean_row['pck']:.2f} < {fail_below:g}: "
+                             "the reference is not of this video (another camera, another "
+                             "recording, or offsets), or the estimator fails unperturbed")
     bar = progress_bar(n * len(perts) * (5 + refine), "examine", unit="call",
                        enabled=progress)
     calls = n
-    cache: dict[tuple[str, float], dict[str, Any]] = {}
 
     def measure(p: pt.Perturbation, s: float) -> dict[str, Any]:
         nonlocal calls
-        key = (p.name, round(s, 6))
-        if key in cache:
-            return cache[key]
         good = total = lost = 0
         for f in range(n):
             img, back, vis = pt.apply(p, ref.images[f], s, ref.xy[f], kp_names, seed=f)
@@ -203,31 +300,13 @@ def examine(source: str | os.PathLike, estimator: str | Callable = "blazepose", 
         row = {"perturbation": p.name, "severity": round(s, 4),
                "parameter": round(p.parameter(s), 4), "unit": p.unit,
                "pck": good / total if total else float("nan"), "lost": lost / n, "frames": n}
-        cache[key] = row
         return row
 
-    rows, failures = [], []
     try:
-        for p in perts:
-            grid = [measure(p, float(s)) for s in range(1, 6)]
-            rows.extend(grid)
-            bad = [r for r in grid if r["pck"] < fail_below]
-            if not bad:
-                failures.append({"perturbation": p.name, "fails_at": None, "parameter": None,
-                                 "unit": p.unit, "pck_at_5": grid[-1]["pck"]})
-                continue
-            first = bad[0]["severity"]
-            lo, hi = first - 1.0, first
-            if first > 1:
-                for _ in range(refine):
-                    mid = (lo + hi) / 2
-                    r = measure(p, mid)
-                    rows.append(r)
-                    lo, hi = (lo, mid) if r["pck"] < fail_below else (mid, hi)
-            failures.append({"perturbation": p.name, "fails_at": round(hi, 3),
-                             "parameter": round(p.parameter(hi), 4), "unit": p.unit,
-                             "pck_at_5": grid[-1]["pck"]})
+        rows, failures = search(perts, measure, fail_below, refine)
     finally:
         bar.close()
-    rows.sort(key=lambda r: (r["perturbation"], r["severity"]))
-    return Examination(rows, failures, n, calls, fail_below)
+    if clean_row is not None:
+        rows.insert(0, clean_row)
+    return Examination(rows, failures, n, calls, fail_below,
+                       "the clean frames" if truth is None else truth.source)

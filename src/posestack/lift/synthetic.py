@@ -1,18 +1,21 @@
 """Training data for the 2D→3D lifter, generated here (no motion capture).
 
 :func:`sample_motions` poses the IK skeleton (:func:`posestack.kinematics.ik.default_model`,
-COCO-17) with smooth motions inside its joint limits: half the sequences walk or run
-(a gait cycle of random speed, stride and arm swing, with random turns), half move
-every joint on its own (low-pass random paths between random postures). Bodies vary in
-height (1.45–1.95 m) and proportions (±8 % per segment). :func:`view` films each
-sequence with a random camera (2–9 m away, 0.3–2.8 m high, 20–80° field of view,
-aimed near the person) and adds what a real 2D detector does: pixel noise, a few
-keypoints off by a lot, missing keypoints (score 0).
+COCO-17) with smooth motions inside its joint limits: a third of the sequences walk or
+run (a gait cycle of random speed, stride and arm swing, with random turns), a third
+stand and move the trunk and arms (weight shifts, reaching, waving), a third move every
+joint on its own (low-pass random paths between random postures, now and then
+crouching). Bodies vary in height (1.45–1.95 m) and proportions (±8 % per segment).
+:func:`view` films each sequence with a random camera (2–9 m away, 0.3–2.8 m high,
+20–80° field of view, aimed near the person) and adds what a real 2D detector does:
+pixel noise, slow drifts of each keypoint (a detector's bias on a given person and
+view), a few keypoints off by a lot, missing keypoints (score 0).
 
 Following PoseDA: the 2D input is centred on the mid-hip and scaled by the image's
 focal length (no absolute position), so the model's input does not depend on where
-the person stands in the frame (global position alignment); limb-level augmentation
-is the random segment lengths and the independent joint motions.
+the person stands in the frame (global position alignment). Limb-level augmentation:
+random segment lengths, and in a third of the sequences the arms (or the legs) take
+the motion of another sequence of another kind.
 """
 
 from __future__ import annotations
@@ -75,7 +78,7 @@ def _gait(rng: np.random.Generator, t: int, fps: float) -> np.ndarray:
     return q
 
 
-def _free(rng: np.random.Generator, t: int) -> np.ndarray:
+def _free(rng: np.random.Generator, t: int, crouch: bool = True) -> np.ndarray:
     q = np.zeros((t, len(DOF_NAMES)))
     noise = _smooth_noise(rng, t, len(DOF_NAMES), cutoff=rng.uniform(0.01, 0.05))
     for name, (lo, hi) in LIMITS.items():
@@ -84,12 +87,34 @@ def _free(rng: np.random.Generator, t: int) -> np.ndarray:
         centre = rng.uniform(lo + 0.1 * span, lo + 0.45 * span) if span > 0 else lo
         q[:, i] = centre + 0.2 * span * noise[:, i]
     # sitting, crouching, reaching: now and then both knees and hips bent together
-    if rng.uniform() < 0.3:
+    if crouch and rng.uniform() < 0.3:
         bend = rng.uniform(40, 110)
         for side in ("left", "right"):
             q[:, _IDX[f"{side}_hip_flexion"]] += bend * 0.8
             q[:, _IDX[f"{side}_knee_flexion"]] += bend
     return q
+
+
+_ARMS = [i for n, i in _IDX.items() if "shoulder" in n or "elbow" in n or "wrist" in n
+         or "forearm" in n]
+_LEGS = [i for n, i in _IDX.items() if "hip_" in n or "knee" in n or "ankle" in n]
+
+
+def _standing(rng: np.random.Generator, t: int) -> np.ndarray:
+    """Standing: legs near straight with weight shifts, trunk and arms moving freely."""
+    q = _free(rng, t, crouch=False)
+    for i in _LEGS:
+        q[:, i] *= rng.uniform(0.05, 0.3)
+    shift = rng.uniform(0, 8) * _smooth_noise(rng, t, 1, 0.02)[:, 0]
+    for side, sign in (("left", 1), ("right", -1)):
+        q[:, _IDX[f"{side}_hip_adduction"]] += sign * shift
+    return q
+
+
+def _motion(rng: np.random.Generator, t: int, fps: float) -> np.ndarray:
+    kind = rng.integers(3)
+    return _gait(rng, t, fps) if kind == 0 else _standing(rng, t) if kind == 1 else \
+        _free(rng, t)
 
 
 def sample_motions(n: int, frames: int = 81, fps: float = 30.0, seed: int = 0
@@ -106,7 +131,11 @@ def sample_motions(n: int, frames: int = 81, fps: float = 30.0, seed: int = 0
     out = np.empty((n, frames, 17, 3))
     for i in range(n):
         body = _body(rng)
-        q = _gait(rng, frames, fps) if rng.uniform() < 0.5 else _free(rng, frames)
+        q = _motion(rng, frames, fps)
+        if rng.uniform() < 0.33:  # limb-level mixing: arms or legs from another motion
+            other = _motion(rng, frames, fps)
+            part = _ARMS if rng.uniform() < 0.7 else _LEGS
+            q[:, part] = other[:, part]
         q += 3.0 * _smooth_noise(rng, frames, len(DOF_NAMES), 0.05)  # nobody is a robot
         q = _clip_limits(q)
         yaw0 = rng.uniform(0, 360)
@@ -127,7 +156,7 @@ def sample_motions(n: int, frames: int = 81, fps: float = 30.0, seed: int = 0
 
 
 def view(poses: np.ndarray, seed: int = 0, noise_px: tuple[float, float] = (0.5, 4.0),
-         drop: float = 0.05, outliers: float = 0.01
+         drop: float = 0.05, outliers: float = 0.01, drift_share: float = 0.02
          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Film each sequence with a random camera.
 
@@ -137,6 +166,8 @@ def view(poses: np.ndarray, seed: int = 0, noise_px: tuple[float, float] = (0.5,
         noise_px: range of the 2D noise's sigma, pixels (per sequence).
         drop: share of keypoints missing (score 0), in runs of frames.
         outliers: share of keypoints displaced by 5–20 % of the body's size.
+        drift_share: largest spread of each keypoint's slow drift, a share of the
+            body's height in the image (per sequence, uniform from 0).
 
     Returns:
         ``(x2d, scores, y3d)``: the lifter's input ``(n, T, K, 2)`` (pixels relative to
@@ -172,8 +203,11 @@ def view(poses: np.ndarray, seed: int = 0, noise_px: tuple[float, float] = (0.5,
         f = 960.0 / np.tan(fov / 2)
         uv = f * pc[..., :2] / pc[..., 2:3]          # pixels from the principal point
         uv += rng.normal(0, rng.uniform(*noise_px), uv.shape)
-        bad = rng.uniform(size=(t, k)) < outliers
         size = np.ptp(uv[..., 1], axis=1).mean()
+        # slow drifts: a detector's bias on this person and view
+        drift = _smooth_noise(rng, t, k * 2, rng.uniform(0.01, 0.08)).reshape(t, k, 2)
+        uv += rng.uniform(0.0, drift_share) * size * drift
+        bad = rng.uniform(size=(t, k)) < outliers
         uv[bad] += rng.normal(0, rng.uniform(0.05, 0.2) * size, (int(bad.sum()), 2))
         root2d = uv[:, 11:13].mean(1, keepdims=True)
         x2d[i] = (uv - root2d) / f

@@ -107,7 +107,8 @@ def find_files(folder: str | os.PathLike) -> BundleFiles:
     tables = [folder / n for n in ANGLE_FILES if (folder / n).is_file()]
     if tables:
         files.angles, files.other_angles = tables[0], tables[1:]
-    for name in ("keypoints3d.parquet", "keypoints3d_body.parquet"):
+    for name in ("keypoints3d.parquet", "keypoints3d_body.parquet",
+                 "keypoints3d_lifted.parquet"):
         if (folder / name).is_file():
             files.keypoints3d = folder / name
             break
@@ -289,7 +290,9 @@ def player_section(files: BundleFiles) -> tuple[str, dict | None]:
         note = (f'<p class="small muted">{_e(path.name)}: triangulated 3D in the world, '
                 "metres; viewed across the direction of travel.</p>")
     else:
-        note = (f'<p class="small muted">{_e(path.name)}: BlazePose world landmarks, metres, '
+        what = ("lifted 3D (--lift)" if path.name == "keypoints3d_lifted.parquet" else
+                "BlazePose world landmarks")
+        note = (f'<p class="small muted">{_e(path.name)}: {what}, metres, '
                 "centred between the hips (no travel through the room"
                 + ("; people side by side" if len(persons) > 1 else "") +
                 "); first seen from the camera.</p>")

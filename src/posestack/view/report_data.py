@@ -468,7 +468,7 @@ def player_data(times: np.ndarray, coords: np.ndarray, persons: Sequence[int],
     keep = max(1, min(max_frames, MAX_VALUES // max(1, P * K * 3)))
     sl = _subsample(T, keep)
     xyz = display_axes(coords[sl], space) * (1.0 if is2d else 1000.0)  # mm or px
-    if space == "body" and P > 1:  # each person is centred on their hips: side by side
+    if (space == "body" or space.startswith("camera:")) and P > 1:  # each on their hips
         xyz[..., 0] += ((np.arange(P) - (P - 1) / 2.0) * BODY_SPACING)[None, :, None]
     times = times[sl]
     frames = []

@@ -10,6 +10,7 @@ video frame of a single bundle). Entity layout (``<cam>`` a camera or bundle nam
   ``keypoints/points`` + ``keypoints/bones`` (pixels); ``world/bodies/p<N>`` the fitted
   body mesh (``posestack body``).
 - ``image/<cam>`` (a bundle without calibration): its ``video`` and 2D keypoints.
+- ``lifted3d/<cam>``: a bundle's lifted 3D (``--lift``; metres, the camera's axes).
 - ``body3d/<cam>``: BlazePose's world landmarks of a bundle (metres, origin between the
   hips, x right, y down, z away from the camera: logged as ``RDF`` so the viewer puts
   the head up); shown for single bundles, not for the cameras of a multi-view trial.
@@ -407,18 +408,23 @@ def _log_2d_bundle(rec, bundle: Path, entity: str, out: Logged, *, frame_shift: 
     else:
         out.missing.append(f"{name}: no angles.parquet")
     if body3d:
-        b3 = bundle / "keypoints3d_body.parquet"
-        if b3.is_file():
-            p3, f3 = read_keypoints(b3)
-            root = f"body3d/{name}"
-            # BlazePose world landmarks: x right, y down, z away from the camera
+        found = False
+        for table, what, sub in (("keypoints3d_body.parquet", "BlazePose", "body3d"),
+                                 ("keypoints3d_lifted.parquet", "lifted", "lifted3d")):
+            if not (bundle / table).is_file():
+                continue
+            found = True
+            p3, f3 = read_keypoints(bundle / table)
+            root = f"{sub}/{name}"
+            # a camera's axes: x right, y down, z away from the camera
             rec.log(root, rr.ViewCoordinates.RDF, static=True)
             rec.log(root, annotation_context(p3.skeleton, p3.coords.shape[1]), static=True)
             log_skeletons(rec, f"{root}/skeleton", p3, f3)
-            out.views.append(("3d", root, f"{name} 3D (BlazePose, metres, hip-centred)"))
-        else:
-            out.missing.append(f"{name}: no 3D (no keypoints3d_body.parquet; several "
-                               "calibrated cameras give world 3D)")
+            out.views.append(("3d", root, f"{name} 3D ({what}, metres, hip-centred)"))
+        if not found:
+            out.missing.append(f"{name}: no 3D (no keypoints3d_body.parquet or "
+                               "keypoints3d_lifted.parquet: run --lift; several calibrated "
+                               "cameras give world 3D)")
 
 
 def _log_multiview(rec, mv: Path, bundles: dict[str, Path], out: Logged) -> None:
