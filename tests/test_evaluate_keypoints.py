@@ -99,6 +99,15 @@ def test_our_triangulation_against_pose2sims(tmp_path):
         to_world(load_keypoints(out / "cam01"), calib, "cam07")
     with pytest.raises(InputError, match="not 3D in a camera's axes"):
         to_world(load_keypoints(out / "multiview"), calib)
+    # a folder named like a camera with a number is not taken for it without --camera
+    import shutil
+
+    shutil.copytree(out / "cam01", out / "take_01")
+    with pytest.raises(InputError, match="'take_01' is not a camera here"):
+        to_world(load_keypoints(out / "take_01"), calib)
+    moved = to_world(load_keypoints(out / "take_01"), calib, "cam01")
+    np.testing.assert_allclose(moved.coords, to_world(load_keypoints(out / "cam01"),
+                                                      calib).coords, equal_nan=True)
     # the keypoints compared are those present in both; the others are named
     ev = evaluate(out / "multiview", P2S_TRC, threshold_mm=100)
     assert "head_top" not in ev.names and any("head_top" in w for w in ev.warnings)
@@ -106,6 +115,9 @@ def test_our_triangulation_against_pose2sims(tmp_path):
 
 
 def test_bad_inputs(tmp_path, capsys):
+    coco = ROOT / "tests/data/coco_keypoints_example/dt_dataset.json"
+    assert main(["evaluate", str(coco), str(tmp_path)]) == 2
+    assert "COCO annotation file" in capsys.readouterr().err
     assert main(["evaluate", str(tmp_path / "none.parquet"), str(P2S_TRC)]) == 2
     assert "not found" in capsys.readouterr().err
     assert main(["evaluate", str(P2S_TRC), str(P2S_TRC), "--threshold", "0"]) == 2

@@ -189,5 +189,9 @@ def test_the_command_line_sweeps_rendered_bodies(anny_body, tmp_path, capsys):
     assert main(["examine", "--anny", "--sweeps", "gravity"]) == 2
     assert "unknown sweep" in capsys.readouterr().err
     assert main(["examine", "--anny", "clip.mp4"]) == 2
+    assert main(["examine", "--anny", "--sweeps", "view,view"]) == 2
+    assert "named twice" in capsys.readouterr().err
+    assert main(["examine", "clip.mp4", "--renders", "3"]) == 2
+    assert "add --anny" in capsys.readouterr().err
     assert main(["examine"]) == 2
     assert "--anny" in capsys.readouterr().err

@@ -4,6 +4,7 @@ of the sample videos and rendered in headless Chromium."""
 from __future__ import annotations
 
 import base64
+import json
 import re
 import shutil
 from pathlib import Path
@@ -188,7 +189,16 @@ def test_report_says_what_is_missing(bundle2d, tmp_path):
     assert "No 3D keypoints" in page and "--estimator blazepose" in page
     assert "No 3D in this bundle" in page and '"mode":"2d"' in page   # 2D in the player
     assert "posestack run" in page and "--force" in page
+    # the commands keep the run's own options, so following them loses nothing
+    assert f"-o {tmp_path} --max-people 2 --end 2" in page, page
     assert "data:video/mp4" not in page
+    manifest = json.loads((b / "manifest.json").read_text())
+    manifest["parameters"]["video"] = False        # as after --no-video
+    (b / "manifest.json").write_text(json.dumps(manifest))
+    page = report(b).read_text(encoding="utf-8")
+    again = page.split("the run had --no-video; run it again without it: <code>")[1]
+    again = again.split("</code>")[0]
+    assert "--end 2" in again and "--no-video" not in again, again
     if CHROMIUM is not None:
         png = screenshot(html.as_uri(), tmp_path / "missing.png", height=1400,
                          budget_ms=8000)

@@ -161,7 +161,8 @@ def _run_kwargs(args: argparse.Namespace) -> dict:
                 fix_swaps=not args.no_swap_fix,
                 person_detector=args.person_detector, max_identities=args.max_identities,
                 num_threads=args.threads, progress=not args.quiet, force=args.force,
-                autorotate=not args.no_autorotate, lift=args.lift)
+                autorotate=not args.no_autorotate,
+                lift=args.lifter if args.lifter is not None else args.lift or None)
 
 
 def _report(results) -> None:
@@ -542,10 +543,13 @@ def add_run_options(p: argparse.ArgumentParser, calibration: bool = True) -> Non
                    help="no BlazePose one-euro smoothing of landmarks in video mode (the "
                         "default with --filter butterworth: its zero-phase filtering does "
                         "not lag, the one-euro smoothing does)")
-    p.add_argument("--lift", nargs="?", const="posestack", metavar="LIFTER.onnx",
+    p.add_argument("--lift", action="store_true",
                    help="also lift each person's 2D to 3D, metres in the camera's axes "
-                        "(keypoints3d_lifted.parquet): alone, posestack's bundled lifter; "
-                        "or a lifter .onnx of your own (default: no lifting)")
+                        "(keypoints3d_lifted.parquet), with posestack's bundled lifter "
+                        "(default: no lifting)")
+    p.add_argument("--lifter", type=Path, metavar="LIFTER.onnx",
+                   help="lift with this lifter instead (python -m posestack.lift.train "
+                        "makes one; implies --lift; default: the bundled one)")
     p.add_argument("--no-autorotate", action="store_true",
                    help="analyse frames as stored, not turned as a phone video's rotation "
                         "(display matrix) or an image's EXIF orientation asks")

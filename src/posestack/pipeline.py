@@ -330,7 +330,7 @@ def run(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | o
         num_threads: int | None = None, progress: bool = True, force: bool = False,
         autorotate: bool = True, fix_swaps: bool = True,
         names: Sequence[str] | None = None,
-        lift: str | os.PathLike | None = None) -> list[Result]:
+        lift: bool | str | os.PathLike | None = None) -> list[Result]:
     """Estimate keypoints on videos or images and (optionally) write a bundle per input.
 
     Args:
@@ -384,11 +384,12 @@ def run(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | o
         names: the bundles' folder names, one per input file (after folders are
             expanded); None: the inputs' stems, prefixed by their parent folders
             where two would clash.
-        lift: also lift each person's 2D to 3D with a lifter: ``"posestack"`` for
-            the bundled one (:mod:`posestack.lift`), or a lifter ``.onnx``; written as
+        lift: also lift each person's 2D to 3D with a lifter: True (or
+            ``"posestack"``) for the bundled one (:mod:`posestack.lift`), or the path of
+            a lifter ``.onnx``; written as
             ``keypoints3d_lifted.parquet`` (COCO-17, metres, the camera's axes,
             origin at the mid-hip; the focal length is guessed as the image's larger
-            side). None: no lifting.
+            side). None or False: no lifting.
 
     Returns:
         one :class:`Result` per input, in order.
@@ -410,7 +411,8 @@ def run(inputs: str | os.PathLike | Iterable[str | os.PathLike], output: str | o
         layout=layout, track=track, max_age=max_age, filter=filter, cutoff=cutoff,
         order=order, min_cutoff=min_cutoff, beta=beta, max_gap=max_gap, video=video,
         style=style, autorotate=autorotate, fix_swaps=fix_swaps,
-        lift=str(lift) if lift is not None else None)
+        lift=None if lift is None or lift is False else
+        "posestack" if lift is True else str(lift))
     paths = collect_inputs(inputs)
     out_root = Path(output).expanduser() if output is not None else None
     if out_root is not None:
@@ -501,6 +503,12 @@ def _check_layouts(native: Skeleton, params: RunParameters) -> None:
         except InputError:
             raise InputError(f"--style openpose needs a body layout; {target.name} cannot be "
                              "drawn as an OpenPose image") from None
+    if params.lift is not None and target.name != "coco17":
+        try:
+            keypoint_map(target, "coco17")
+        except InputError:
+            raise InputError(f"--lift lifts body keypoints (COCO-17); {target.name} has "
+                             "none (a hand or face model): leave out --lift") from None
 
 
 def _run_key(digest: str, params: RunParameters, models: dict[str, str]) -> str:

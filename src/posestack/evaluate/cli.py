@@ -62,8 +62,14 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if args.pred.suffix.lower() == ".json" or args.gt.suffix.lower() == ".json":
         from .coco import coco_keypoint_ap
 
+        if args.pred.suffix.lower() != ".json" or args.gt.suffix.lower() != ".json":
+            raise InputError("COCO results (.json) are scored against a COCO annotation "
+                             f"file (.json); got {args.pred.name} and {args.gt.name}")
+
         stats = coco_keypoint_ap(args.pred, args.gt)
         print("COCO keypoints (OKS), " + ", ".join(f"{k} {v:.3f}" for k, v in stats.items()))
+        if any(v == -1 for v in stats.values()):
+            print("(-1: the reference has no person of that size)")
         if args.output is not None:
             import pyarrow as pa
 
@@ -80,9 +86,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         raise InputError("--camera names PRED's camera in --calibration: give both")
     pred = args.pred
     if args.calibration is not None:
-        from .keypoints import load_keypoints, to_world
+        from .keypoints import load_keypoints, to_world, world_camera
 
-        pred = to_world(load_keypoints(args.pred), args.calibration, args.camera)
+        pred = load_keypoints(args.pred)
+        cam = world_camera(pred, args.calibration, args.camera)
+        print(f"{pred.source.name} turned into the world by camera {cam.name}'s rotation "
+              f"({args.calibration.name})")
+        pred = to_world(pred, args.calibration, cam.name)
     ev = evaluate(pred, args.gt, root=args.root, threshold_mm=args.threshold)
     print(format_evaluation(ev))
     if args.output is not None:

@@ -93,6 +93,30 @@ def recordings(table: Path) -> set[str] | None:
     return None
 
 
+def world_camera(kp: Keypoints, calibration: str | os.PathLike, camera: str | None = None):
+    """The calibrated camera whose axes ``kp`` is in: ``camera`` by name (``cam3`` finds
+    ``cam03``), else the one the table names (space ``camera:<cam>``), else its bundle
+    folder's name (``out/cam01/…`` → ``cam01``).
+
+    Raises:
+        InputError: a camera the calibration lacks (listing those it has).
+    """
+    from ..multiview.calibration import find_camera, load_calibration
+
+    recorded = kp.space.split(":", 1)[1] if kp.space.startswith("camera:") else None
+    name = camera or recorded or kp.source.parent.name
+    calib = load_calibration(calibration)
+    cam = calib[find_camera(name, calib.names, f"camera (of {Path(calibration).name})",
+                            by_number=False)]
+    if recorded and camera and recorded != cam.name:
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "%s was made from camera %s; turned by %s's rotation as --camera says",
+            kp.source.name, recorded, cam.name)
+    return cam
+
+
 def to_world(kp: Keypoints, calibration: str | os.PathLike,
              camera: str | None = None) -> Keypoints:
     """3D in a camera's axes (BlazePose's world landmarks, ``"body"``; lifted 3D,
@@ -103,22 +127,15 @@ def to_world(kp: Keypoints, calibration: str | os.PathLike,
     Args:
         kp: ``(T, P, K, 3)`` keypoints in a camera's axes.
         calibration: the calibration file (any format posestack reads).
-        camera: the camera's name in it; None: from ``kp.space`` (``camera:<cam>``),
-            else from the bundle folder the table is in (``out/cam01/…`` → ``cam01``).
+        camera: the camera's name in it; None: as :func:`world_camera` finds it.
 
     Raises:
         InputError: keypoints already in the world, or a camera the calibration lacks.
     """
-    from ..multiview.calibration import find_camera, load_calibration
-
     if kp.space == "world" or kp.coords.shape[-1] != 3:
         raise InputError(f"{kp.source.name} is not 3D in a camera's axes ({kp.space}): "
                          "--calibration turns a camera's 3D into the world's")
-    if camera is None:
-        camera = (kp.space.split(":", 1)[1] if kp.space.startswith("camera:")
-                  else kp.source.parent.name)
-    calib = load_calibration(calibration)
-    cam = calib[find_camera(camera, calib.names, f"camera (of {Path(calibration).name})")]
+    cam = world_camera(kp, calibration, camera)
     coords = np.einsum("ji,tpkj->tpki", cam.R, kp.coords)
     return Keypoints(coords, kp.times, kp.names, kp.source, "world")
 

@@ -144,6 +144,8 @@ def sweep(estimator: str | Callable = "blazepose", *, sweeps: Sequence[str] = tu
     """
     from ..evaluate.keypoints import canonical_name
 
+    if len(set(sweeps)) < len(sweeps):
+        raise InputError(f"a sweep is named twice ({', '.join(sweeps)})")
     unknown = [s for s in sweeps if s not in SWEEPS]
     if unknown or not sweeps:
         raise InputError(f"unknown sweep(s) {', '.join(unknown) or '(none given)'}; the "

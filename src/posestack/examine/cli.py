@@ -81,6 +81,9 @@ def _cmd_examine(args: argparse.Namespace) -> int:
     if args.source is None:
         raise InputError("give a video or a folder of images to examine, or --anny to "
                          "examine on rendered bodies")
+    if args.sweeps != ",".join(SWEEPS) or args.renders != 8:
+        raise InputError("--sweeps and --renders are for rendered bodies: add --anny (and "
+                         "leave out the video)")
     if (args.reference is None) != (args.calibration is None):
         raise InputError("--reference and --calibration go together: the 3D and the "
                          "calibration it was made with")
@@ -161,10 +164,13 @@ def write_examination(ex, folder: Path) -> None:
     for r in ex.rows:
         if r["perturbation"] == "clean":  # scored against a multi-view reference
             ax.axhline(r["pck"], color="black", lw=0.8, ls=":", label="clean")
-    for name in dict.fromkeys(r["perturbation"] for r in ex.rows if r["perturbation"] !=
-                              "clean"):
+    names = dict.fromkeys(r["perturbation"] for r in ex.rows if r["perturbation"] != "clean")
+    for i, name in enumerate(names):
         pts = sorted((r["severity"], r["pck"]) for r in ex.rows if r["perturbation"] == name)
-        ax.plot(*zip(*pts, strict=True), marker="o", ms=3, label=name)
+        # lines that coincide (several never failing) stay visible by their style and a
+        # small vertical offset
+        ax.plot(*zip(*[(x, y - 0.006 * i) for x, y in pts], strict=True),
+                marker="osD^v<>"[i % 7], ms=3, ls=("-", "--", "-.", ":")[i % 4], label=name)
     ax.axhline(ex.fail_below, color="grey", lw=0.8, ls="--")
     ax.set_xlabel("severity")
     ax.set_ylabel(f"PCK against {ex.reference}")

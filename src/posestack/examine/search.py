@@ -20,6 +20,7 @@ gives the unperturbed frames' PCK.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ import numpy as np
 from ..errors import InputError
 from ..progress import progress_bar
 from . import perturb as pt
+
+log = logging.getLogger(__name__)
 
 DEFAULT = ("blur", "noise", "jpeg", "dark", "rotate", "occlude:left_leg")
 MIN_KEYPOINTS = 8
@@ -118,7 +121,8 @@ def reference(images: list[np.ndarray], indices: np.ndarray, est: Callable,
         keep = [i for i, p in enumerate(best) if p is not None]
         if not keep:
             raise InputError("the estimator finds nobody clearly (8 keypoints or more "
-                             "scored 0.5) in any sampled frame: nothing to examine")
+                             "scored 0.5) in any sampled frame: nothing to examine (for "
+                             "people far from the camera, try --person-detector auto)")
         xy = np.stack([np.asarray(best[i].xy, np.float64) for i in keep])
         ok = np.stack([np.asarray(best[i].scores) >= 0.5 for i in keep])
     else:
@@ -130,8 +134,13 @@ def reference(images: list[np.ndarray], indices: np.ndarray, est: Callable,
             None if p is None else np.asarray(p.xy, np.float64) for p in best])
         keep = list(np.flatnonzero(has))
         if not keep:
-            raise InputError(f"the reference ({truth.source}) covers none of the sampled "
-                             f"frames ({times[0]:.2f}-{times[-1]:.2f} s)")
+            raise InputError(f"the reference ({truth.source}, {truth.times[0]:.2f}-"
+                             f"{truth.times[-1]:.2f} s) covers none of the sampled frames "
+                             f"({times[0]:.2f}-{times[-1]:.2f} s)")
+        if len(keep) < len(images):
+            log.warning("%d of the %d sampled frames fall outside the reference (%.2f-%.2f "
+                        "s) or show nobody it has: examined on %d", len(images) - len(keep),
+                        len(images), truth.times[0], truth.times[-1], len(keep))
         xy = txy[keep]
         ok = np.isfinite(xy).all(-1)
     box = np.where(ok[..., None], xy, np.nan)

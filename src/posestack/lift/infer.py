@@ -31,9 +31,10 @@ def lifter_path(model: str | os.PathLike | None) -> Path:
         if path == BUNDLED:
             raise InputError(f"the bundled lifter {path} is missing: reinstall posestack, or "
                              "train one with `python -m posestack.lift.train --out F.onnx` "
-                             "and give --lift F.onnx")
-        raise InputError(f"--lift {path}: no such file (give a lifter .onnx made by "
-                         "`python -m posestack.lift.train`, or --lift alone for the bundled one)")
+                             "and give --lifter F.onnx")
+        what = "is a folder" if path.is_dir() else "not found"
+        raise InputError(f"--lifter {path}: {what} (give a lifter .onnx made by `python -m "
+                         "posestack.lift.train`, or --lift alone for the bundled one)")
     _describe(str(path.resolve()), path.stat().st_mtime_ns)
     return path
 
@@ -45,15 +46,22 @@ def _describe(path: str, _mtime: int) -> dict[str, Any]:
     try:
         m = onnx.load(path, load_external_data=False)
     except Exception as e:  # any parse failure means "not a model"
-        raise InputError(f"--lift {path} is not an ONNX model ({type(e).__name__}): give a "
+        raise InputError(f"--lifter {path} is not an ONNX model ({type(e).__name__}): give a "
                          "lifter made by `python -m posestack.lift.train`") from None
-    inputs = [(i.name, [d.dim_value or d.dim_param for d in i.type.tensor_type.shape.dim])
-              for i in m.graph.input]
-    if len(inputs) != 1 or inputs[0][0] != "keypoints" or len(inputs[0][1]) != 4 or \
-            inputs[0][1][2:] != [17, 3]:
-        raise InputError(f"--lift {path} is not a posestack lifter: it takes {inputs}, a "
-                         "lifter takes one input 'keypoints' of shape (batch, frames, 17, 3) "
-                         "(make one with `python -m posestack.lift.train`)")
+
+    def shapes(values) -> list[tuple[str, list]]:
+        return [(v.name, [d.dim_value or d.dim_param for d in v.type.tensor_type.shape.dim])
+                for v in values]
+
+    inputs, outputs = shapes(m.graph.input), shapes(m.graph.output)
+    ok_in = len(inputs) == 1 and inputs[0][0] == "keypoints" and len(inputs[0][1]) == 4 \
+        and inputs[0][1][2:] == [17, 3]
+    ok_out = len(outputs) == 1 and len(outputs[0][1]) == 4 and outputs[0][1][2:] == [17, 3]
+    if not (ok_in and ok_out):
+        raise InputError(f"--lifter {path} is not a posestack lifter: it takes {inputs} and "
+                         f"gives {outputs}; a lifter takes one input 'keypoints' of shape "
+                         "(batch, frames, 17, 3) and gives (batch, frames, 17, 3) (make one "
+                         "with `python -m posestack.lift.train`)")
     meta = {p.key: p.value for p in m.metadata_props}
     return json.loads(meta.get("posestack_lifter", "{}"))
 

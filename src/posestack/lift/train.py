@@ -61,7 +61,8 @@ def _figures(model, xv: np.ndarray, yv: np.ndarray, steps: int, sequences: int) 
 def train(sequences: int = 6000, minutes: float = 8.0, seed: int = 0, width: int = 256,
           threads: int | None = None, device: str = "cpu", workers: int = 1,
           batch: int = 96, lr: float = 1e-3, checkpoint: Path | None = None,
-          checkpoint_minutes: float = 0.0) -> tuple[object, dict]:
+          checkpoint_minutes: float = 0.0, steps: int | None = None
+          ) -> tuple[object, dict]:
     """Train for about ``minutes`` on ``sequences`` generated sequences.
 
     Args:
@@ -76,6 +77,9 @@ def train(sequences: int = 6000, minutes: float = 8.0, seed: int = 0, width: int
         batch: sequences per step.
         lr: the starting learning rate.
         checkpoint: with ``checkpoint_minutes`` > 0, export the model there that often.
+        steps: also stop after this many steps (the learning rate then follows whichever
+            of time and steps runs out first), for results that do not depend on the
+            machine's speed.
 
     Returns:
         The model (on the CPU, in eval mode) and its held-out figures (mm).
@@ -95,11 +99,12 @@ def train(sequences: int = 6000, minutes: float = 8.0, seed: int = 0, width: int
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     xt, yt = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
     t0 = last = time.perf_counter()
-    steps = 0
+    done = 0
     gen = torch.Generator(device=device).manual_seed(seed)
-    while (elapsed := time.perf_counter() - t0) < minutes * 60:
+    while (frac := max((time.perf_counter() - t0) / (minutes * 60),
+                       done / steps if steps else 0.0)) < 1.0:
         for g in opt.param_groups:
-            g["lr"] = lr * 0.5 * (1 + math.cos(math.pi * elapsed / (minutes * 60)))
+            g["lr"] = lr * 0.5 * (1 + math.cos(math.pi * frac))
         idx = torch.randint(0, len(x), (batch,), device=device, generator=gen)
         t0w = int(torch.randint(0, x.shape[1] - WINDOW + 1, (1,), generator=gen,
                                 device=device).item())
@@ -108,14 +113,14 @@ def train(sequences: int = 6000, minutes: float = 8.0, seed: int = 0, width: int
         opt.zero_grad()
         loss.backward()
         opt.step()
-        steps += 1
+        done += 1
         if checkpoint is not None and checkpoint_minutes > 0 and \
                 time.perf_counter() - last > checkpoint_minutes * 60:
             last = time.perf_counter()
-            figures = _figures(model, xv, yv, steps, sequences)
+            figures = _figures(model, xv, yv, done, sequences)
             print(json.dumps(figures), flush=True)
             export(model, checkpoint, figures)
-    figures = _figures(model, xv, yv, steps, sequences)
+    figures = _figures(model, xv, yv, done, sequences)
     return model.cpu().eval(), figures
 
 

@@ -117,17 +117,54 @@ def find_files(folder: str | os.PathLike) -> BundleFiles:
     return files
 
 
-def _input_command(files: BundleFiles) -> str:
-    """``posestack run INPUT -o OUT`` for this bundle, as well as the manifest says."""
+# run parameters said by a flag alone when they differ from the default
+_NEGATED = {"video": "--no-video", "track": "--no-track", "smooth": "--no-smooth",
+            "autorotate": "--no-autorotate", "fix_swaps": "--no-swap-fix"}
+# derived or not options of `run`
+_NOT_OPTIONS = {"keypoints_from", "min_detection_confidence", "min_tracking_confidence"}
+
+
+def _options(params: dict, drop: tuple[str, ...] = ()) -> list[str]:
+    """The ``run`` options that reproduce the manifest's parameters (those that differ
+    from the defaults), less ``drop``."""
+    import dataclasses
+
+    from ..pipeline import RunParameters
+
+    out: list[str] = []
+    for f in dataclasses.fields(RunParameters):
+        name = f.name
+        if name not in params or name in drop or name in _NOT_OPTIONS:
+            continue
+        value = params[name]
+        if value == f.default or (name == "smooth" and value is not False):
+            continue
+        if name in _NEGATED:
+            out.append(_NEGATED[name] if value is False else "")
+        elif name == "lift":
+            out.append("--lift" if value == "posestack" else f"--lifter {shlex.quote(value)}")
+        elif isinstance(value, bool):
+            out.append(f"--{name.replace('_', '-')}" if value else "")
+        else:
+            out.append(f"--{name.replace('_', '-')} {shlex.quote(str(value))}")
+    return [o for o in out if o]
+
+
+def _input_command(files: BundleFiles, drop: tuple[str, ...] = ()) -> str:
+    """``posestack run INPUT -o OUT`` with the run's own options (less ``drop``) for this
+    bundle, as well as the manifest says."""
     m, out = files.manifest, shlex.quote(str(files.folder.parent))
+    opts = _options(m.get("parameters") or {}, drop)
+    tail = "".join(f" {o}" for o in opts)
     if files.multiview:
         sources = [Path(s) for s in m.get("sources") or []]
         videos = str(Path(os.path.commonpath([str(s.parent) for s in sources]))) \
             if sources else "VIDEOS_FOLDER"
         calib = (m.get("calibration") or {}).get("path") or "CALIBRATION"
-        return f"posestack run {shlex.quote(videos)} --calibration {shlex.quote(calib)} -o {out}"
+        return (f"posestack run {shlex.quote(videos)} --calibration {shlex.quote(calib)} "
+                f"-o {out}{tail}")
     source = (m.get("input") or {}).get("path") or "INPUT"
-    return f"posestack run {shlex.quote(str(source))} -o {out}"
+    return f"posestack run {shlex.quote(str(source))} -o {out}{tail}"
 
 
 def missing_notes(files: BundleFiles) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
@@ -139,7 +176,8 @@ def missing_notes(files: BundleFiles) -> tuple[list[tuple[str, str]], list[tuple
     optional: list[tuple[str, str]] = []
     if not files.videos and files.image is None:
         if params.get("video") is False:
-            how = f"the run had --no-video; run it again without it: <code>{_e(run)}</code>"
+            how = ("the run had --no-video; run it again without it: "
+                   f"<code>{_e(_input_command(files, drop=('video',)))}</code>")
         else:
             how = f"make it again with <code>{_e(run)} --force</code>"
         missing.append(("No overlay video", how))
@@ -295,7 +333,12 @@ def player_section(files: BundleFiles) -> tuple[str, dict | None]:
         note = (f'<p class="small muted">{_e(path.name)}: {what}, metres, '
                 "centred between the hips (no travel through the room"
                 + ("; people side by side" if len(persons) > 1 else "") +
-                "); first seen from the camera.</p>")
+                "); first seen from the camera."
+                + (" The bundle also holds keypoints3d_lifted.parquet (--lift), not played "
+                   "here: <code>posestack view</code> shows both."
+                   if path.name != "keypoints3d_lifted.parquet"
+                   and (files.folder / "keypoints3d_lifted.parquet").is_file() else "")
+                + "</p>")
     sub = ""
     if len(data["times"]) < len(times):
         sub = f" Shown at every {int(np.ceil(len(times) / len(data['times'])))}th frame."
