@@ -144,6 +144,10 @@ def test_run_lift_on_the_sample_against_pose2sims_3d(tmp_path, p2s_videos, capsy
     table = out / "cam01" / "keypoints3d_lifted.parquet"
     meta = pq.read_schema(table).metadata
     assert meta[b"posestack.space"] == b"camera:cam01"
+    import json
+
+    manifest = json.loads((out / "cam01" / "manifest.json").read_text())
+    assert "focal length 1920 px" in manifest["conventions"]["keypoints3d_lifted"]
     ev = evaluate(table, Path(__file__).parents[1] / "benchmarks/data/pose2sim_demo/"
                   "pose2sim_filt_butterworth_0-100.trc")
     row = ev.rows[0]

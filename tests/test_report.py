@@ -179,6 +179,9 @@ def test_report_of_a_multiview_bundle(bundle_mv, tmp_path):
 def test_report_says_what_is_missing(bundle2d, tmp_path):
     b = tmp_path / "demo"
     shutil.copytree(bundle2d, b)
+    # a run without --lift says nothing of lifted 3D
+    assert "keypoints3d_lifted" not in json.loads((b / "manifest.json").read_text())[
+        "conventions"]
     for name in ("angles.parquet", "keypoints3d_body.parquet", "overlay.mp4", "report.html"):
         (b / name).unlink(missing_ok=True)
     html = report(b)

@@ -1013,11 +1013,6 @@ def _run_staged(est, path: Path, info: MediaInfo, name: str, bundle: Path | None
                            "y down; missing = NaN, score 0; person = identity when tracked",
             "keypoints3d_body": "blazepose33 world landmarks: metres, origin between the "
                                 "hips, x right, y down, z away from the camera",
-            "keypoints3d_lifted": "coco17 lifted from the 2D (--lift): metres, the "
-                                  "camera's axes (x right, y down, z forward), origin at the "
-                                  "mid-hip; focal length "
-                                  f"{lifted.meta['focal_px'] if lifted else 0:.0f} px "
-                                  "(guessed: the image's larger side)",
             "coco_results": "COCO-17 layout; image_id = frame index",
             "angles": "planar joint and segment angles in degrees, Sports2D conventions "
                       "(docs/angles.md)",
@@ -1027,6 +1022,11 @@ def _run_staged(est, path: Path, info: MediaInfo, name: str, bundle: Path | None
                        else "skeletons drawn over the video, labelled by person",
         },
     }
+    if lifted is not None:
+        manifest["conventions"]["keypoints3d_lifted"] = (
+            "coco17 lifted from the 2D (--lift): metres, the camera's axes (x right, y down, "
+            f"z forward), origin at the mid-hip; focal length {lifted.meta['focal_px']:.0f} "
+            "px (guessed: the image's larger side)")
     if bundle is not None and stage is not None:
         camera = path.stem
         write_parquet(stage / BUNDLE_FILES["keypoints2d"],

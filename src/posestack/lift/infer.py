@@ -63,7 +63,10 @@ def _describe(path: str, _mtime: int) -> dict[str, Any]:
                          "(batch, frames, 17, 3) and gives (batch, frames, 17, 3) (make one "
                          "with `python -m posestack.lift.train`)")
     meta = {p.key: p.value for p in m.metadata_props}
-    return json.loads(meta.get("posestack_lifter", "{}"))
+    try:
+        return dict(json.loads(meta.get("posestack_lifter", "{}")))
+    except (ValueError, TypeError):  # figures unreadable: the model itself is fine
+        return {}
 
 
 def lifter_figures(model: str | os.PathLike | None = None) -> dict[str, Any]:
