@@ -197,10 +197,23 @@ def test_bad_inputs_fail_before_any_work(tmp_path, capsys, monkeypatch):
         view(tmp_path / "empty", save=tmp_path / "x.rrd")
     assert main(["view", str(tmp_path / "empty")]) == 2
     assert "no posestack results" in capsys.readouterr().err
+    for args, message in ((["--port", "0"], "1-65535"), (["--grpc-port", "70000"], "1-65535"),
+                          (["--port", "9876"], "must differ"),
+                          (["--save", "x.rrd", "--port", "8000"], "drop one of them")):
+        assert main(["view", str(tmp_path / "empty"), *args]) == 2
+        assert message in capsys.readouterr().err
     monkeypatch.setitem(__import__("sys").modules, "rerun", None)
     with pytest.raises(PosestackError, match=r"pip install 'posestack\[view\]'"):
         view(tmp_path / "empty")
     assert not list(tmp_path.glob("*.rrd*"))
+    # the ports reach the server
+    import posestack.view.viewer as viewer_mod
+
+    seen = {}
+    monkeypatch.setattr(viewer_mod, "serve", lambda path, **kw: seen.update(kw) or 0)
+    assert main(["view", str(tmp_path / "empty"), "--port", "8123", "--grpc-port",
+                 "8124"]) == 0
+    assert seen == {"web_port": 8123, "grpc_port": 8124}
 
 
 def test_save_is_atomic(clip, tmp_path, monkeypatch):

@@ -21,6 +21,11 @@ def add_parsers(sub) -> None:
     v.add_argument("--save", type=Path, metavar="FILE",
                    help="write a Rerun recording (.rrd) to open later with `rerun FILE` "
                         "instead of serving the viewer (default: serve it)")
+    v.add_argument("--port", type=int, default=9090,
+                   help="the web viewer's port (default 9090); Rerun listens on every "
+                        "network interface, so use a firewall on a shared machine")
+    v.add_argument("--grpc-port", type=int, default=9876,
+                   help="the port of the gRPC server the viewer reads from (default 9876)")
     v.set_defaults(func=_cmd_view)
 
     r = sub.add_parser(
@@ -37,9 +42,18 @@ def add_parsers(sub) -> None:
 
 
 def _cmd_view(args: argparse.Namespace) -> int:
+    from ..errors import InputError
     from .viewer import view
 
-    return view(args.bundle, save=args.save)
+    for name, port in (("--port", args.port), ("--grpc-port", args.grpc_port)):
+        if not 1 <= port <= 65535:
+            raise InputError(f"{name} must be a port number, 1-65535; got {port}")
+    if args.port == args.grpc_port:
+        raise InputError(f"--port and --grpc-port must differ; both are {args.port}")
+    if args.save is not None and (args.port, args.grpc_port) != (9090, 9876):
+        raise InputError("--port and --grpc-port are for serving the viewer; --save writes "
+                         "a file instead: drop one of them")
+    return view(args.bundle, save=args.save, web_port=args.port, grpc_port=args.grpc_port)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:

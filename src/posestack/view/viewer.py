@@ -615,9 +615,11 @@ def serve(path: str | os.PathLike, *, web_port: int = 9090, grpc_port: int = 987
     return 0
 
 
-def view(path: str | os.PathLike, save: str | os.PathLike | None = None) -> int:
+def view(path: str | os.PathLike, save: str | os.PathLike | None = None, *,
+         web_port: int = 9090, grpc_port: int = 9876) -> int:
     """``posestack view``: with ``save``, write the recording to that ``.rrd`` file and
-    return; else serve the web viewer until Ctrl-C. Returns the exit status (0).
+    return; else serve the web viewer (on ``web_port``, reading from a gRPC server on
+    ``grpc_port``) until Ctrl-C. Returns the exit status (0).
 
     Raises:
         InputError: ``path`` holds no posestack results, or ``save`` cannot be written.
@@ -629,4 +631,4 @@ def view(path: str | os.PathLike, save: str | os.PathLike | None = None) -> int:
             print(f"missing: {line}")
         print(f"recording: {save} (open it with `rerun {save}`)")
         return 0
-    return serve(path)
+    return serve(path, web_port=web_port, grpc_port=grpc_port)
