@@ -64,7 +64,7 @@ def test_names_frames_and_people_are_matched():
 
 
 @pytest.mark.assets
-def test_our_triangulation_against_pose2sims(tmp_path):
+def test_our_triangulation_against_pose2sims(tmp_path, caplog, capsys):
     """Real data: posestack's 3D of the Pose2Sim sample (BlazePose 2D, half a second)
     against Pose2Sim's published OpenPose-based 3D of the same trial."""
     d = assets.path("pose2sim_demo_singleperson")
@@ -108,6 +108,26 @@ def test_our_triangulation_against_pose2sims(tmp_path):
     moved = to_world(load_keypoints(out / "take_01"), calib, "cam01")
     np.testing.assert_allclose(moved.coords, to_world(load_keypoints(out / "cam01"),
                                                       calib).coords, equal_nan=True)
+    # a table made from camera "cam3" (a video named so): turned by cam03, and a warning
+    # only when --camera names another camera
+    import logging
+
+    from posestack.io.tables import poses_to_table, write_parquet
+    from posestack.poses import Poses
+
+    ref = load_keypoints(out / "multiview")
+    rng = np.random.default_rng(0)
+    cam3 = Poses("coco17", rng.normal(0, 0.3, (10, 1, 17, 3)), np.ones((10, 1, 17)),
+                 ref.times[:10], "camera:cam3")
+    write_parquet(tmp_path / "cam3.parquet", poses_to_table(cam3, np.arange(10), "cam3"))
+    for camera, warned in ((None, False), ("cam03", False), ("cam01", True)):
+        with caplog.at_level(logging.WARNING, logger="posestack"):
+            caplog.clear()
+            args = ["--camera", camera] if camera else []
+            assert main(["evaluate", str(tmp_path / "cam3.parquet"), str(out / "multiview"),
+                         "--calibration", str(calib), *args]) == 0
+        assert ("as --camera says" in caplog.text) == warned, (camera, caplog.text)
+        assert f"by camera {camera or 'cam03'}'s rotation" in capsys.readouterr().out
     # the keypoints compared are those present in both; the others are named
     ev = evaluate(out / "multiview", P2S_TRC, threshold_mm=100)
     assert "head_top" not in ev.names and any("head_top" in w for w in ev.warnings)

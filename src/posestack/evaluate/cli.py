@@ -92,7 +92,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         cam = world_camera(pred, args.calibration, args.camera)
         print(f"{pred.source.name} turned into the world by camera {cam.name}'s rotation "
               f"({args.calibration.name})")
-        pred = to_world(pred, args.calibration, cam.name)
+        pred = to_world(pred, None, cam)
     ev = evaluate(pred, args.gt, root=args.root, threshold_mm=args.threshold)
     print(format_evaluation(ev))
     if args.output is not None:

@@ -12,14 +12,18 @@ error. It returns one row per person with MPJPE, N-MPJPE, PA-MPJPE, 3D PCK and A
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..errors import InputError
 from . import metrics
+
+log = logging.getLogger(__name__)
 
 ALIGNMENTS = {"mpjpe": "root", "n_mpjpe": "scale", "pa_mpjpe": "procrustes"}
 
@@ -78,8 +82,8 @@ _ALIAS = {"head": "head_top", "hip": "mid_hip", "midhip": "mid_hip"}
 
 def recordings(table: Path) -> set[str] | None:
     """The source videos a posestack table was made from (its bundle's manifest:
-    ``input.path`` of a 2D bundle, ``sources`` of a multiview one), as file names with
-    their sizes where known; None when there is no readable manifest (a ``.trc``)."""
+    ``input.path`` of a 2D bundle, ``sources`` of a multiview one), as file names; None
+    when there is no readable manifest (a ``.trc``)."""
     import json
 
     try:
@@ -96,29 +100,35 @@ def recordings(table: Path) -> set[str] | None:
 def world_camera(kp: Keypoints, calibration: str | os.PathLike, camera: str | None = None):
     """The calibrated camera whose axes ``kp`` is in: ``camera`` by name (``cam3`` finds
     ``cam03``), else the one the table names (space ``camera:<cam>``), else its bundle
-    folder's name (``out/cam01/…`` → ``cam01``).
+    folder's name (``out/cam01/…`` → ``cam01``). A ``camera`` that is not the one the
+    table names is used, with a warning.
 
     Raises:
         InputError: a camera the calibration lacks (listing those it has).
     """
     from ..multiview.calibration import find_camera, load_calibration
 
-    recorded = kp.space.split(":", 1)[1] if kp.space.startswith("camera:") else None
-    name = camera or recorded or kp.source.parent.name
     calib = load_calibration(calibration)
-    cam = calib[find_camera(name, calib.names, f"camera (of {Path(calibration).name})",
-                            by_number=False)]
-    if recorded and camera and recorded != cam.name:
-        import logging
 
-        logging.getLogger(__name__).warning(
-            "%s was made from camera %s; turned by %s's rotation as --camera says",
-            kp.source.name, recorded, cam.name)
+    def find(name: str) -> str:
+        return find_camera(name, calib.names, f"camera (of {Path(calibration).name})",
+                           by_number=False)
+
+    recorded = kp.space.split(":", 1)[1] if kp.space.startswith("camera:") else None
+    cam = calib[find(camera or recorded or kp.source.parent.name)]
+    if camera and recorded:
+        try:
+            same = find(recorded) == cam.name
+        except InputError:  # the table's camera is not in this calibration
+            same = False
+        if not same:
+            log.warning("%s was made from camera %s; turned by %s's rotation as --camera "
+                        "says", kp.source.name, recorded, cam.name)
     return cam
 
 
-def to_world(kp: Keypoints, calibration: str | os.PathLike,
-             camera: str | None = None) -> Keypoints:
+def to_world(kp: Keypoints, calibration: str | os.PathLike | None,
+             camera: Any = None) -> Keypoints:
     """3D in a camera's axes (BlazePose's world landmarks, ``"body"``; lifted 3D,
     ``"camera:<cam>"``) turned into the world's by the camera's calibrated rotation
     (x_world = Rᵀ x_camera). The origin stays the body's (the mid-hip), so root-aligned
@@ -127,7 +137,9 @@ def to_world(kp: Keypoints, calibration: str | os.PathLike,
     Args:
         kp: ``(T, P, K, 3)`` keypoints in a camera's axes.
         calibration: the calibration file (any format posestack reads).
-        camera: the camera's name in it; None: as :func:`world_camera` finds it.
+        camera: the camera's name in it (None: as :func:`world_camera` finds it), or the
+            :class:`~posestack.multiview.calibration.Camera` itself (``calibration`` is
+            then not read).
 
     Raises:
         InputError: keypoints already in the world, or a camera the calibration lacks.
@@ -135,7 +147,7 @@ def to_world(kp: Keypoints, calibration: str | os.PathLike,
     if kp.space == "world" or kp.coords.shape[-1] != 3:
         raise InputError(f"{kp.source.name} is not 3D in a camera's axes ({kp.space}): "
                          "--calibration turns a camera's 3D into the world's")
-    cam = world_camera(kp, calibration, camera)
+    cam = camera if hasattr(camera, "R") else world_camera(kp, calibration, camera)
     coords = np.einsum("ji,tpkj->tpki", cam.R, kp.coords)
     return Keypoints(coords, kp.times, kp.names, kp.source, "world")
 
