@@ -67,9 +67,7 @@ def _lifted(model, bundle, camera) -> tuple[object, float]:
     lifted = lift_poses(poses, model, focal=float(camera.K[0, 0]),
                         centre=(float(camera.K[0, 2]), float(camera.K[1, 2])))
     seconds = time.perf_counter() - t0
-    coords = np.where(lifted.scores[..., None] > 0, lifted.coords, np.nan)
-    return Keypoints(coords.astype(np.float64), lifted.times,
-                     tuple(lifted.skeleton.keypoints), bundle, lifted.space), seconds
+    return Keypoints.from_poses(lifted, bundle), seconds
 
 
 def _body_fitted(bundle, camera, body) -> tuple[object, float]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,13 @@ class Keypoints:
     names: tuple[str, ...]
     source: Path
     space: str
+
+    @classmethod
+    def from_poses(cls, poses, source: Path) -> Keypoints:
+        """A :class:`posestack.Poses`'s keypoints (score 0 → NaN), read from ``source``."""
+        coords = np.where(poses.scores[..., None] > 0, poses.coords, np.nan)
+        return cls(coords.astype(np.float64), np.asarray(poses.times, np.float64),
+                   tuple(poses.skeleton.keypoints), Path(source), poses.space)
 
 
 def load_keypoints(path: str | os.PathLike) -> Keypoints:
@@ -72,9 +80,7 @@ def load_keypoints(path: str | os.PathLike) -> Keypoints:
     from ..pipeline import read_keypoints
 
     poses, _ = read_keypoints(p)
-    coords = np.where(poses.scores[..., None] > 0, poses.coords, np.nan).astype(np.float64)
-    return Keypoints(coords, np.asarray(poses.times, np.float64),
-                     tuple(poses.skeleton.keypoints), p, poses.space)
+    return Keypoints.from_poses(poses, p)
 
 
 _ALIAS = {"head": "head_top", "hip": "mid_hip", "midhip": "mid_hip"}
@@ -172,18 +178,19 @@ def canonical_name(name: str) -> str:
     return side + _ALIAS.get(n, n) if not side else side + n
 
 
+def name_pairs(a: Sequence[str], b: Sequence[str]) -> list[tuple[int, int]]:
+    """``(index in a, index in b)`` of every keypoint both name, in ``a``'s order, names
+    compared by :func:`canonical_name` (``LHip`` = ``left_hip``)."""
+    where = {canonical_name(n): j for j, n in enumerate(b)}
+    return [(i, where[canonical_name(n)]) for i, n in enumerate(a)
+            if canonical_name(n) in where]
+
+
 def match_names(pred: Keypoints, gt: Keypoints) -> tuple[list[int], list[int], list[str]]:
     """Indices of the keypoints both name (case and ``_`` / ``.`` spelling aside)."""
-    def key(n: str) -> str:
-        return canonical_name(n)
-
-    where = {key(n): i for i, n in enumerate(gt.names)}
-    pi, gi, names = [], [], []
-    for i, n in enumerate(pred.names):
-        if key(n) in where:
-            pi.append(i)
-            gi.append(where[key(n)])
-            names.append(n)
+    pairs = name_pairs(pred.names, gt.names)
+    pi, gi = [i for i, _ in pairs], [j for _, j in pairs]
+    names = [pred.names[i] for i in pi]
     if len(names) < 4:
         raise InputError(f"{pred.source.name} and {gt.source.name} share {len(names)} keypoint "
                          f"name(s) ({', '.join(names) or 'none'}); at least 4 are needed (the "

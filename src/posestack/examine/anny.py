@@ -142,7 +142,7 @@ def sweep(estimator: str | Callable = "blazepose", *, sweeps: Sequence[str] = tu
     Raises:
         InputError: an unknown sweep, bad options, or the ``body`` extra missing.
     """
-    from ..evaluate.keypoints import canonical_name
+    from ..evaluate.keypoints import name_pairs
 
     if len(set(sweeps)) < len(sweeps):
         raise InputError(f"a sweep is named twice ({', '.join(sweeps)})")
@@ -160,9 +160,7 @@ def sweep(estimator: str | Callable = "blazepose", *, sweeps: Sequence[str] = tu
         from ..body.anny_body import AnnyBody
 
         body = AnnyBody()
-    where = {canonical_name(n): i for i, n in enumerate(body.keypoint_names)}
-    pairs = [(k, where[canonical_name(n)]) for k, n in enumerate(kp_names)
-             if canonical_name(n) in where]
+    pairs = name_pairs(kp_names, body.keypoint_names)
     if len(pairs) < 4:
         raise InputError(f"the estimator's keypoints ({', '.join(kp_names[:5])}…) share "
                          "fewer than 4 names with the body's")

@@ -108,11 +108,7 @@ def _cmd_examine(args: argparse.Namespace) -> int:
           f"{ex.reference}; fails where PCK@{args.alpha:g} < {args.fail_below:g}:")
     if truth is not None:
         print(f"  {'clean':<20} PCK {ex.rows[0]['pck']:.2f}")
-    _print_failures(ex)
-    if args.output is not None:
-        write_examination(ex, args.output)
-        print(f"written: {args.output}/robustness.parquet, failures.parquet, robustness.png")
-    return 0
+    return _finish(ex, args.output)
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
@@ -132,19 +128,20 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
                person_detector=args.person_detector, progress=not args.quiet)
     print(f"{args.estimator} on rendered bodies ({ex.frames} per severity, {ex.calls} "
           f"renders); fails where PCK@{args.alpha:g} < {args.fail_below:g}:")
-    _print_failures(ex)
-    if args.output is not None:
-        write_examination(ex, args.output)
-        print(f"written: {args.output}/robustness.parquet, failures.parquet, robustness.png")
-    return 0
+    return _finish(ex, args.output)
 
 
-def _print_failures(ex) -> None:
+def _finish(ex, output: Path | None) -> int:
+    """Print each perturbation's (or sweep's) failure and write the results to ``output``."""
     for f in ex.failures:
         at = ("never (PCK at severity 5: {:.2f})".format(f["pck_at_5"])
               if f["fails_at"] is None else
               f"severity {f['fails_at']:.2f} ({f['parameter']:g} {f['unit']})")
         print(f"  {f['perturbation']:<20} {at}")
+    if output is not None:
+        write_examination(ex, output)
+        print(f"written: {output}/robustness.parquet, failures.parquet, robustness.png")
+    return 0
 
 
 def write_examination(ex, folder: Path) -> None:

@@ -69,9 +69,8 @@ class Examination:
 
 
 def _read_frames(source: Path, count: int
-                 ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray | None, tuple | None]:
-    """Sampled frames, their indices, times (s; None for images) and the video's
-    ``(width, height)`` (None for a folder)."""
+                 ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray | None]:
+    """Sampled frames, their indices and times (s; None for images)."""
     from ..io.media import IMAGE_EXTENSIONS, frames_by_index, media_files, probe, read_image
 
     if source.is_dir():
@@ -80,12 +79,12 @@ def _read_frames(source: Path, count: int
             raise InputError(f"{source} has no images (give a video or a folder of images)")
         pick = np.unique(np.linspace(0, len(files) - 1, min(count, len(files))).round()
                          ).astype(int)
-        return [read_image(files[i]) for i in pick], pick, None, None
+        return [read_image(files[i]) for i in pick], pick, None
     if not source.is_file():
         raise InputError(f"{source} not found: give a video or a folder of images")
     info = probe(source)
     if info.kind == "image":
-        return [read_image(source)], np.array([0]), None, (info.width, info.height)
+        return [read_image(source)], np.array([0]), None
     n = info.n_frames or 1
     pick = np.unique(np.linspace(0, n - 1, min(count, n)).round()).astype(int)
     got = [(i, rgb) for i, rgb in frames_by_index(source, pick) if rgb is not None]
@@ -93,7 +92,7 @@ def _read_frames(source: Path, count: int
         raise InputError(f"no frame of {source} could be read")
     idx = np.array([i for i, _ in got])
     times = idx / info.fps if info.fps else None
-    return [rgb for _, rgb in got], idx, times, (info.width, info.height)
+    return [rgb for _, rgb in got], idx, times
 
 
 def _best(people: Sequence[Any]) -> Any | None:
@@ -275,7 +274,7 @@ def examine(source: str | os.PathLike, estimator: str | Callable = "blazepose", 
     if not perts:
         raise InputError("no perturbation given: name at least one (e.g. blur,noise,jpeg)")
     est, kp_names = make_examined(estimator, names, model, person_detector, num_threads)
-    images, indices, times, _ = _read_frames(Path(source).expanduser(), frames)
+    images, indices, times = _read_frames(Path(source).expanduser(), frames)
     ref, clean = reference(images, indices, est, kp_names, truth, times)
     n = len(ref.images)
     clean_row = None

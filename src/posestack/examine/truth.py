@@ -77,11 +77,10 @@ def truth_frames(truth: Truth, times: np.ndarray, names: tuple[str, ...],
         ``(xy, has)``: ``(F, K, 2)`` pixels (NaN where the reference has no point) and
         ``(F,)`` whether the frame has a reference person.
     """
-    from ..evaluate.keypoints import canonical_name, match_frames
+    from ..evaluate.keypoints import match_frames, name_pairs
 
-    where = {canonical_name(n): i for i, n in enumerate(truth.names)}
-    ours = [where.get(canonical_name(n), -1) for n in names]
-    if sum(i >= 0 for i in ours) < 4:
+    pairs = name_pairs(names, truth.names)
+    if len(pairs) < 4:
         raise InputError(f"the reference ({truth.source}) shares fewer than 4 keypoint names "
                          f"with the estimator ({', '.join(names[:6])}…)")
     f_idx, t_idx = match_frames(np.asarray(times, np.float64), truth.times)
@@ -90,9 +89,8 @@ def truth_frames(truth: Truth, times: np.ndarray, names: tuple[str, ...],
     for f, j in zip(f_idx, t_idx, strict=True):
         people = truth.xy[j]                       # (P, K_truth, 2)
         mapped = np.full((people.shape[0], len(names), 2), np.nan)
-        for k, i in enumerate(ours):
-            if i >= 0:
-                mapped[:, k] = people[:, i]
+        for k, i in pairs:
+            mapped[:, k] = people[:, i]
         seen = np.isfinite(mapped).all(-1).sum(-1) >= 4
         if not seen.any():
             continue

@@ -21,6 +21,8 @@ from ..errors import InputError
 BUNDLED = Path(__file__).with_name("lifter.onnx")
 #: The frame rate the lifter was trained at (frames per second).
 TRAINED_FPS = 30.0
+#: 2D keypoints scored at or below this are missing to the lifter.
+MIN_SCORE = 0.3
 
 
 def lifter_path(model: str | os.PathLike | None) -> Path:
@@ -87,7 +89,7 @@ def _session(path: str, _mtime: int, threads: int):
 
 def lift(model: str | os.PathLike | None, xy: np.ndarray, scores: np.ndarray, focal: float,
          centre: tuple[float, float], fps: float = TRAINED_FPS, threads: int = 0,
-         min_score: float = 0.3) -> np.ndarray:
+         min_score: float = MIN_SCORE) -> np.ndarray:
     """3D of one person's COCO-17 keypoints over time.
 
     Args:
@@ -143,8 +145,8 @@ def lift_poses(poses, model: str | os.PathLike | None, focal: float | None = Non
     Returns:
         COCO-17 :class:`Poses` in space ``"camera:<cam>"`` (``<cam>`` from the 2D's
         ``"image:<cam>"``): metres, x right, y down, z forward, origin at the mid-hip.
-        Keypoints missing in the 2D (or scored under 0.3), and frames without both
-        hips, are missing (NaN, score 0).
+        Keypoints missing in the 2D (or scored :data:`MIN_SCORE` or less), and frames
+        without both hips, are missing (NaN, score 0).
     """
     from ..poses import Poses
 
@@ -171,7 +173,7 @@ def lift_poses(poses, model: str | os.PathLike | None, focal: float | None = Non
         out[a:b + 1, p] = xyz
         got = np.isfinite(xyz).all(-1)
         s = coco.scores[a:b + 1, p]
-        scores[a:b + 1, p] = np.where(got & (s > 0.3), s, 0.0)
+        scores[a:b + 1, p] = np.where(got & (s > MIN_SCORE), s, 0.0)
     out[scores == 0] = np.nan
     cam = coco.space.split(":", 1)[1] if coco.space.startswith("image:") else "camera"
     return Poses(coco.skeleton, out, scores, coco.times, f"camera:{cam}", tracked=coco.tracked,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .viewer import GRPC_PORT, WEB_PORT
+
 
 def add_parsers(sub) -> None:
     """Add ``view`` and ``report`` to the main parser's subparsers."""
@@ -21,11 +23,12 @@ def add_parsers(sub) -> None:
     v.add_argument("--save", type=Path, metavar="FILE",
                    help="write a Rerun recording (.rrd) to open later with `rerun FILE` "
                         "instead of serving the viewer (default: serve it)")
-    v.add_argument("--port", type=int, default=9090,
-                   help="the web viewer's port (default 9090); Rerun listens on every "
+    v.add_argument("--port", type=int, default=WEB_PORT,
+                   help=f"the web viewer's port (default {WEB_PORT}); Rerun listens on every "
                         "network interface, so use a firewall on a shared machine")
-    v.add_argument("--grpc-port", type=int, default=9876,
-                   help="the port of the gRPC server the viewer reads from (default 9876)")
+    v.add_argument("--grpc-port", type=int, default=GRPC_PORT,
+                   help=f"the port of the gRPC server the viewer reads from (default "
+                        f"{GRPC_PORT})")
     v.set_defaults(func=_cmd_view)
 
     r = sub.add_parser(
@@ -50,7 +53,7 @@ def _cmd_view(args: argparse.Namespace) -> int:
             raise InputError(f"{name} must be a port number, 1-65535; got {port}")
     if args.port == args.grpc_port:
         raise InputError(f"--port and --grpc-port must differ; both are {args.port}")
-    if args.save is not None and (args.port, args.grpc_port) != (9090, 9876):
+    if args.save is not None and (args.port, args.grpc_port) != (WEB_PORT, GRPC_PORT):
         raise InputError("--port and --grpc-port are for serving the viewer; --save writes "
                          "a file instead: drop one of them")
     return view(args.bundle, save=args.save, web_port=args.port, grpc_port=args.grpc_port)

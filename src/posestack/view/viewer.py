@@ -39,6 +39,9 @@ import numpy as np
 
 from ..errors import InputError, PosestackError
 
+#: The ports ``posestack view`` serves on by default: the web viewer and its data server.
+WEB_PORT, GRPC_PORT = 9090, 9876
+
 #: one colour per person (RGB), in person-index order, repeated past the end
 PERSON_COLORS: tuple[tuple[int, int, int], ...] = (
     (230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48),
@@ -578,7 +581,7 @@ def save_recording(path: str | os.PathLike, save: str | os.PathLike) -> Logged:
     return logged
 
 
-def serve(path: str | os.PathLike, *, web_port: int = 9090, grpc_port: int = 9876,
+def serve(path: str | os.PathLike, *, web_port: int = WEB_PORT, grpc_port: int = GRPC_PORT,
           stop: threading.Event | None = None, ready: threading.Event | None = None) -> int:
     """Serve ``path``'s recording: a gRPC server (``grpc_port``) holding the data and
     Rerun's web viewer (``web_port``; its files come from the installed rerun-sdk wheel,
@@ -616,7 +619,7 @@ def serve(path: str | os.PathLike, *, web_port: int = 9090, grpc_port: int = 987
 
 
 def view(path: str | os.PathLike, save: str | os.PathLike | None = None, *,
-         web_port: int = 9090, grpc_port: int = 9876) -> int:
+         web_port: int = WEB_PORT, grpc_port: int = GRPC_PORT) -> int:
     """``posestack view``: with ``save``, write the recording to that ``.rrd`` file and
     return; else serve the web viewer (on ``web_port``, reading from a gRPC server on
     ``grpc_port``) until Ctrl-C. Returns the exit status (0).
